@@ -1,0 +1,1 @@
+"""HTTP layer: one router per resource; parse, call a service, return its JSON."""

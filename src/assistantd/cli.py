@@ -1,0 +1,147 @@
+"""The `assistantd` command: serve, migrate, keys. Wiring only; the work lives elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from assistantd import __version__
+from assistantd.errors import APIError
+from assistantd.settings import Settings
+from assistantd.store.db import Database
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("host", "port", "data_dir", "database_url"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    from assistantd.store.migrate import upgrade
+
+    async def run() -> T:
+        if settings.database_url is None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url(), pool_size=1)
+        try:
+            await upgrade(db)
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from assistantd.app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        http="httptools",
+        loop="uvloop",
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    async def nothing(_db: Database) -> None:
+        return None
+
+    settings = _settings(args)
+    _with_db(settings, nothing)
+    print(f"database at head: {settings.resolved_database_url()}")
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from assistantd.services.api_keys import ApiKeyService
+
+    settings = _settings(args)
+    if args.keys_command == "create":
+        record, secret = _with_db(
+            settings, lambda db: ApiKeyService(db).create(args.project, args.name)
+        )
+        print(secret)
+        print(
+            f"created {record.id} for project '{record.project}'. "
+            "Save the key now: only its hash is stored.",
+            file=sys.stderr,
+        )
+        return 0
+    if args.keys_command == "list":
+        for key in _with_db(settings, lambda db: ApiKeyService(db).list()):
+            state = "revoked" if key.revoked_at else "active"
+            print(f"{key.id}\t{key.project}\t{key.redacted}\t{state}\t{key.name or ''}")
+        return 0
+    revoked = _with_db(settings, lambda db: ApiKeyService(db).revoke(args.key_id))
+    if not revoked:
+        print(f"no active key with id {args.key_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key_id}")
+    return 0
+
+
+def _add_db_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="where SQLite and files live (./data)")
+    parser.add_argument("--database-url", help="e.g. postgresql+asyncpg://user@host/db")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistantd", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"assistantd {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", help="interface to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (8000)")
+    _add_db_options(serve)
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    _add_db_options(migrate)
+    migrate.set_defaults(handler=_migrate)
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="mint a key; prints it once")
+    create.add_argument("--project", required=True, help="the project (tenant) it belongs to")
+    create.add_argument("--name", help="a label to recognise it by")
+    _add_db_options(create)
+    listing = key_commands.add_parser("list", help="list keys (never their secrets)")
+    _add_db_options(listing)
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    _add_db_options(revoke)
+    keys.set_defaults(handler=_keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.handler(args)
+    except APIError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return result

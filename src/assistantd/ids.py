@@ -1,0 +1,94 @@
+"""Object ids: the only place where OpenAI's id prefixes are spelled.
+
+Ids look like OpenAI's (a prefix and 24 base62 characters) but are ordered by
+creation time: 8 characters of milliseconds, then 16 that are random at each new
+millisecond and count up within one. Lists page by id (keyset pagination), so a
+cursor stays valid even after the object it names was deleted, and a page costs
+the same on a thread of ten messages or ten million.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from enum import StrEnum
+
+__all__ = ["IdKind", "InvalidIdError", "check_id", "new_id"]
+
+# In ASCII order, so that ids sort by bytes (SQLite BINARY, PostgreSQL "C").
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_TIME_CHARS = 8
+_RAND_CHARS = 16
+_RAND_SPACE = 62**_RAND_CHARS
+
+
+class IdKind(StrEnum):
+    """Object kind → id prefix, as OpenAI spells them."""
+
+    assistant = "asst_"
+    thread = "thread_"
+    message = "msg_"
+    run = "run_"
+    run_step = "step_"
+    tool_call = "call_"
+    file = "file-"
+    vector_store = "vs_"
+    vector_store_file_batch = "vsfb_"
+    upload = "upload_"
+    upload_part = "part_"
+    api_key = "key_"
+
+
+class InvalidIdError(ValueError):
+    """A path id that cannot name an object of the expected kind."""
+
+
+def _encode(value: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        value, rem = divmod(value, 62)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+class _Generator:
+    """Strictly increasing ids within this process, even when the clock steps back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._last_rand = 0
+
+    def next(self) -> str:
+        with self._lock:
+            ms = time.time_ns() // 1_000_000
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                self._last_rand += 1
+                if self._last_rand >= _RAND_SPACE:  # pragma: no cover - 2^94 ids in 1 ms
+                    ms += 1
+                    self._last_rand = secrets.randbelow(_RAND_SPACE // 2)
+            else:
+                # Lower half, so that counting up within one millisecond cannot overflow.
+                self._last_rand = secrets.randbelow(_RAND_SPACE // 2)
+            self._last_ms = ms
+            return _encode(ms, _TIME_CHARS) + _encode(self._last_rand, _RAND_CHARS)
+
+
+_generator = _Generator()
+
+
+def new_id(kind: IdKind) -> str:
+    """A new id for an object of `kind`, e.g. `new_id(IdKind.thread)` → `thread_0Uc3…`."""
+    return kind.value + _generator.next()
+
+
+def check_id(kind: IdKind, value: str, param: str) -> str:
+    """Reject an id of the wrong kind the way OpenAI does, before touching the database."""
+    if not value.startswith(kind.value) or len(value) > 128:
+        prefix = kind.value.rstrip("_-")
+        raise InvalidIdError(
+            f"Invalid '{param}': '{value}'. Expected an ID that begins with '{prefix}'."
+        )
+    return value

@@ -1,0 +1,1 @@
+"""Use cases and rules: what each endpoint does, independent of HTTP and SQL."""

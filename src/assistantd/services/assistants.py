@@ -1,0 +1,112 @@
+"""AssistantService: create, read, modify, delete and list assistants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from assistantd import clock
+from assistantd.errors import NotFound
+from assistantd.ids import IdKind, new_id
+from assistantd.protocol.assistants import AssistantCreate, AssistantUpdate
+from assistantd.protocol.common import ListParams
+from assistantd.services.documents import dump, encode, metadata_or_empty
+from assistantd.services.tool_resources import render_tool_resources
+from assistantd.store.db import Database
+from assistantd.store.repos.assistants import AssistantRepository
+from assistantd.store.repos.pages import render_list
+
+__all__ = ["AssistantService"]
+
+
+def _response_format(value: Any) -> Any:
+    return value if isinstance(value, str) or value is None else dump(value)
+
+
+class AssistantService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.repo = AssistantRepository()
+
+    async def create(self, project: str, req: AssistantCreate) -> bytes:
+        assistant_id = new_id(IdKind.assistant)
+        created_at = clock.now()
+        # Key order follows OpenAI's AssistantObject reference.
+        doc = {
+            "id": assistant_id,
+            "object": "assistant",
+            "created_at": created_at,
+            "name": req.name,
+            "description": req.description,
+            "model": req.model,
+            "instructions": req.instructions,
+            "tools": [dump(tool) for tool in req.tools],
+            "tool_resources": render_tool_resources(req.tool_resources, "tool_resources"),
+            "metadata": metadata_or_empty(req.metadata),
+            "top_p": req.top_p,
+            "temperature": req.temperature,
+            "response_format": _response_format(req.response_format),
+        }
+        text = encode(doc)
+        async with self.db.write() as conn:
+            await self.repo.insert(
+                conn,
+                id=assistant_id,
+                project=project,
+                created_at=created_at,
+                reasoning_effort=req.reasoning_effort,
+                doc=text,
+            )
+        return text.encode()
+
+    async def get(self, project: str, assistant_id: str) -> bytes:
+        async with self.db.read() as conn:
+            doc = await self.repo.get_doc(conn, project, assistant_id)
+        if doc is None:
+            raise NotFound.object("assistant", assistant_id)
+        return doc.encode()
+
+    async def update(self, project: str, assistant_id: str, req: AssistantUpdate) -> bytes:
+        changes: dict[str, Any] = {}
+        for field in req.model_fields_set:
+            value = getattr(req, field)
+            if field == "tools":
+                changes[field] = [dump(tool) for tool in value or []]
+            elif field == "tool_resources":
+                changes[field] = render_tool_resources(value, "tool_resources")
+            elif field == "metadata":
+                changes[field] = metadata_or_empty(value)
+            elif field == "response_format":
+                changes[field] = _response_format(value) if value is not None else "auto"
+            elif field == "model" and value is None:
+                continue  # model cannot be unset
+            elif field != "reasoning_effort":
+                changes[field] = value
+        columns = (
+            {"reasoning_effort": req.reasoning_effort}
+            if "reasoning_effort" in req.model_fields_set
+            else {}
+        )
+        async with self.db.write() as conn:
+            current = await self.repo.get_doc_for_update(conn, project, assistant_id)
+            if current is None:
+                raise NotFound.object("assistant", assistant_id)
+            doc = orjson.loads(current)
+            doc.update(changes)
+            text = encode(doc)
+            await self.repo.replace(conn, project, assistant_id, text, **columns)
+        return text.encode()
+
+    async def delete(self, project: str, assistant_id: str) -> bytes:
+        async with self.db.write() as conn:
+            deleted = await self.repo.delete(conn, project, assistant_id)
+        if not deleted:
+            raise NotFound.object("assistant", assistant_id)
+        return orjson.dumps({"id": assistant_id, "object": "assistant.deleted", "deleted": True})
+
+    async def list(self, project: str, params: ListParams) -> bytes:
+        table = self.repo.table
+        async with self.db.read() as conn:
+            page = await self.repo.page(conn, [table.c.project == project], params)
+        return render_list(page)

@@ -1,0 +1,141 @@
+"""MessageService: messages of a thread, and the one function that shapes a new message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from assistantd import clock
+from assistantd.errors import NotFound
+from assistantd.ids import IdKind, new_id
+from assistantd.protocol.common import ListParams
+from assistantd.protocol.messages import ContentPart, MessageCreate, MessageUpdate, TextPart
+from assistantd.services.documents import dump, encode, metadata_or_empty
+from assistantd.store.db import Database
+from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.pages import render_list
+from assistantd.store.repos.threads import ThreadRepository
+
+__all__ = ["MessageService", "message_doc"]
+
+
+def _text(value: str) -> dict[str, Any]:
+    return {"type": "text", "text": {"value": value, "annotations": []}}
+
+
+def _content(content: str | list[ContentPart]) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [_text(content)]
+    parts: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, TextPart):
+            parts.append(_text(part.text))
+        else:
+            # image_file / image_url: echo with `detail` filled in, as OpenAI did.
+            parts.append(part.model_dump(mode="json"))
+    return parts
+
+
+def message_doc(
+    req: MessageCreate, *, message_id: str, thread_id: str, created_at: int
+) -> dict[str, Any]:
+    """A user- or API-created message: already complete, not tied to any run."""
+    # Key order follows OpenAI's MessageObject reference.
+    return {
+        "id": message_id,
+        "object": "thread.message",
+        "created_at": created_at,
+        "assistant_id": None,
+        "thread_id": thread_id,
+        "run_id": None,
+        "status": "completed",
+        "incomplete_details": None,
+        "completed_at": created_at,
+        "incomplete_at": None,
+        "role": req.role,
+        "content": _content(req.content),
+        "attachments": [dump(a) for a in req.attachments or []],
+        "metadata": metadata_or_empty(req.metadata),
+    }
+
+
+class MessageService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.repo = MessageRepository()
+        self.threads = ThreadRepository()
+
+    async def create(self, project: str, thread_id: str, req: MessageCreate) -> bytes:
+        message_id = new_id(IdKind.message)
+        created_at = clock.now()
+        text = encode(
+            message_doc(req, message_id=message_id, thread_id=thread_id, created_at=created_at)
+        )
+        async with self.db.write() as conn:
+            inserted = await self.repo.insert_into_thread(
+                conn,
+                project=project,
+                thread_id=thread_id,
+                message_id=message_id,
+                created_at=created_at,
+                doc=text,
+            )
+        if not inserted:
+            raise NotFound.object("thread", thread_id)
+        return text.encode()
+
+    async def _thread_exists(self, project: str, thread_id: str) -> bool:
+        async with self.db.read() as conn:
+            return await self.threads.get_doc(conn, project, thread_id) is not None
+
+    async def get(self, project: str, thread_id: str, message_id: str) -> bytes:
+        table = self.repo.table
+        async with self.db.read() as conn:
+            doc = await self.repo.get_doc(conn, project, message_id, table.c.thread_id == thread_id)
+        if doc is None:
+            if not await self._thread_exists(project, thread_id):
+                raise NotFound.object("thread", thread_id)
+            raise NotFound.object("message", message_id)
+        return doc.encode()
+
+    async def update(
+        self, project: str, thread_id: str, message_id: str, req: MessageUpdate
+    ) -> bytes:
+        table = self.repo.table
+        async with self.db.write() as conn:
+            current = await self.repo.get_doc_for_update(
+                conn, project, message_id, table.c.thread_id == thread_id
+            )
+            if current is None:
+                raise NotFound.object("message", message_id)
+            doc = orjson.loads(current)
+            if "metadata" in req.model_fields_set:
+                doc["metadata"] = metadata_or_empty(req.metadata)
+            text = encode(doc)
+            await self.repo.replace(conn, project, message_id, text)
+        return text.encode()
+
+    async def delete(self, project: str, thread_id: str, message_id: str) -> bytes:
+        table = self.repo.table
+        async with self.db.write() as conn:
+            deleted = await self.repo.delete(
+                conn, project, message_id, table.c.thread_id == thread_id
+            )
+        if not deleted:
+            raise NotFound.object("message", message_id)
+        return orjson.dumps(
+            {"id": message_id, "object": "thread.message.deleted", "deleted": True}
+        )
+
+    async def list(
+        self, project: str, thread_id: str, params: ListParams, run_id: str | None
+    ) -> bytes:
+        async with self.db.read() as conn:
+            page = await self.repo.page_in_thread(
+                conn, project=project, thread_id=thread_id, params=params, run_id=run_id
+            )
+        # A non-empty page proves the thread exists here; only an empty one needs a look.
+        if not page.ids and not await self._thread_exists(project, thread_id):
+            raise NotFound.object("thread", thread_id)
+        return render_list(page)

@@ -1,0 +1,92 @@
+"""ThreadService: threads, created with their first messages in one transaction."""
+
+from __future__ import annotations
+
+import orjson
+
+from assistantd import clock
+from assistantd.errors import NotFound
+from assistantd.ids import IdKind, new_id
+from assistantd.protocol.threads import ThreadCreate, ThreadUpdate
+from assistantd.services.documents import encode, metadata_or_empty
+from assistantd.services.messages import message_doc
+from assistantd.services.tool_resources import render_tool_resources
+from assistantd.store.db import Database
+from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.threads import ThreadRepository
+
+__all__ = ["ThreadService"]
+
+
+class ThreadService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.repo = ThreadRepository()
+        self.messages = MessageRepository()
+
+    async def create(self, project: str, req: ThreadCreate) -> bytes:
+        thread_id = new_id(IdKind.thread)
+        created_at = clock.now()
+        doc = {
+            "id": thread_id,
+            "object": "thread",
+            "created_at": created_at,
+            "metadata": metadata_or_empty(req.metadata),
+            "tool_resources": render_tool_resources(req.tool_resources, "tool_resources"),
+        }
+        message_rows = []
+        for message in req.messages:
+            message_id = new_id(IdKind.message)
+            message_rows.append(
+                {
+                    "id": message_id,
+                    "project": project,
+                    "thread_id": thread_id,
+                    "run_id": None,
+                    "created_at": created_at,
+                    "doc": encode(
+                        message_doc(
+                            message,
+                            message_id=message_id,
+                            thread_id=thread_id,
+                            created_at=created_at,
+                        )
+                    ),
+                }
+            )
+        text = encode(doc)
+        async with self.db.write() as conn:
+            await self.repo.insert(
+                conn, id=thread_id, project=project, created_at=created_at, doc=text
+            )
+            await self.messages.insert_many(conn, message_rows)
+        return text.encode()
+
+    async def get(self, project: str, thread_id: str) -> bytes:
+        async with self.db.read() as conn:
+            doc = await self.repo.get_doc(conn, project, thread_id)
+        if doc is None:
+            raise NotFound.object("thread", thread_id)
+        return doc.encode()
+
+    async def update(self, project: str, thread_id: str, req: ThreadUpdate) -> bytes:
+        async with self.db.write() as conn:
+            current = await self.repo.get_doc_for_update(conn, project, thread_id)
+            if current is None:
+                raise NotFound.object("thread", thread_id)
+            doc = orjson.loads(current)
+            if "metadata" in req.model_fields_set:
+                doc["metadata"] = metadata_or_empty(req.metadata)
+            if "tool_resources" in req.model_fields_set:
+                doc["tool_resources"] = render_tool_resources(req.tool_resources, "tool_resources")
+            text = encode(doc)
+            await self.repo.replace(conn, project, thread_id, text)
+        return text.encode()
+
+    async def delete(self, project: str, thread_id: str) -> bytes:
+        async with self.db.write() as conn:
+            # Messages go with the thread (ON DELETE CASCADE).
+            deleted = await self.repo.delete(conn, project, thread_id)
+        if not deleted:
+            raise NotFound.object("thread", thread_id)
+        return orjson.dumps({"id": thread_id, "object": "thread.deleted", "deleted": True})

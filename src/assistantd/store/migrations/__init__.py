@@ -1,0 +1,1 @@
+"""Alembic migrations; `assistantd migrate` or server start-up runs them."""

@@ -1,0 +1,38 @@
+"""Alembic environment: runs on the connection `store.migrate` hands it, or opens its own."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from assistantd.store.tables import Base
+
+config = context.config
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_standalone(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)
+    await engine.dispose()
+
+
+_connection = config.attributes.get("connection")
+if _connection is not None:
+    _run(_connection)
+else:  # the `alembic` command line, for authoring revisions
+    asyncio.run(_run_standalone(config.get_main_option("sqlalchemy.url") or ""))

@@ -1,0 +1,13 @@
+"""Thread queries: the shared document queries are all threads need."""
+
+from __future__ import annotations
+
+from assistantd.store.repos.documents import DocumentRepository
+from assistantd.store.tables import ThreadRow
+
+__all__ = ["ThreadRepository"]
+
+
+class ThreadRepository(DocumentRepository):
+    def __init__(self) -> None:
+        super().__init__(ThreadRow.__table__)  # type: ignore[arg-type]

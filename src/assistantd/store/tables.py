@@ -1,0 +1,94 @@
+"""Tables. Each object is stored as its rendered wire document plus the columns queries need.
+
+Why documents: every read returns exactly the JSON that was written (no per-field
+re-serialisation on the hot path, no drift between what GET and list return), while
+the key columns (`project`, `thread_id`, `run_id`, ...) stay real, indexed columns
+the database can filter and join on. A repository that changes a document writes the
+whole document and any key column it mirrors in the same statement.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ApiKeyRow",
+    "AssistantRow",
+    "Base",
+    "MessageRow",
+    "ThreadRow",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def IdColumn() -> String:  # noqa: N802 - reads as a type
+    """Ids compare byte-wise on every backend, so that keyset order is id order.
+
+    PostgreSQL's default collation would sort `a` next to `A`; "C" does not.
+    """
+    return String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(256))
+    # sha256 of the secret: keys are 256-bit random, so a slow hash buys nothing.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    redacted: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AssistantRow(Base):
+    __tablename__ = "assistants"
+    __table_args__ = (Index("ix_assistants_project_id", "project", "id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    # Accepted on create/update but not part of AssistantObject; runs will read it.
+    reasoning_effort: Mapped[str | None] = mapped_column(String(16))
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class ThreadRow(Base):
+    __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_project_id", "project", "id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_thread_id_id", "thread_id", "id"),
+        Index("ix_messages_thread_id_run_id_id", "thread_id", "run_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str] = mapped_column(
+        IdColumn(), ForeignKey("threads.id", ondelete="CASCADE")
+    )
+    run_id: Mapped[str | None] = mapped_column(IdColumn())
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    doc: Mapped[str] = mapped_column(Text)
+
