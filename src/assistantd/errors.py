@@ -31,9 +31,7 @@ __all__ = [
 def error_body(
     message: str, *, type: str, param: str | None = None, code: str | None = None
 ) -> bytes:
-    return orjson.dumps(
-        {"error": {"message": message, "type": type, "param": param, "code": code}}
-    )
+    return orjson.dumps({"error": {"message": message, "type": type, "param": param, "code": code}})
 
 
 class APIError(Exception):

@@ -14,6 +14,7 @@ __all__ = ["invalid_request_from", "parse_body", "param_path"]
 
 M = TypeVar("M", bound=BaseModel)
 
+
 def param_path(loc: Sequence[int | str], data: Any = None) -> str:
     """('tools', 0, 'function', 'name') → 'tools[0].function.name'.
 
@@ -49,7 +50,7 @@ def _describe(error: dict[str, Any], param: str) -> tuple[str, str]:
     if kind == "string_too_long":
         return (
             f"Invalid '{param}': string too long. Expected a string with maximum length "
-            f"{ctx.get('max_length')}, but got a string with length {len(received)} instead.",
+            f"{ctx.get('max_length')}, but got a string with length {len(received or '')} instead.",
             "string_above_max_length",
         )
     if kind in ("string_too_short", "too_short") and not received:
@@ -62,7 +63,7 @@ def _describe(error: dict[str, Any], param: str) -> tuple[str, str]:
     if kind == "too_long":
         return (
             f"Invalid '{param}': array too long. Expected an array with maximum length "
-            f"{ctx.get('max_length')}, but got an array with length {len(received)} instead.",
+            f"{ctx.get('max_length')}, but got an array with length {len(received or [])} instead.",
             "array_above_max_length",
         )
     if kind in ("less_than_equal", "less_than"):
@@ -79,8 +80,7 @@ def _describe(error: dict[str, Any], param: str) -> tuple[str, str]:
         )
     if kind == "union_tag_invalid":
         return (
-            f"Invalid value: '{ctx.get('tag')}'. Supported values are: "
-            f"{ctx.get('expected_tags')}.",
+            f"Invalid value: '{ctx.get('tag')}'. Supported values are: {ctx.get('expected_tags')}.",
             "invalid_value",
         )
     if kind in ("literal_error", "enum"):

@@ -60,9 +60,7 @@ class Attachment(RequestModel):
 
 class MessageCreate(RequestModel):
     role: Literal["user", "assistant"]
-    content: Annotated[str, Field(min_length=1)] | Annotated[
-        list[ContentPart], Field(min_length=1)
-    ]
+    content: Annotated[str, Field(min_length=1)] | Annotated[list[ContentPart], Field(min_length=1)]
     attachments: list[Attachment] | None = None
     metadata: Metadata = None
 

@@ -74,9 +74,9 @@ class StaticChunking(RequestModel):
 
 class VectorStoreHelper(RequestModel):
     file_ids: list[str] = Field(default_factory=list)
-    chunking_strategy: Annotated[
-        AutoChunking | StaticChunking, Field(discriminator="type")
-    ] | None = None
+    chunking_strategy: (
+        Annotated[AutoChunking | StaticChunking, Field(discriminator="type")] | None
+    ) = None
     metadata: Metadata = None
 
 

@@ -124,9 +124,7 @@ class MessageService:
             )
         if not deleted:
             raise NotFound.object("message", message_id)
-        return orjson.dumps(
-            {"id": message_id, "object": "thread.message.deleted", "deleted": True}
-        )
+        return orjson.dumps({"id": message_id, "object": "thread.message.deleted", "deleted": True})
 
     async def list(
         self, project: str, thread_id: str, params: ListParams, run_id: str | None

@@ -9,7 +9,7 @@ whole document and any key column it mirrors in the same statement.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Base",
     "MessageRow",
     "ThreadRow",
+    "table_of",
 ]
 
 NAMING = {
@@ -29,7 +30,7 @@ NAMING = {
 }
 
 
-def IdColumn() -> String:  # noqa: N802 - reads as a type
+def IdColumn() -> String:
     """Ids compare byte-wise on every backend, so that keyset order is id order.
 
     PostgreSQL's default collation would sort `a` next to `A`; "C" does not.
@@ -39,6 +40,13 @@ def IdColumn() -> String:  # noqa: N802 - reads as a type
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(row: type[Base]) -> Table:
+    """The Core table behind an ORM class: repositories query with Core for speed."""
+    table = row.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class ApiKeyRow(Base):
@@ -85,10 +93,7 @@ class MessageRow(Base):
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     project: Mapped[str] = mapped_column(String(64))
-    thread_id: Mapped[str] = mapped_column(
-        IdColumn(), ForeignKey("threads.id", ondelete="CASCADE")
-    )
+    thread_id: Mapped[str] = mapped_column(IdColumn(), ForeignKey("threads.id", ondelete="CASCADE"))
     run_id: Mapped[str | None] = mapped_column(IdColumn())
     created_at: Mapped[int] = mapped_column(BigInteger)
     doc: Mapped[str] = mapped_column(Text)
-

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from assistantd.store.tables import ApiKeyRow
+from assistantd.store.tables import ApiKeyRow, table_of
 
 __all__ = ["ApiKeyRecord", "ApiKeyRepository"]
 
-_keys = ApiKeyRow.__table__
+_keys = table_of(ApiKeyRow)
 
 
 @dataclass(frozen=True, slots=True)

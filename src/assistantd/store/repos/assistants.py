@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from assistantd.store.repos.documents import DocumentRepository
-from assistantd.store.tables import AssistantRow
+from assistantd.store.tables import AssistantRow, table_of
 
 __all__ = ["AssistantRepository"]
 
 
 class AssistantRepository(DocumentRepository):
     def __init__(self) -> None:
-        super().__init__(AssistantRow.__table__)  # type: ignore[arg-type]
+        super().__init__(table_of(AssistantRow))

@@ -11,17 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from assistantd.protocol.common import ListParams
 from assistantd.store.repos.documents import DocumentRepository
 from assistantd.store.repos.pages import Page
-from assistantd.store.tables import MessageRow, ThreadRow
+from assistantd.store.tables import MessageRow, ThreadRow, table_of
 
 __all__ = ["MessageRepository"]
 
-_messages = MessageRow.__table__
-_threads = ThreadRow.__table__
+_messages = table_of(MessageRow)
+_threads = table_of(ThreadRow)
 
 
 class MessageRepository(DocumentRepository):
     def __init__(self) -> None:
-        super().__init__(_messages)  # type: ignore[arg-type]
+        super().__init__(_messages)
 
     async def insert_into_thread(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Select, select
@@ -27,7 +28,9 @@ class Page:
     has_more: bool
 
 
-def _page_query(table: Table, where: Sequence[ColumnElement[bool]], params: ListParams) -> Select:
+def _page_query(
+    table: Table, where: Sequence[ColumnElement[bool]], params: ListParams
+) -> Select[tuple[Any, Any]]:
     id_col = table.c.id
     query = select(id_col, table.c.doc).where(*where)
     descending = params.order == "desc"
@@ -48,7 +51,7 @@ async def fetch_page(
     where: Sequence[ColumnElement[bool]],
     params: ListParams,
 ) -> Page:
-    rows = (await conn.execute(_page_query(table, where, params))).all()
+    rows = list((await conn.execute(_page_query(table, where, params))).all())
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
     if params.before is not None and params.after is None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from assistantd.store.repos.documents import DocumentRepository
-from assistantd.store.tables import ThreadRow
+from assistantd.store.tables import ThreadRow, table_of
 
 __all__ = ["ThreadRepository"]
 
 
 class ThreadRepository(DocumentRepository):
     def __init__(self) -> None:
-        super().__init__(ThreadRow.__table__)  # type: ignore[arg-type]
+        super().__init__(table_of(ThreadRow))

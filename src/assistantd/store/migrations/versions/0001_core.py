@@ -69,9 +69,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_messages"),
     )
     op.create_index("ix_messages_thread_id_id", "messages", ["thread_id", "id"])
-    op.create_index(
-        "ix_messages_thread_id_run_id_id", "messages", ["thread_id", "run_id", "id"]
-    )
+    op.create_index("ix_messages_thread_id_run_id_id", "messages", ["thread_id", "run_id", "id"])
 
 
 def downgrade() -> None:

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Start the local services the test suite talks to, if they are not already up.
+# PostgreSQL: 127.0.0.1:5432, trust auth, database `test` (the machines' standard setup).
+set -euo pipefail
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+
+if ! pg_up; then
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+        echo "starting PostgreSQL"
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    fi
+    for _ in $(seq 1 60); do pg_up && break; sleep 0.5; done
+fi
+if pg_up; then
+    psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" postgres \
+        | grep -q 1 || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" postgres
+else
+    echo "PostgreSQL is not reachable on 127.0.0.1:5432; the PostgreSQL half of the suite will fail" >&2
+fi
+
+# Redis is not used yet by the suite; started here so later scale-out tests find it.
+if command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+    echo "starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+        --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+fi

@@ -1,0 +1,150 @@
+"""API keys and tenancy: hashed keys, OpenAI-shaped 401s, projects that cannot see each other."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from sqlalchemy import text
+
+from assistantd.store.db import Database
+from tests.conftest import make_client
+from tests.contract.helpers import error_body
+from tests.servers import Server, running_server
+
+
+@pytest.fixture(scope="module")
+def auth_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # TTL 0: keys minted or revoked by the CLI take effect on the next request.
+    tmp = tmp_path_factory.mktemp(f"auth-{backend}")
+    with running_server(backend, tmp, env={"ASSISTANTD_KEY_CACHE_TTL_S": "0"}) as srv:
+        yield srv
+
+
+def mint(server: Server, project: str) -> str:
+    result = server.cli("keys", "create", "--project", project, "--name", f"{project} key")
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.strip()
+    assert secret.startswith("sk-ad-")
+    return secret
+
+
+@pytest.fixture(scope="module")
+def keys(auth_server: Server) -> dict[str, str]:
+    # While no key exists the server is open: no Authorization header needed.
+    assert httpx.get(f"{auth_server.base_url}/v1/assistants").status_code == 200
+    return {"alpha": mint(auth_server, "alpha"), "beta": mint(auth_server, "beta")}
+
+
+def test_requests_without_a_valid_key_are_401(auth_server: Server, keys: dict[str, str]) -> None:
+    response = httpx.get(f"{auth_server.base_url}/v1/assistants")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "missing_api_key"
+    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+    with (
+        make_client(auth_server.base_url, api_key="sk-ad-wrong") as client,
+        pytest.raises(openai.AuthenticationError) as info,
+    ):
+        client.beta.assistants.list()
+    assert error_body(info.value)["code"] == "invalid_api_key"
+    bad_scheme = httpx.get(
+        f"{auth_server.base_url}/v1/assistants", headers={"Authorization": f"Basic {keys['alpha']}"}
+    )
+    assert bad_scheme.status_code == 401
+
+
+def test_projects_cannot_see_each_other(auth_server: Server, keys: dict[str, str]) -> None:
+    with (
+        make_client(auth_server.base_url, keys["alpha"]) as alpha,
+        make_client(auth_server.base_url, keys["beta"]) as beta,
+    ):
+        assistant = alpha.beta.assistants.create(model="m", name="alpha's")
+        thread = alpha.beta.threads.create(messages=[{"role": "user", "content": "secret"}])
+        message = alpha.beta.threads.messages.list(thread.id).data[0]
+
+        hidden = [
+            lambda: beta.beta.assistants.retrieve(assistant.id),
+            lambda: beta.beta.assistants.update(assistant.id, name="mine"),
+            lambda: beta.beta.assistants.delete(assistant.id),
+            lambda: beta.beta.threads.retrieve(thread.id),
+            lambda: beta.beta.threads.update(thread.id, metadata={"x": "y"}),
+            lambda: beta.beta.threads.delete(thread.id),
+            lambda: beta.beta.threads.messages.list(thread.id),
+            lambda: beta.beta.threads.messages.create(thread.id, role="user", content="x"),
+            lambda: beta.beta.threads.messages.retrieve(message.id, thread_id=thread.id),
+            lambda: beta.beta.threads.messages.update(message.id, thread_id=thread.id, metadata={}),
+            lambda: beta.beta.threads.messages.delete(message.id, thread_id=thread.id),
+        ]
+        for call in hidden:
+            with pytest.raises(openai.NotFoundError):
+                call()
+        assert assistant.id not in [a.id for a in beta.beta.assistants.list()]
+        beta_assistant = beta.beta.assistants.create(model="m")
+        assert beta_assistant.id not in [a.id for a in alpha.beta.assistants.list()]
+        # Nothing beta tried changed alpha's objects.
+        assert alpha.beta.assistants.retrieve(assistant.id).name == "alpha's"
+        assert [m.id for m in alpha.beta.threads.messages.list(thread.id)] == [message.id]
+
+
+def test_only_the_hash_is_stored(auth_server: Server, keys: dict[str, str]) -> None:
+    async def rows() -> list[tuple[str, ...]]:
+        db = Database(auth_server.database_url, pool_size=1)
+        try:
+            async with db.read() as conn:
+                result = await conn.execute(text("SELECT * FROM api_keys"))
+                return [tuple(str(v) for v in row) for row in result]
+        finally:
+            await db.dispose()
+
+    stored = asyncio.run(rows())
+    for secret in keys.values():
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        assert any(digest in row for row in stored)
+        assert not any(secret in value for row in stored for value in row)
+    if auth_server.database_url.startswith("sqlite"):
+        raw = Path(auth_server.database_url.split("///", 1)[1]).read_bytes()
+        assert not any(secret.encode() in raw for secret in keys.values())
+    listing = auth_server.cli("keys", "list")
+    assert listing.returncode == 0
+    assert "alpha" in listing.stdout
+    assert "beta" in listing.stdout
+    assert not any(secret in listing.stdout for secret in keys.values())
+
+
+def test_revoked_key_stops_working(auth_server: Server, keys: dict[str, str]) -> None:
+    secret = mint(auth_server, "gamma")
+    with make_client(auth_server.base_url, secret) as gamma:
+        gamma.beta.assistants.list()
+        key_id = next(
+            line.split("\t")[0]
+            for line in auth_server.cli("keys", "list").stdout.splitlines()
+            if "\tgamma\t" in line
+        )
+        revoked = auth_server.cli("keys", "revoke", key_id)
+        assert revoked.returncode == 0, revoked.stderr
+        with pytest.raises(openai.AuthenticationError):
+            gamma.beta.assistants.list()
+    assert auth_server.cli("keys", "revoke", key_id).returncode == 1
+
+
+def test_bad_project_name_is_refused(auth_server: Server) -> None:
+    result = auth_server.cli("keys", "create", "--project", "no spaces please")
+    assert result.returncode == 2
+    assert "Project names" in result.stderr
+
+
+def test_open_server_beyond_loopback_warns(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Start-up behaviour, independent of the database: SQLite only.
+    tmp = tmp_path_factory.mktemp("open-warning")
+    with running_server("sqlite", tmp, env={"ASSISTANTD_HOST": "0.0.0.0"}):
+        pass
+    assert "No API keys exist" in (tmp / "server.log").read_text()
+    quiet = tmp_path_factory.mktemp("loopback-quiet")
+    with running_server("sqlite", quiet):
+        pass
+    assert "No API keys exist" not in (quiet / "server.log").read_text()
