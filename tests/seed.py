@@ -10,7 +10,7 @@ from assistantd import clock
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.messages import MessageCreate
 from assistantd.services.messages import message_doc
-from assistantd.store.db import Database
+from assistantd.store.db import open_database
 from assistantd.store.repos.messages import MessageRepository
 
 
@@ -26,7 +26,7 @@ def seed_messages(
     """Insert `count` messages into a thread; returns their ids in creation order."""
 
     async def run() -> list[str]:
-        db = Database(database_url, pool_size=1)
+        db = open_database(database_url, pool_size=1)
         repo = MessageRepository()
         ids: list[str] = []
         template = MessageCreate(role="assistant" if run_id else "user", content="seeded")
@@ -52,8 +52,7 @@ def seed_messages(
                         }
                     )
                     ids.append(mid)
-                async with db.write() as conn:
-                    await repo.insert_many(conn, rows)
+                await db.write(lambda conn, rows=rows: repo.insert_many(conn, rows))
         finally:
             await db.dispose()
         return ids

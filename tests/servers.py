@@ -45,7 +45,7 @@ async def _pg_admin(statement: str) -> None:
 def database(backend: str, tmp: Path) -> Iterator[str]:
     """A fresh, empty database for `backend`; yields its SQLAlchemy URL."""
     if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp / 'assistantd.db'}"
+        yield f"sqlite:///{tmp / 'assistantd.db'}"
         return
     name = f"assistantd_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))

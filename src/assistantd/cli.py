@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from assistantd import __version__
 from assistantd.errors import APIError
 from assistantd.settings import Settings
-from assistantd.store.db import Database
+from assistantd.store.db import Database, open_database
 
 __all__ = ["main"]
 
@@ -33,11 +33,10 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     from assistantd.store.migrate import upgrade
 
     async def run() -> T:
-        if settings.database_url is None:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url(), pool_size=1)
+        url = settings.resolved_database_url()
+        await upgrade(url)
+        db = open_database(url, pool_size=1)
         try:
-            await upgrade(db)
             return await work(db)
         finally:
             await db.dispose()

@@ -10,7 +10,7 @@ from assistantd.services.assistants import AssistantService
 from assistantd.services.messages import MessageService
 from assistantd.services.threads import ThreadService
 from assistantd.settings import Settings
-from assistantd.store.db import Database
+from assistantd.store.db import Database, open_database
 
 __all__ = ["Container"]
 
@@ -28,7 +28,7 @@ class Container:
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
-        db = Database(
+        db = open_database(
             settings.resolved_database_url(),
             pool_size=settings.db_pool_size,
             sqlite_synchronous=settings.sqlite_synchronous,

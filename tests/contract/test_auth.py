@@ -11,8 +11,9 @@ import httpx
 import openai
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
-from assistantd.store.db import Database
+from assistantd.store.migrate import with_sync_connection
 from tests.conftest import make_client
 from tests.contract.helpers import error_body
 from tests.servers import Server, running_server
@@ -92,16 +93,11 @@ def test_projects_cannot_see_each_other(auth_server: Server, keys: dict[str, str
 
 
 def test_only_the_hash_is_stored(auth_server: Server, keys: dict[str, str]) -> None:
-    async def rows() -> list[tuple[str, ...]]:
-        db = Database(auth_server.database_url, pool_size=1)
-        try:
-            async with db.read() as conn:
-                result = await conn.execute(text("SELECT * FROM api_keys"))
-                return [tuple(str(v) for v in row) for row in result]
-        finally:
-            await db.dispose()
+    def rows(conn: Connection) -> list[tuple[str, ...]]:
+        return [tuple(str(v) for v in row) for row in conn.execute(text("SELECT * FROM api_keys"))]
 
-    stored = asyncio.run(rows())
+    stored = asyncio.run(with_sync_connection(auth_server.database_url, rows))
+    assert isinstance(stored, list)
     for secret in keys.values():
         digest = hashlib.sha256(secret.encode()).hexdigest()
         assert any(digest in row for row in stored)

@@ -9,28 +9,24 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 
-from assistantd.store.db import Database
-from assistantd.store.migrate import upgrade
+from assistantd.store.migrate import upgrade, with_sync_connection
 from assistantd.store.tables import Base
 from tests.servers import database
 
 
+def _drift(conn: Connection) -> list[object]:
+    assert {"assistants", "threads", "messages", "api_keys"} <= set(inspect(conn).get_table_names())
+    return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+
+
 @pytest.mark.parametrize("engine_backend", ["sqlite", "postgres"])
 def test_upgrade_head_matches_tables(engine_backend: str, tmp_path: Path) -> None:
-    async def check(url: str) -> list[object]:
-        db = Database(url, pool_size=1)
-        try:
-            await upgrade(db)
-            await upgrade(db)  # idempotent: a second start migrates nothing
-            async with db.write() as conn:
-                tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-                assert {"assistants", "threads", "messages", "api_keys"} <= tables
-                return await conn.run_sync(
-                    lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
-                )
-        finally:
-            await db.dispose()
+    async def check(url: str) -> object:
+        await upgrade(url)
+        await upgrade(url)  # idempotent: a second start migrates nothing
+        return await with_sync_connection(url, _drift)
 
     with database(engine_backend, tmp_path) as url:
         assert asyncio.run(check(url)) == []

@@ -2,45 +2,43 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from starlette.routing import Route
 
-from assistantd.api.deps import JSONBytes, container, list_params, path_id, project, read_body
+from assistantd.api.deps import Call, list_params, read_body, v1
 from assistantd.api.validation import parse_body
 from assistantd.ids import IdKind
 from assistantd.protocol.assistants import AssistantCreate, AssistantUpdate
 
-router = APIRouter(tags=["Assistants"])
+
+async def create_assistant(call: Call) -> bytes:
+    req = parse_body(AssistantCreate, await read_body(call))
+    return await call.container.assistants.create(call.project, req)
 
 
-def _id(assistant_id: str) -> str:
-    return path_id(IdKind.assistant, assistant_id, "assistant_id")
+async def list_assistants(call: Call) -> bytes:
+    return await call.container.assistants.list(call.project, list_params(call))
 
 
-@router.post("/assistants")
-async def create_assistant(request: Request) -> JSONBytes:
-    req = parse_body(AssistantCreate, await read_body(request))
-    return JSONBytes(await container(request).assistants.create(project(request), req))
+async def get_assistant(call: Call) -> bytes:
+    assistant_id = call.path(IdKind.assistant, "assistant_id")
+    return await call.container.assistants.get(call.project, assistant_id)
 
 
-@router.get("/assistants")
-async def list_assistants(request: Request) -> JSONBytes:
-    params = list_params(request)
-    return JSONBytes(await container(request).assistants.list(project(request), params))
+async def modify_assistant(call: Call) -> bytes:
+    assistant_id = call.path(IdKind.assistant, "assistant_id")
+    req = parse_body(AssistantUpdate, await read_body(call))
+    return await call.container.assistants.update(call.project, assistant_id, req)
 
 
-@router.get("/assistants/{assistant_id}")
-async def get_assistant(request: Request, assistant_id: str) -> JSONBytes:
-    return JSONBytes(await container(request).assistants.get(project(request), _id(assistant_id)))
+async def delete_assistant(call: Call) -> bytes:
+    assistant_id = call.path(IdKind.assistant, "assistant_id")
+    return await call.container.assistants.delete(call.project, assistant_id)
 
 
-@router.post("/assistants/{assistant_id}")
-async def modify_assistant(request: Request, assistant_id: str) -> JSONBytes:
-    aid = _id(assistant_id)
-    req = parse_body(AssistantUpdate, await read_body(request))
-    return JSONBytes(await container(request).assistants.update(project(request), aid, req))
-
-
-@router.delete("/assistants/{assistant_id}")
-async def delete_assistant(request: Request, assistant_id: str) -> JSONBytes:
-    aid = _id(assistant_id)
-    return JSONBytes(await container(request).assistants.delete(project(request), aid))
+routes = [
+    Route("/assistants", v1(create_assistant), methods=["POST"]),
+    Route("/assistants", v1(list_assistants), methods=["GET"]),
+    Route("/assistants/{assistant_id}", v1(get_assistant), methods=["GET"]),
+    Route("/assistants/{assistant_id}", v1(modify_assistant), methods=["POST"]),
+    Route("/assistants/{assistant_id}", v1(delete_assistant), methods=["DELETE"]),
+]

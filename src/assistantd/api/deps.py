@@ -1,11 +1,13 @@
-"""What every route needs: the container, the caller's project, its body, list params, ids."""
+"""What every endpoint needs: the container, the caller's project, its body, list params, ids."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request, Response
 from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
 
 from assistantd.api.validation import invalid_request_from
 from assistantd.container import Container
@@ -14,13 +16,12 @@ from assistantd.ids import IdKind, InvalidIdError, check_id
 from assistantd.protocol.common import ListParams
 
 __all__ = [
+    "Call",
     "JSONBytes",
-    "authenticate",
-    "container",
     "list_params",
     "path_id",
-    "project",
     "read_body",
+    "v1",
 ]
 
 
@@ -30,25 +31,44 @@ class JSONBytes(Response):
     media_type = "application/json"
 
 
-def container(request: Request) -> Container:
-    c: Container = request.app.state.container
-    return c
+class Call:
+    """One authenticated /v1 request: what an endpoint handler receives."""
+
+    __slots__ = ("container", "project", "request")
+
+    def __init__(self, request: Request, container: Container, project: str) -> None:
+        self.request = request
+        self.container = container
+        self.project = project
+
+    def path(self, kind: IdKind, name: str) -> str:
+        """A path id, checked to be of `kind` before anything touches the database."""
+        return path_id(kind, self.request.path_params[name], name)
 
 
-async def authenticate(request: Request) -> None:
-    """Router-level dependency: every /v1 request is scoped to its key's project."""
-    header = request.headers.get("authorization")
-    request.state.project = await container(request).auth.project_for(header)
+Handler = Callable[[Call], Awaitable[bytes]]
 
 
-def project(request: Request) -> str:
-    value: str = request.state.project
-    return value
+def v1(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler as an endpoint: authenticate first, answer its bytes as JSON.
+
+    Every /v1 route goes through here, so no endpoint can forget to scope by project.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        container: Container = request.app.state.container
+        header = request.headers.get("authorization")
+        project = await container.auth.project_for(header)
+        return JSONBytes(await handler(Call(request, container, project)))
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
 
 
-async def read_body(request: Request) -> bytes:
+async def read_body(call: Call) -> bytes:
     """The request body, refused with 413 past the configured size, without buffering more."""
-    limit = container(request).settings.max_json_body_bytes
+    request = call.request
+    limit = call.container.settings.max_json_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body too large: the limit is {limit} bytes.")
@@ -62,13 +82,18 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def list_params(request: Request) -> ListParams:
-    query = request.query_params
+def list_params(call: Call) -> ListParams:
+    query = call.request.query_params
     raw: dict[str, Any] = {k: query[k] for k in ("limit", "order", "after", "before") if k in query}
+    if not raw:
+        return _DEFAULT_LIST
     try:
         return ListParams.model_validate(raw)
     except ValidationError as exc:
         raise invalid_request_from(exc.errors(), raw) from None
+
+
+_DEFAULT_LIST = ListParams()
 
 
 def path_id(kind: IdKind, value: str, param: str) -> str:

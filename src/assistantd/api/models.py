@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Request
+from starlette.routing import Route
 
-from assistantd.api.deps import JSONBytes, container
+from assistantd.api.deps import Call, v1
 from assistantd.errors import NotFound
-
-router = APIRouter(tags=["Models"])
 
 
 def _model(model_id: str, created: int) -> dict[str, object]:
     return {"id": model_id, "object": "model", "created": created, "owned_by": "assistantd"}
 
 
-@router.get("/models")
-async def list_models(request: Request) -> JSONBytes:
-    c = container(request)
+async def list_models(call: Call) -> bytes:
+    c = call.container
     data = [_model(m, c.started_at) for m in c.settings.models]
-    return JSONBytes(orjson.dumps({"object": "list", "data": data}))
+    return orjson.dumps({"object": "list", "data": data})
 
 
-@router.get("/models/{model_id:path}")
-async def get_model(request: Request, model_id: str) -> JSONBytes:
-    c = container(request)
+async def get_model(call: Call) -> bytes:
+    c = call.container
+    model_id = call.request.path_params["model_id"]
     if model_id not in c.settings.models:
         raise NotFound(
             f"The model '{model_id}' does not exist or you do not have access to it.",
             code="model_not_found",
         )
-    return JSONBytes(orjson.dumps(_model(model_id, c.started_at)))
+    return orjson.dumps(_model(model_id, c.started_at))
+
+
+routes = [
+    Route("/models", v1(list_models), methods=["GET"]),
+    Route("/models/{model_id:path}", v1(get_model), methods=["GET"]),
+]

@@ -2,38 +2,38 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from starlette.routing import Route
 
-from assistantd.api.deps import JSONBytes, container, path_id, project, read_body
+from assistantd.api.deps import Call, read_body, v1
 from assistantd.api.validation import parse_body
 from assistantd.ids import IdKind
 from assistantd.protocol.threads import ThreadCreate, ThreadUpdate
 
-router = APIRouter(tags=["Assistants"])
+
+async def create_thread(call: Call) -> bytes:
+    req = parse_body(ThreadCreate, await read_body(call))
+    return await call.container.threads.create(call.project, req)
 
 
-def _id(thread_id: str) -> str:
-    return path_id(IdKind.thread, thread_id, "thread_id")
+async def get_thread(call: Call) -> bytes:
+    thread_id = call.path(IdKind.thread, "thread_id")
+    return await call.container.threads.get(call.project, thread_id)
 
 
-@router.post("/threads")
-async def create_thread(request: Request) -> JSONBytes:
-    req = parse_body(ThreadCreate, await read_body(request))
-    return JSONBytes(await container(request).threads.create(project(request), req))
+async def modify_thread(call: Call) -> bytes:
+    thread_id = call.path(IdKind.thread, "thread_id")
+    req = parse_body(ThreadUpdate, await read_body(call))
+    return await call.container.threads.update(call.project, thread_id, req)
 
 
-@router.get("/threads/{thread_id}")
-async def get_thread(request: Request, thread_id: str) -> JSONBytes:
-    return JSONBytes(await container(request).threads.get(project(request), _id(thread_id)))
+async def delete_thread(call: Call) -> bytes:
+    thread_id = call.path(IdKind.thread, "thread_id")
+    return await call.container.threads.delete(call.project, thread_id)
 
 
-@router.post("/threads/{thread_id}")
-async def modify_thread(request: Request, thread_id: str) -> JSONBytes:
-    tid = _id(thread_id)
-    req = parse_body(ThreadUpdate, await read_body(request))
-    return JSONBytes(await container(request).threads.update(project(request), tid, req))
-
-
-@router.delete("/threads/{thread_id}")
-async def delete_thread(request: Request, thread_id: str) -> JSONBytes:
-    return JSONBytes(await container(request).threads.delete(project(request), _id(thread_id)))
+routes = [
+    Route("/threads", v1(create_thread), methods=["POST"]),
+    Route("/threads/{thread_id}", v1(get_thread), methods=["GET"]),
+    Route("/threads/{thread_id}", v1(modify_thread), methods=["POST"]),
+    Route("/threads/{thread_id}", v1(delete_thread), methods=["DELETE"]),
+]

@@ -160,16 +160,24 @@ def invalid_request_from(errors: Sequence[Any], data: Any = None) -> InvalidRequ
 
 
 def parse_body(model: type[M], body: bytes) -> M:
-    """Validate a JSON body against a request model; any problem is a 400, never a 500."""
+    """Validate a JSON body against a request model; any problem is a 400, never a 500.
+
+    The happy path parses and validates in one pass (`model_validate_json`); only a
+    failure decodes the JSON separately, to name the offending field.
+    """
     if not body.strip():
         body = b"{}"
     try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors()
+    try:
         data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+    except orjson.JSONDecodeError as decode_error:
         raise InvalidRequest(
             "We could not parse the JSON body of your request. (HINT: This likely means you "
             "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
-            f"but what was sent was not valid JSON.) ({exc.msg})",
+            f"but what was sent was not valid JSON.) ({decode_error.msg})",
             code="invalid_json",
         ) from None
     if not isinstance(data, dict):
@@ -177,7 +185,4 @@ def parse_body(model: type[M], body: bytes) -> M:
             f"Invalid body: expected an object, but got {_noun(data)} instead.",
             code="invalid_type",
         )
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_request_from(exc.errors(), data) from None
+    raise invalid_request_from(errors, data)

@@ -51,17 +51,16 @@ class ApiKeyService:
             created_at=clock.now(),
             revoked_at=None,
         )
-        async with self.db.write() as conn:
-            await self.repo.insert(conn, record, hash_key(secret))
+        key_hash = hash_key(secret)
+        await self.db.write(lambda conn: self.repo.insert(conn, record, key_hash))
         return record, secret
 
     async def list(self) -> list[ApiKeyRecord]:
-        async with self.db.read() as conn:
-            return await self.repo.list(conn)
+        return await self.db.read(self.repo.list)
 
     async def revoke(self, key_id: str) -> bool:
-        async with self.db.write() as conn:
-            return await self.repo.revoke(conn, key_id, clock.now())
+        at = clock.now()
+        return await self.db.write(lambda conn: self.repo.revoke(conn, key_id, at))
 
 
 class Authenticator:
@@ -84,8 +83,7 @@ class Authenticator:
             return self._hashes
         async with self._lock:
             if time.monotonic() - self._loaded_at >= self.ttl_s:
-                async with self.db.read() as conn:
-                    self._hashes = await self.repo.active_hashes(conn)
+                self._hashes = await self.db.read(self.repo.active_hashes)
                 self._loaded_at = time.monotonic()
         return self._hashes
 

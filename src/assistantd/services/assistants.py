@@ -16,6 +16,7 @@ from assistantd.services.tool_resources import render_tool_resources
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
 from assistantd.store.repos.pages import render_list
+from assistantd.store.sql import Conn
 
 __all__ = ["AssistantService"]
 
@@ -49,20 +50,18 @@ class AssistantService:
             "response_format": _response_format(req.response_format),
         }
         text = encode(doc)
-        async with self.db.write() as conn:
-            await self.repo.insert(
-                conn,
-                id=assistant_id,
-                project=project,
-                created_at=created_at,
-                reasoning_effort=req.reasoning_effort,
-                doc=text,
-            )
+        values = {
+            "id": assistant_id,
+            "project": project,
+            "created_at": created_at,
+            "reasoning_effort": req.reasoning_effort,
+            "doc": text,
+        }
+        await self.db.write(lambda conn: self.repo.insert(conn, values))
         return text.encode()
 
     async def get(self, project: str, assistant_id: str) -> bytes:
-        async with self.db.read() as conn:
-            doc = await self.repo.get_doc(conn, project, assistant_id)
+        doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, assistant_id))
         if doc is None:
             raise NotFound.object("assistant", assistant_id)
         return doc.encode()
@@ -83,30 +82,30 @@ class AssistantService:
                 continue  # model cannot be unset
             elif field != "reasoning_effort":
                 changes[field] = value
-        columns = (
-            {"reasoning_effort": req.reasoning_effort}
-            if "reasoning_effort" in req.model_fields_set
-            else {}
-        )
-        async with self.db.write() as conn:
-            current = await self.repo.get_doc_for_update(conn, project, assistant_id)
+
+        def unit(conn: Conn) -> str:
+            current = self.repo.get_doc_for_update(conn, project, assistant_id)
             if current is None:
                 raise NotFound.object("assistant", assistant_id)
             doc = orjson.loads(current)
             doc.update(changes)
             text = encode(doc)
-            await self.repo.replace(conn, project, assistant_id, text, **columns)
-        return text.encode()
+            if "reasoning_effort" in req.model_fields_set:
+                self.repo.replace_with_effort(
+                    conn, project, assistant_id, text, req.reasoning_effort
+                )
+            else:
+                self.repo.replace(conn, project, assistant_id, text)
+            return text
+
+        return (await self.db.write(unit)).encode()
 
     async def delete(self, project: str, assistant_id: str) -> bytes:
-        async with self.db.write() as conn:
-            deleted = await self.repo.delete(conn, project, assistant_id)
+        deleted = await self.db.write(lambda conn: self.repo.delete(conn, project, assistant_id))
         if not deleted:
             raise NotFound.object("assistant", assistant_id)
         return orjson.dumps({"id": assistant_id, "object": "assistant.deleted", "deleted": True})
 
     async def list(self, project: str, params: ListParams) -> bytes:
-        table = self.repo.table
-        async with self.db.read() as conn:
-            page = await self.repo.page(conn, [table.c.project == project], params)
+        page = await self.db.read(lambda conn: self.repo.page(conn, project, params))
         return render_list(page)

@@ -16,6 +16,7 @@ from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.pages import render_list
 from assistantd.store.repos.threads import ThreadRepository
+from assistantd.store.sql import Conn
 
 __all__ = ["MessageService", "message_doc"]
 
@@ -72,8 +73,8 @@ class MessageService:
         text = encode(
             message_doc(req, message_id=message_id, thread_id=thread_id, created_at=created_at)
         )
-        async with self.db.write() as conn:
-            inserted = await self.repo.insert_into_thread(
+        inserted = await self.db.write(
+            lambda conn: self.repo.insert_into_thread(
                 conn,
                 project=project,
                 thread_id=thread_id,
@@ -81,59 +82,65 @@ class MessageService:
                 created_at=created_at,
                 doc=text,
             )
+        )
         if not inserted:
             raise NotFound.object("thread", thread_id)
         return text.encode()
 
-    async def _thread_exists(self, project: str, thread_id: str) -> bool:
-        async with self.db.read() as conn:
-            return await self.threads.get_doc(conn, project, thread_id) is not None
+    def _thread_missing(self, conn: Conn, project: str, thread_id: str) -> NotFound | None:
+        if self.threads.get_doc(conn, project, thread_id) is None:
+            return NotFound.object("thread", thread_id)
+        return None
 
     async def get(self, project: str, thread_id: str, message_id: str) -> bytes:
-        table = self.repo.table
-        async with self.db.read() as conn:
-            doc = await self.repo.get_doc(conn, project, message_id, table.c.thread_id == thread_id)
-        if doc is None:
-            if not await self._thread_exists(project, thread_id):
-                raise NotFound.object("thread", thread_id)
-            raise NotFound.object("message", message_id)
-        return doc.encode()
+        def unit(conn: Conn) -> str:
+            doc = self.repo.get_doc(conn, project, thread_id, message_id)
+            if doc is None:
+                raise self._thread_missing(conn, project, thread_id) or NotFound.object(
+                    "message", message_id
+                )
+            return doc
+
+        return (await self.db.read(unit)).encode()
 
     async def update(
         self, project: str, thread_id: str, message_id: str, req: MessageUpdate
     ) -> bytes:
-        table = self.repo.table
-        async with self.db.write() as conn:
-            current = await self.repo.get_doc_for_update(
-                conn, project, message_id, table.c.thread_id == thread_id
-            )
+        def unit(conn: Conn) -> str:
+            current = self.repo.get_doc_for_update(conn, project, thread_id, message_id)
             if current is None:
-                raise NotFound.object("message", message_id)
+                raise self._thread_missing(conn, project, thread_id) or NotFound.object(
+                    "message", message_id
+                )
             doc = orjson.loads(current)
             if "metadata" in req.model_fields_set:
                 doc["metadata"] = metadata_or_empty(req.metadata)
             text = encode(doc)
-            await self.repo.replace(conn, project, message_id, text)
-        return text.encode()
+            self.repo.replace(conn, project, thread_id, message_id, text)
+            return text
+
+        return (await self.db.write(unit)).encode()
 
     async def delete(self, project: str, thread_id: str, message_id: str) -> bytes:
-        table = self.repo.table
-        async with self.db.write() as conn:
-            deleted = await self.repo.delete(
-                conn, project, message_id, table.c.thread_id == thread_id
-            )
-        if not deleted:
-            raise NotFound.object("message", message_id)
+        def unit(conn: Conn) -> None:
+            if not self.repo.delete(conn, project, thread_id, message_id):
+                raise self._thread_missing(conn, project, thread_id) or NotFound.object(
+                    "message", message_id
+                )
+
+        await self.db.write(unit)
         return orjson.dumps({"id": message_id, "object": "thread.message.deleted", "deleted": True})
 
     async def list(
         self, project: str, thread_id: str, params: ListParams, run_id: str | None
     ) -> bytes:
-        async with self.db.read() as conn:
-            page = await self.repo.page_in_thread(
+        def unit(conn: Conn) -> bytes:
+            page = self.repo.page_in_thread(
                 conn, project=project, thread_id=thread_id, params=params, run_id=run_id
             )
-        # A non-empty page proves the thread exists here; only an empty one needs a look.
-        if not page.ids and not await self._thread_exists(project, thread_id):
-            raise NotFound.object("thread", thread_id)
-        return render_list(page)
+            # A non-empty page proves the thread exists here; only an empty one needs a look.
+            if not page.ids and (missing := self._thread_missing(conn, project, thread_id)):
+                raise missing
+            return render_list(page)
+
+        return await self.db.read(unit)

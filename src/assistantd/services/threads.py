@@ -14,6 +14,7 @@ from assistantd.services.tool_resources import render_tool_resources
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.threads import ThreadRepository
+from assistantd.store.sql import Conn
 
 __all__ = ["ThreadService"]
 
@@ -55,38 +56,43 @@ class ThreadService:
                 }
             )
         text = encode(doc)
-        async with self.db.write() as conn:
-            await self.repo.insert(
-                conn, id=thread_id, project=project, created_at=created_at, doc=text
-            )
-            await self.messages.insert_many(conn, message_rows)
+        row = {"id": thread_id, "project": project, "created_at": created_at, "doc": text}
+
+        def unit(conn: Conn) -> None:
+            self.repo.insert(conn, row)
+            self.messages.insert_many(conn, message_rows)
+
+        await self.db.write(unit)
         return text.encode()
 
     async def get(self, project: str, thread_id: str) -> bytes:
-        async with self.db.read() as conn:
-            doc = await self.repo.get_doc(conn, project, thread_id)
+        doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, thread_id))
         if doc is None:
             raise NotFound.object("thread", thread_id)
         return doc.encode()
 
     async def update(self, project: str, thread_id: str, req: ThreadUpdate) -> bytes:
-        async with self.db.write() as conn:
-            current = await self.repo.get_doc_for_update(conn, project, thread_id)
+        changes: dict[str, object] = {}
+        if "metadata" in req.model_fields_set:
+            changes["metadata"] = metadata_or_empty(req.metadata)
+        if "tool_resources" in req.model_fields_set:
+            changes["tool_resources"] = render_tool_resources(req.tool_resources, "tool_resources")
+
+        def unit(conn: Conn) -> str:
+            current = self.repo.get_doc_for_update(conn, project, thread_id)
             if current is None:
                 raise NotFound.object("thread", thread_id)
             doc = orjson.loads(current)
-            if "metadata" in req.model_fields_set:
-                doc["metadata"] = metadata_or_empty(req.metadata)
-            if "tool_resources" in req.model_fields_set:
-                doc["tool_resources"] = render_tool_resources(req.tool_resources, "tool_resources")
+            doc.update(changes)
             text = encode(doc)
-            await self.repo.replace(conn, project, thread_id, text)
-        return text.encode()
+            self.repo.replace(conn, project, thread_id, text)
+            return text
+
+        return (await self.db.write(unit)).encode()
 
     async def delete(self, project: str, thread_id: str) -> bytes:
-        async with self.db.write() as conn:
-            # Messages go with the thread (ON DELETE CASCADE).
-            deleted = await self.repo.delete(conn, project, thread_id)
+        # Messages go with the thread (ON DELETE CASCADE).
+        deleted = await self.db.write(lambda conn: self.repo.delete(conn, project, thread_id))
         if not deleted:
             raise NotFound.object("thread", thread_id)
         return orjson.dumps({"id": thread_id, "object": "thread.deleted", "deleted": True})

@@ -6,7 +6,6 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from assistantd.store.tables import Base
 
@@ -24,15 +23,10 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def _run_standalone(url: str) -> None:
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
-    await engine.dispose()
-
-
 _connection = config.attributes.get("connection")
 if _connection is not None:
     _run(_connection)
 else:  # the `alembic` command line, for authoring revisions
-    asyncio.run(_run_standalone(config.get_main_option("sqlalchemy.url") or ""))
+    from assistantd.store.migrate import with_sync_connection
+
+    asyncio.run(with_sync_connection(config.get_main_option("sqlalchemy.url") or "", _run))

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, insert, select, update
 
+from assistantd.store.sql import Conn, Query
 from assistantd.store.tables import ApiKeyRow, table_of
 
 __all__ = ["ApiKeyRecord", "ApiKeyRepository"]
 
 _keys = table_of(ApiKeyRow)
+_INSERT = Query(insert(_keys))
+_LIST = Query(
+    select(
+        _keys.c.id,
+        _keys.c.project,
+        _keys.c.name,
+        _keys.c.redacted,
+        _keys.c.created_at,
+        _keys.c.revoked_at,
+    ).order_by(_keys.c.id)
+)
+_REVOKE = Query(
+    update(_keys)
+    .where(_keys.c.id == bindparam("key_id"), _keys.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("at"))
+)
+_ACTIVE = Query(select(_keys.c.key_hash, _keys.c.project).where(_keys.c.revoked_at.is_(None)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,43 +42,15 @@ class ApiKeyRecord:
 
 
 class ApiKeyRepository:
-    async def insert(self, conn: AsyncConnection, record: ApiKeyRecord, key_hash: str) -> None:
-        await conn.execute(
-            insert(_keys).values(
-                id=record.id,
-                project=record.project,
-                name=record.name,
-                key_hash=key_hash,
-                redacted=record.redacted,
-                created_at=record.created_at,
-                revoked_at=None,
-            )
-        )
+    def insert(self, conn: Conn, record: ApiKeyRecord, key_hash: str) -> None:
+        conn.execute(_INSERT, {**asdict(record), "key_hash": key_hash})
 
-    async def list(self, conn: AsyncConnection) -> list[ApiKeyRecord]:
-        rows = await conn.execute(
-            select(
-                _keys.c.id,
-                _keys.c.project,
-                _keys.c.name,
-                _keys.c.redacted,
-                _keys.c.created_at,
-                _keys.c.revoked_at,
-            ).order_by(_keys.c.id)
-        )
-        return [ApiKeyRecord(*row) for row in rows]
+    def list(self, conn: Conn) -> list[ApiKeyRecord]:
+        return [ApiKeyRecord(*row) for row in conn.all(_LIST, {})]
 
-    async def revoke(self, conn: AsyncConnection, key_id: str, at: int) -> bool:
-        result = await conn.execute(
-            update(_keys)
-            .where(_keys.c.id == key_id, _keys.c.revoked_at.is_(None))
-            .values(revoked_at=at)
-        )
-        return bool(result.rowcount)
+    def revoke(self, conn: Conn, key_id: str, at: int) -> bool:
+        return conn.execute(_REVOKE, {"key_id": key_id, "at": at}) > 0
 
-    async def active_hashes(self, conn: AsyncConnection) -> dict[str, str]:
+    def active_hashes(self, conn: Conn) -> dict[str, str]:
         """key hash → project, for every key not revoked."""
-        rows = await conn.execute(
-            select(_keys.c.key_hash, _keys.c.project).where(_keys.c.revoked_at.is_(None))
-        )
-        return {key_hash: project for key_hash, project in rows}
+        return {key_hash: project for key_hash, project in conn.all(_ACTIVE, {})}

@@ -1,66 +1,56 @@
-"""Queries shared by every document table: get, replace, delete and list within a project."""
+"""Queries shared by every document table: insert, get, replace, delete, list in a project."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.schema import Table
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from assistantd.protocol.common import ListParams
 from assistantd.store.repos.pages import Page, fetch_page
+from assistantd.store.sql import Conn, Query
 
 __all__ = ["DocumentRepository"]
 
 
 class DocumentRepository:
-    """One table of `(id, project, ..., doc)` rows; subclasses add their own queries."""
+    """One table of `(id, project, ..., doc)` rows; subclasses add their own queries.
+
+    Every query is scoped by project: an id alone never reaches another tenant's row.
+    """
 
     def __init__(self, table: Table) -> None:
         self.table = table
-
-    def _scope(self, project: str, object_id: str) -> tuple[ColumnElement[bool], ...]:
-        return (self.table.c.id == object_id, self.table.c.project == project)
-
-    async def insert(self, conn: AsyncConnection, **values: Any) -> None:
-        await conn.execute(insert(self.table).values(**values))
-
-    async def get_doc(
-        self, conn: AsyncConnection, project: str, object_id: str, *extra: ColumnElement[bool]
-    ) -> str | None:
-        query = select(self.table.c.doc).where(*self._scope(project, object_id), *extra)
-        return (await conn.execute(query)).scalar_one_or_none()
-
-    async def get_doc_for_update(
-        self, conn: AsyncConnection, project: str, object_id: str, *extra: ColumnElement[bool]
-    ) -> str | None:
-        """Read a document to change it: locks the row on PostgreSQL (SQLite locks on BEGIN)."""
-        query = select(self.table.c.doc).where(*self._scope(project, object_id), *extra)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return (await conn.execute(query)).scalar_one_or_none()
-
-    async def replace(
-        self, conn: AsyncConnection, project: str, object_id: str, doc: str, **columns: Any
-    ) -> None:
-        await conn.execute(
-            update(self.table).where(*self._scope(project, object_id)).values(doc=doc, **columns)
+        scope = (table.c.id == bindparam("id"), table.c.project == bindparam("project"))
+        self._insert = Query(insert(table))
+        self._get = Query(select(table.c.doc).where(*scope))
+        self._get_for_update = Query(select(table.c.doc).where(*scope).with_for_update())
+        # UPDATE may not bind a column's own name in WHERE; hence the key_ prefix.
+        self._replace = Query(
+            update(table)
+            .where(table.c.id == bindparam("key_id"), table.c.project == bindparam("key_project"))
+            .values(doc=bindparam("doc"))
         )
+        self._delete = Query(delete(table).where(*scope))
 
-    async def delete(
-        self, conn: AsyncConnection, project: str, object_id: str, *extra: ColumnElement[bool]
-    ) -> bool:
-        result = await conn.execute(
-            delete(self.table).where(*self._scope(project, object_id), *extra)
-        )
-        return bool(result.rowcount)
+    def insert(self, conn: Conn, values: Mapping[str, Any]) -> None:
+        conn.execute(self._insert, values)
 
-    async def page(
-        self,
-        conn: AsyncConnection,
-        where: Sequence[ColumnElement[bool]],
-        params: ListParams,
-    ) -> Page:
-        return await fetch_page(conn, self.table, where, params)
+    def get_doc(self, conn: Conn, project: str, object_id: str) -> str | None:
+        row = conn.first(self._get, {"id": object_id, "project": project})
+        return row[0] if row else None
+
+    def get_doc_for_update(self, conn: Conn, project: str, object_id: str) -> str | None:
+        """Read a document to change it: locks the row on PostgreSQL (SQLite writes are serial)."""
+        row = conn.first(self._get_for_update, {"id": object_id, "project": project})
+        return row[0] if row else None
+
+    def replace(self, conn: Conn, project: str, object_id: str, doc: str) -> None:
+        conn.execute(self._replace, {"key_id": object_id, "key_project": project, "doc": doc})
+
+    def delete(self, conn: Conn, project: str, object_id: str) -> bool:
+        return conn.execute(self._delete, {"id": object_id, "project": project}) > 0
+
+    def page(self, conn: Conn, project: str, params: ListParams) -> Page:
+        return fetch_page(conn, self.table, {"project": project}, params)

@@ -1,31 +1,66 @@
-"""Message queries: create in one statement, list a thread by id order."""
+"""Message queries: create in one statement, everything else scoped to its thread."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, literal, null, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from assistantd.protocol.common import ListParams
-from assistantd.store.repos.documents import DocumentRepository
-from assistantd.store.repos.pages import Page
+from assistantd.store.repos.pages import Page, fetch_page
+from assistantd.store.sql import Conn, Query
 from assistantd.store.tables import MessageRow, ThreadRow, table_of
 
 __all__ = ["MessageRepository"]
 
 _messages = table_of(MessageRow)
 _threads = table_of(ThreadRow)
+_in_thread = (
+    _messages.c.id == bindparam("id"),
+    _messages.c.thread_id == bindparam("thread_id"),
+    _messages.c.project == bindparam("project"),
+)
+
+# INSERT … SELECT: the row is written only if the thread exists in this project, so a
+# create is one statement with no read before it.
+_INSERT_INTO_THREAD = Query(
+    insert(_messages).from_select(
+        ["id", "project", "thread_id", "run_id", "created_at", "doc"],
+        select(
+            bindparam("id"),
+            bindparam("project"),
+            _threads.c.id,
+            bindparam("run_id"),
+            bindparam("created_at"),
+            bindparam("doc"),
+        ).where(
+            _threads.c.id == bindparam("thread_id"), _threads.c.project == bindparam("project")
+        ),
+    )
+)
+_INSERT = Query(insert(_messages))
+_GET = Query(select(_messages.c.doc).where(*_in_thread))
+_GET_FOR_UPDATE = Query(select(_messages.c.doc).where(*_in_thread).with_for_update())
+# UPDATE may not bind a column's own name in WHERE; hence the key_ prefix.
+_REPLACE = Query(
+    update(_messages)
+    .where(
+        _messages.c.id == bindparam("key_id"),
+        _messages.c.thread_id == bindparam("key_thread_id"),
+        _messages.c.project == bindparam("key_project"),
+    )
+    .values(doc=bindparam("doc"))
+)
+_DELETE = Query(delete(_messages).where(*_in_thread))
 
 
-class MessageRepository(DocumentRepository):
-    def __init__(self) -> None:
-        super().__init__(_messages)
+class MessageRepository:
+    table = _messages
 
-    async def insert_into_thread(
+    def insert_into_thread(
         self,
-        conn: AsyncConnection,
+        conn: Conn,
         *,
         project: str,
         thread_id: str,
@@ -34,36 +69,49 @@ class MessageRepository(DocumentRepository):
         doc: str,
         run_id: str | None = None,
     ) -> bool:
-        """Insert only if the thread exists in this project: one statement, no read first.
+        """False when no thread matched (the caller answers 404)."""
+        values = {
+            "id": message_id,
+            "project": project,
+            "thread_id": thread_id,
+            "run_id": run_id,
+            "created_at": created_at,
+            "doc": doc,
+        }
+        return conn.execute(_INSERT_INTO_THREAD, values) > 0
 
-        Returns False when no thread matched, so the caller can answer 404.
-        """
-        source = select(
-            literal(message_id),
-            literal(project),
-            _threads.c.id,
-            literal(run_id) if run_id is not None else null(),
-            literal(created_at),
-            literal(doc),
-        ).where(_threads.c.id == thread_id, _threads.c.project == project)
-        columns = ["id", "project", "thread_id", "run_id", "created_at", "doc"]
-        result = await conn.execute(insert(_messages).from_select(columns, source))
-        return bool(result.rowcount)
+    def insert_many(self, conn: Conn, rows: Sequence[Mapping[str, Any]]) -> None:
+        conn.executemany(_INSERT, rows)
 
-    async def insert_many(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await conn.execute(insert(_messages), list(rows))
+    def get_doc(self, conn: Conn, project: str, thread_id: str, message_id: str) -> str | None:
+        row = conn.first(_GET, {"id": message_id, "thread_id": thread_id, "project": project})
+        return row[0] if row else None
 
-    async def page_in_thread(
+    def get_doc_for_update(
+        self, conn: Conn, project: str, thread_id: str, message_id: str
+    ) -> str | None:
+        key = {"id": message_id, "thread_id": thread_id, "project": project}
+        row = conn.first(_GET_FOR_UPDATE, key)
+        return row[0] if row else None
+
+    def replace(self, conn: Conn, project: str, thread_id: str, message_id: str, doc: str) -> None:
+        key = {"key_id": message_id, "key_thread_id": thread_id, "key_project": project}
+        conn.execute(_REPLACE, {**key, "doc": doc})
+
+    def delete(self, conn: Conn, project: str, thread_id: str, message_id: str) -> bool:
+        key = {"id": message_id, "thread_id": thread_id, "project": project}
+        return conn.execute(_DELETE, key) > 0
+
+    def page_in_thread(
         self,
-        conn: AsyncConnection,
+        conn: Conn,
         *,
         project: str,
         thread_id: str,
         params: ListParams,
         run_id: str | None = None,
     ) -> Page:
-        where = [_messages.c.thread_id == thread_id, _messages.c.project == project]
+        scope: dict[str, Any] = {"thread_id": thread_id, "project": project}
         if run_id is not None:
-            where.append(_messages.c.run_id == run_id)
-        return await self.page(conn, where, params)
+            scope["run_id"] = run_id
+        return fetch_page(conn, _messages, scope, params)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.schema import Table
+from sqlalchemy import BindParameter, Table, bindparam, select
 
 from assistantd.protocol.common import ListParams
+from assistantd.store.sql import Conn, Query
 
 __all__ = ["Page", "fetch_page", "render_list"]
 
@@ -28,32 +28,44 @@ class Page:
     has_more: bool
 
 
+@cache
 def _page_query(
-    table: Table, where: Sequence[ColumnElement[bool]], params: ListParams
-) -> Select[tuple[Any, Any]]:
+    table: Table, scope: tuple[str, ...], descending: bool, after: bool, before: bool
+) -> Query:
+    """One compiled query per shape: which scope columns, which order, which cursors."""
     id_col = table.c.id
-    query = select(id_col, table.c.doc).where(*where)
-    descending = params.order == "desc"
+    query = select(id_col, table.c.doc).where(*(table.c[name] == bindparam(name) for name in scope))
     # In the requested order, `after` bounds the start and `before` the end.
-    if params.after is not None:
-        query = query.where(id_col < params.after if descending else id_col > params.after)
-    if params.before is not None:
-        query = query.where(id_col > params.before if descending else id_col < params.before)
+    if after:
+        start: BindParameter[str] = bindparam("after")
+        query = query.where(id_col < start if descending else id_col > start)
+    if before:
+        end: BindParameter[str] = bindparam("before")
+        query = query.where(id_col > end if descending else id_col < end)
     # `before` alone reads backwards from the cursor, so the page is the nearest items.
-    backwards = params.before is not None and params.after is None
+    backwards = before and not after
     ascending = descending == backwards
-    return query.order_by(id_col.asc() if ascending else id_col.desc()).limit(params.limit + 1)
+    query = query.order_by(id_col.asc() if ascending else id_col.desc())
+    return Query(query.limit(bindparam("limit")))
 
 
-async def fetch_page(
-    conn: AsyncConnection,
-    table: Table,
-    where: Sequence[ColumnElement[bool]],
-    params: ListParams,
-) -> Page:
-    rows = list((await conn.execute(_page_query(table, where, params))).all())
+def fetch_page(conn: Conn, table: Table, scope: dict[str, Any], params: ListParams) -> Page:
+    """The page of `table` rows matching `scope` (column → value) that `params` asks for."""
+    query = _page_query(
+        table,
+        tuple(scope),
+        params.order == "desc",
+        params.after is not None,
+        params.before is not None,
+    )
+    values: dict[str, Any] = {**scope, "limit": params.limit + 1}
+    if params.after is not None:
+        values["after"] = params.after
+    if params.before is not None:
+        values["before"] = params.before
+    rows: Sequence[tuple[Any, ...]] = conn.all(query, values)
     has_more = len(rows) > params.limit
-    rows = rows[: params.limit]
+    rows = list(rows[: params.limit])
     if params.before is not None and params.after is None:
         rows.reverse()
     return Page(ids=[r[0] for r in rows], docs=[r[1] for r in rows], has_more=has_more)
