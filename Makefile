@@ -42,8 +42,8 @@ fmt: dev
 
 bench: dev
 	./scripts/ensure-services.sh
-	$(BIN)/python bench/messages_http.py
-	$(BIN)/python bench/messages_list_scale.py
+	$(BIN)/python -m bench.messages_http
+	$(BIN)/python -m bench.messages_list_scale
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

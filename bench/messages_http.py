@@ -4,21 +4,17 @@ Both servers run as `assistantd serve` runs (uvicorn + httptools + uvloop, one
 process, access log off) on loopback, driven by wrk at 1 and 32 connections. The
 ratio to the ceiling is the number to watch: the machine's noise cancels in it.
 
-Reproduce: make dev && apt-get install wrk && .venv/bin/python bench/messages_http.py
+Reproduce: make dev && apt-get install wrk && .venv/bin/python -m bench.messages_http
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 import httpx
 import orjson
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from bench.harness import WrkResult, assistantd_server, ceiling_server, machine, wrk  # noqa: E402
+from bench.harness import WrkResult, assistantd_server, ceiling_server, machine, wrk
 
 CREATE_BODY = orjson.dumps({"role": "user", "content": "What is a penguin? " * 4})
 
@@ -65,7 +61,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print(
-        "reproduce: .venv/bin/python bench/messages_http.py"
+        "reproduce: .venv/bin/python -m bench.messages_http"
         f" --seconds {args.seconds} --synchronous {args.synchronous}"
     )
 
