@@ -64,7 +64,7 @@ class AssistantService:
         doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, assistant_id))
         if doc is None:
             raise NotFound.object("assistant", assistant_id)
-        return doc.encode()
+        return doc
 
     async def update(self, project: str, assistant_id: str, req: AssistantUpdate) -> bytes:
         changes: dict[str, Any] = {}

@@ -93,7 +93,7 @@ class MessageService:
         return None
 
     async def get(self, project: str, thread_id: str, message_id: str) -> bytes:
-        def unit(conn: Conn) -> str:
+        def unit(conn: Conn) -> bytes:
             doc = self.repo.get_doc(conn, project, thread_id, message_id)
             if doc is None:
                 raise self._thread_missing(conn, project, thread_id) or NotFound.object(
@@ -101,7 +101,7 @@ class MessageService:
                 )
             return doc
 
-        return (await self.db.read(unit)).encode()
+        return await self.db.read(unit)
 
     async def update(
         self, project: str, thread_id: str, message_id: str, req: MessageUpdate

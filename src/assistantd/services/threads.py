@@ -69,7 +69,7 @@ class ThreadService:
         doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, thread_id))
         if doc is None:
             raise NotFound.object("thread", thread_id)
-        return doc.encode()
+        return doc
 
     async def update(self, project: str, thread_id: str, req: ThreadUpdate) -> bytes:
         changes: dict[str, object] = {}

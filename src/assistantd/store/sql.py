@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ClauseElement, Executable, literal_column, select
+from sqlalchemy import ClauseElement, ColumnElement, Executable, LargeBinary, literal_column, select
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-__all__ = ["PING", "Conn", "Query"]
+__all__ = ["PING", "Conn", "Query", "as_bytes"]
 
 _SQLITE = sqlite.dialect(paramstyle="named")
 
@@ -66,3 +69,24 @@ class Conn(Protocol):
 
 
 PING = Query(select(literal_column("1")))
+
+
+class as_bytes(FunctionElement[bytes]):  # noqa: N801 - reads as a SQL function
+    """A text column read back as bytes, so stored JSON goes to the client without decoding."""
+
+    type = LargeBinary()
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[str]) -> None:
+        super().__init__(column)
+
+
+@compiles(as_bytes, "sqlite")
+def _as_bytes_sqlite(element: as_bytes, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS BLOB)"
+
+
+@compiles(as_bytes, "postgresql")
+def _as_bytes_postgresql(element: as_bytes, compiler: SQLCompiler, **kw: Any) -> str:
+    # Not ::bytea, which would read backslashes in the JSON as escapes.
+    return f"convert_to({compiler.process(element.clauses, **kw)}, 'UTF8')"

@@ -85,15 +85,21 @@ class ThreadRow(Base):
 
 
 class MessageRow(Base):
+    """Keyed by (thread_id, id): every message query names its thread, and a page of a
+    thread is one range of the key. On SQLite the table is WITHOUT ROWID, so that range
+    is also where the rows are stored, which halves the cost of a 100-message page."""
+
     __tablename__ = "messages"
     __table_args__ = (
-        Index("ix_messages_thread_id_id", "thread_id", "id"),
         Index("ix_messages_thread_id_run_id_id", "thread_id", "run_id", "id"),
+        {"sqlite_with_rowid": False},
     )
 
+    thread_id: Mapped[str] = mapped_column(
+        IdColumn(), ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     project: Mapped[str] = mapped_column(String(64))
-    thread_id: Mapped[str] = mapped_column(IdColumn(), ForeignKey("threads.id", ondelete="CASCADE"))
     run_id: Mapped[str | None] = mapped_column(IdColumn())
     created_at: Mapped[int] = mapped_column(BigInteger)
     doc: Mapped[str] = mapped_column(Text)

@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from assistantd.protocol.common import ListParams
 from assistantd.store.repos.pages import Page, fetch_page
-from assistantd.store.sql import Conn, Query
+from assistantd.store.sql import Conn, Query, as_bytes
 
 __all__ = ["DocumentRepository"]
 
@@ -24,8 +24,8 @@ class DocumentRepository:
         self.table = table
         scope = (table.c.id == bindparam("id"), table.c.project == bindparam("project"))
         self._insert = Query(insert(table))
-        self._get = Query(select(table.c.doc).where(*scope))
-        self._get_for_update = Query(select(table.c.doc).where(*scope).with_for_update())
+        self._get = Query(select(as_bytes(table.c.doc)).where(*scope))
+        self._get_for_update = Query(select(as_bytes(table.c.doc)).where(*scope).with_for_update())
         # UPDATE may not bind a column's own name in WHERE; hence the key_ prefix.
         self._replace = Query(
             update(table)
@@ -37,11 +37,11 @@ class DocumentRepository:
     def insert(self, conn: Conn, values: Mapping[str, Any]) -> None:
         conn.execute(self._insert, values)
 
-    def get_doc(self, conn: Conn, project: str, object_id: str) -> str | None:
+    def get_doc(self, conn: Conn, project: str, object_id: str) -> bytes | None:
         row = conn.first(self._get, {"id": object_id, "project": project})
         return row[0] if row else None
 
-    def get_doc_for_update(self, conn: Conn, project: str, object_id: str) -> str | None:
+    def get_doc_for_update(self, conn: Conn, project: str, object_id: str) -> bytes | None:
         """Read a document to change it: locks the row on PostgreSQL (SQLite writes are serial)."""
         row = conn.first(self._get_for_update, {"id": object_id, "project": project})
         return row[0] if row else None

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from assistantd.protocol.common import ListParams
 from assistantd.store.repos.pages import Page, fetch_page
-from assistantd.store.sql import Conn, Query
+from assistantd.store.sql import Conn, Query, as_bytes
 from assistantd.store.tables import MessageRow, ThreadRow, table_of
 
 __all__ = ["MessageRepository"]
@@ -40,8 +40,8 @@ _INSERT_INTO_THREAD = Query(
     )
 )
 _INSERT = Query(insert(_messages))
-_GET = Query(select(_messages.c.doc).where(*_in_thread))
-_GET_FOR_UPDATE = Query(select(_messages.c.doc).where(*_in_thread).with_for_update())
+_GET = Query(select(as_bytes(_messages.c.doc)).where(*_in_thread))
+_GET_FOR_UPDATE = Query(select(as_bytes(_messages.c.doc)).where(*_in_thread).with_for_update())
 # UPDATE may not bind a column's own name in WHERE; hence the key_ prefix.
 _REPLACE = Query(
     update(_messages)
@@ -83,13 +83,13 @@ class MessageRepository:
     def insert_many(self, conn: Conn, rows: Sequence[Mapping[str, Any]]) -> None:
         conn.executemany(_INSERT, rows)
 
-    def get_doc(self, conn: Conn, project: str, thread_id: str, message_id: str) -> str | None:
+    def get_doc(self, conn: Conn, project: str, thread_id: str, message_id: str) -> bytes | None:
         row = conn.first(_GET, {"id": message_id, "thread_id": thread_id, "project": project})
         return row[0] if row else None
 
     def get_doc_for_update(
         self, conn: Conn, project: str, thread_id: str, message_id: str
-    ) -> str | None:
+    ) -> bytes | None:
         key = {"id": message_id, "thread_id": thread_id, "project": project}
         row = conn.first(_GET_FOR_UPDATE, key)
         return row[0] if row else None

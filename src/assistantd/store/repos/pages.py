@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import BindParameter, Table, bindparam, select
 
 from assistantd.protocol.common import ListParams
-from assistantd.store.sql import Conn, Query
+from assistantd.store.sql import Conn, Query, as_bytes
 
 __all__ = ["Page", "fetch_page", "render_list"]
 
@@ -24,7 +24,7 @@ __all__ = ["Page", "fetch_page", "render_list"]
 @dataclass(frozen=True, slots=True)
 class Page:
     ids: list[str]
-    docs: list[str]
+    docs: list[bytes]
     has_more: bool
 
 
@@ -34,7 +34,9 @@ def _page_query(
 ) -> Query:
     """One compiled query per shape: which scope columns, which order, which cursors."""
     id_col = table.c.id
-    query = select(id_col, table.c.doc).where(*(table.c[name] == bindparam(name) for name in scope))
+    query = select(id_col, as_bytes(table.c.doc)).where(
+        *(table.c[name] == bindparam(name) for name in scope)
+    )
     # In the requested order, `after` bounds the start and `before` the end.
     if after:
         start: BindParameter[str] = bindparam("after")
@@ -82,7 +84,7 @@ def render_list(page: Page) -> bytes:
     return b"".join(
         (
             b'{"object":"list","data":[',
-            ",".join(page.docs).encode(),
+            b",".join(page.docs),
             b'],"first_id":',
             first,
             b',"last_id":',

@@ -54,9 +54,9 @@ def upgrade() -> None:
     op.create_index("ix_threads_project_id", "threads", ["project", "id"])
     op.create_table(
         "messages",
+        sa.Column("thread_id", _id(), nullable=False),
         sa.Column("id", _id(), nullable=False),
         sa.Column("project", sa.String(64), nullable=False),
-        sa.Column("thread_id", _id(), nullable=False),
         sa.Column("run_id", _id(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("doc", sa.Text(), nullable=False),
@@ -66,9 +66,9 @@ def upgrade() -> None:
             name="fk_messages_thread_id_threads",
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_messages"),
+        sa.PrimaryKeyConstraint("thread_id", "id", name="pk_messages"),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_messages_thread_id_id", "messages", ["thread_id", "id"])
     op.create_index("ix_messages_thread_id_run_id_id", "messages", ["thread_id", "run_id", "id"])
 
 
