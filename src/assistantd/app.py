@@ -20,7 +20,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from assistantd.api import assistants, messages, models, threads
-from assistantd.api.deps import JSONBytes
 from assistantd.container import Container
 from assistantd.errors import APIError, error_body
 from assistantd.settings import Settings
@@ -28,6 +27,13 @@ from assistantd.store.migrate import upgrade
 from assistantd.store.sql import PING
 
 __all__ = ["create_app"]
+
+
+class JSONBytes(Response):
+    """A response whose body is JSON already encoded."""
+
+    media_type = "application/json"
+
 
 log = logging.getLogger("assistantd")
 

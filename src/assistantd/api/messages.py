@@ -19,7 +19,7 @@ async def create_message(call: Call) -> bytes:
 async def list_messages(call: Call) -> bytes:
     thread_id = call.path(IdKind.thread, "thread_id")
     params = list_params(call)
-    run_id = call.request.query_params.get("run_id")
+    run_id = call.query.get("run_id")
     if run_id is not None:
         run_id = path_id(IdKind.run, run_id, "run_id")
     return await call.container.messages.list(call.project, thread_id, params, run_id)

@@ -21,7 +21,7 @@ async def list_models(call: Call) -> bytes:
 
 async def get_model(call: Call) -> bytes:
     c = call.container
-    model_id = call.request.path_params["model_id"]
+    model_id: str = call.scope["path_params"]["model_id"]
     if model_id not in c.settings.models:
         raise NotFound(
             f"The model '{model_id}' does not exist or you do not have access to it.",

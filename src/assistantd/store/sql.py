@@ -71,7 +71,7 @@ class Conn(Protocol):
 PING = Query(select(literal_column("1")))
 
 
-class as_bytes(FunctionElement[bytes]):  # noqa: N801 - reads as a SQL function
+class as_bytes(FunctionElement[bytes]):
     """A text column read back as bytes, so stored JSON goes to the client without decoding."""
 
     type = LargeBinary()
