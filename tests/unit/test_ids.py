@@ -31,3 +31,20 @@ def test_check_id_rejects_other_kinds_with_openai_wording() -> None:
     )
     with pytest.raises(InvalidIdError):
         check_id(IdKind.file, "file_abc", "file_id")  # files use a hyphen
+
+
+def test_documents_are_rendered_id_first() -> None:
+    """Pages read first/last ids off the front of stored documents (store/repos/pages.py)."""
+    import orjson
+
+    from assistantd.protocol.messages import MessageCreate
+    from assistantd.services.documents import encode
+    from assistantd.services.messages import message_doc
+    from assistantd.store.repos.pages import doc_id
+
+    mid = new_id(IdKind.message)
+    req = MessageCreate(role="user", content='with "quotes" and \\ backslashes')
+    doc = encode(message_doc(req, message_id=mid, thread_id="thread_x", created_at=1)).encode()
+    assert doc_id(doc) == mid
+    # A document some other writer rendered in another key order still works.
+    assert doc_id(orjson.dumps({"object": "thread", "id": "thread_y"})) == "thread_y"

@@ -139,7 +139,7 @@ class MessageService:
                 conn, project=project, thread_id=thread_id, params=params, run_id=run_id
             )
             # A non-empty page proves the thread exists here; only an empty one needs a look.
-            if not page.ids and (missing := self._thread_missing(conn, project, thread_id)):
+            if not page.docs and (missing := self._thread_missing(conn, project, thread_id)):
                 raise missing
             return render_list(page)
 

@@ -18,14 +18,36 @@ from sqlalchemy import BindParameter, Table, bindparam, select
 from assistantd.protocol.common import ListParams
 from assistantd.store.sql import Conn, Query, as_bytes
 
-__all__ = ["Page", "fetch_page", "render_list"]
+__all__ = ["Page", "doc_id", "fetch_page", "render_list"]
+
+
+_ID_FIRST = b'{"id":"'
+
+
+def doc_id(doc: bytes) -> str:
+    """The id of a stored document.
+
+    Documents are rendered with `id` as their first key, so it is read off the front
+    instead of selecting an id column per row (about a fifth of a page's query time).
+    """
+    if doc.startswith(_ID_FIRST):
+        return doc[len(_ID_FIRST) : doc.index(b'"', len(_ID_FIRST))].decode()
+    value: str = orjson.loads(doc)["id"]
+    return value
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    ids: list[str]
     docs: list[bytes]
     has_more: bool
+
+    @property
+    def first_id(self) -> str | None:
+        return doc_id(self.docs[0]) if self.docs else None
+
+    @property
+    def last_id(self) -> str | None:
+        return doc_id(self.docs[-1]) if self.docs else None
 
 
 @cache
@@ -34,7 +56,7 @@ def _page_query(
 ) -> Query:
     """One compiled query per shape: which scope columns, which order, which cursors."""
     id_col = table.c.id
-    query = select(id_col, as_bytes(table.c.doc)).where(
+    query = select(as_bytes(table.c.doc)).where(
         *(table.c[name] == bindparam(name) for name in scope)
     )
     # In the requested order, `after` bounds the start and `before` the end.
@@ -67,10 +89,10 @@ def fetch_page(conn: Conn, table: Table, scope: dict[str, Any], params: ListPara
         values["before"] = params.before
     rows: Sequence[tuple[Any, ...]] = conn.all(query, values)
     has_more = len(rows) > params.limit
-    rows = list(rows[: params.limit])
+    docs = [row[0] for row in rows[: params.limit]]
     if params.before is not None and params.after is None:
-        rows.reverse()
-    return Page(ids=[r[0] for r in rows], docs=[r[1] for r in rows], has_more=has_more)
+        docs.reverse()
+    return Page(docs=docs, has_more=has_more)
 
 
 def render_list(page: Page) -> bytes:
@@ -79,8 +101,8 @@ def render_list(page: Page) -> bytes:
     An empty page has `first_id`/`last_id` null, as OpenAI answered (the schema's
     "required string" cannot describe an empty list; CONTRACT.md section 3).
     """
-    first = orjson.dumps(page.ids[0] if page.ids else None)
-    last = orjson.dumps(page.ids[-1] if page.ids else None)
+    first = orjson.dumps(page.first_id)
+    last = orjson.dumps(page.last_id)
     return b"".join(
         (
             b'{"object":"list","data":[',
