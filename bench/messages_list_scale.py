@@ -78,7 +78,9 @@ def main() -> None:
             middle = marks[len(marks) // 2]
             cells = {
                 "100 msgs, first page": f"{server}/v1/threads/{small}/messages?limit=100",
-                f"{args.messages:,} msgs, first page": f"{server}/v1/threads/{big}/messages?limit=100",
+                f"{args.messages:,} msgs, first page": (
+                    f"{server}/v1/threads/{big}/messages?limit=100"
+                ),
                 f"{args.messages:,} msgs, after=middle": (
                     f"{server}/v1/threads/{big}/messages?limit=100&after={middle}"
                 ),
