@@ -98,9 +98,8 @@ def main() -> None:
     print("| thread, page | req/s | p50 ms | p99 ms | p50 ratio to 100-msg thread |")
     print("|---|---|---|---|---|")
     for name, r in results.items():
-        print(
-            f"| {name} | {r.rps:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} | {r.p50_ms / base.p50_ms:.2f} |"
-        )
+        ratio = r.p50_ms / base.p50_ms
+        print(f"| {name} | {r.rps:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} | {ratio:.2f} |")
     print(
         "reproduce: .venv/bin/python -m bench.messages_list_scale"
         f" --messages {args.messages} --seconds {args.seconds}"
