@@ -76,7 +76,8 @@ class _Generator:
         chunk = self._entropy[self._offset : self._offset + 12]
         self._offset += 12
         # Lower half, so that counting up within one millisecond cannot overflow.
-        return int.from_bytes(chunk, "big") % (_RAND_SPACE // 2)
+        start: int = int.from_bytes(chunk, "big") % (_RAND_SPACE // 2)
+        return start
 
     def next(self) -> str:
         with self._lock:
