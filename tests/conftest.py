@@ -67,6 +67,12 @@ def thread_id(client: openai.OpenAI) -> str:
     return client.beta.threads.create().id
 
 
+@pytest.fixture
+def file_id(client: openai.OpenAI) -> str:
+    """A real File of the default project, for tests that reference one."""
+    return client.files.create(file=("notes.txt", b"some notes\n"), purpose="assistants").id
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # A contract run that validated nothing would prove nothing.
     ran_contract = any("contract" in str(item.path) for item in session.items)

@@ -8,6 +8,7 @@ validated by the Pydantic models in `protocol/` either way.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from assistantd.api import assistants, messages, models, threads
+from assistantd.api import assistants, files, messages, models, threads, uploads
 from assistantd.container import Container
 from assistantd.errors import APIError, error_body
 from assistantd.settings import Settings
@@ -77,9 +78,21 @@ async def _health(request: Request) -> Response:
     return JSONBytes(b'{"status":"ok"}')
 
 
+async def _sweep_forever(container: Container, every_s: float = 60.0) -> None:
+    """Expire Files and Uploads whose time is up, and temp blobs left by crashed processes."""
+    while True:
+        try:
+            await container.files.sweep_expired()
+            await container.uploads.sweep_expired()
+            container.blobs.sweep_temps(older_than_s=6 * 3600)
+        except Exception:  # the next round tries again; never let the sweeper die
+            log.exception("sweeping expired files and uploads failed")
+        await asyncio.sleep(every_s)
+
+
 def _routes() -> list[Route]:
     routes = [Route("/health", _health, methods=["GET"])]
-    for module in (assistants, threads, messages, models):
+    for module in (assistants, threads, messages, files, uploads, models):
         for route in module.routes:
             routes.append(Route("/v1" + route.path, route.endpoint, methods=route.methods))
     return routes
@@ -103,9 +116,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.port,
             )
         app.state.container = container
+        sweeper = asyncio.create_task(_sweep_forever(container))
         try:
             yield
         finally:
+            sweeper.cancel()
             await container.close()
 
     return Starlette(

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from assistantd import clock
 from assistantd.services.api_keys import ApiKeyService, Authenticator
 from assistantd.services.assistants import AssistantService
+from assistantd.services.files import FileService
 from assistantd.services.messages import MessageService
 from assistantd.services.threads import ThreadService
+from assistantd.services.uploads import UploadService
 from assistantd.settings import Settings
+from assistantd.store.blobs import BlobStore, LocalDirBlobStore
 from assistantd.store.db import Database, open_database
 
 __all__ = ["Container"]
@@ -19,11 +22,14 @@ __all__ = ["Container"]
 class Container:
     settings: Settings
     db: Database
+    blobs: BlobStore
     auth: Authenticator
     api_keys: ApiKeyService
     assistants: AssistantService
     threads: ThreadService
     messages: MessageService
+    files: FileService
+    uploads: UploadService
     started_at: int
 
     @classmethod
@@ -33,14 +39,19 @@ class Container:
             pool_size=settings.db_pool_size,
             sqlite_synchronous=settings.sqlite_synchronous,
         )
+        blobs = LocalDirBlobStore(settings.resolved_blob_dir())
+        files = FileService(db, blobs)
         return cls(
             settings=settings,
             db=db,
+            blobs=blobs,
             auth=Authenticator(db, settings.key_cache_ttl_s),
             api_keys=ApiKeyService(db),
-            assistants=AssistantService(db),
-            threads=ThreadService(db),
-            messages=MessageService(db),
+            assistants=AssistantService(db, files),
+            threads=ThreadService(db, files),
+            messages=MessageService(db, files),
+            files=files,
+            uploads=UploadService(db, blobs, files, settings),
             started_at=clock.now(),
         )
 

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         description="How long API keys are cached; a revoked key stops working within this time.",
     )
     max_json_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_file_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="Largest File, uploaded whole or in parts."
+    )
+    max_upload_part_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
+    upload_ttl_s: int = Field(
+        default=3600, ge=1, description="A pending Upload expires after this."
+    )
+    blob_dir: Path | None = Field(default=None, description="File bytes; default <data_dir>/blobs.")
     models: list[str] = Field(
         default_factory=lambda: [EMBEDDED_MODEL_ID],
         description="Model ids listed by GET /v1/models.",
@@ -50,6 +58,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'assistantd.db').resolve()}"
+
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
 
     @property
     def is_sqlite(self) -> bool:

@@ -32,7 +32,7 @@ def test_tutorial_assistant_round_trips_every_field(client: openai.OpenAI) -> No
 
 
 def test_tools_tool_resources_and_response_format_are_stored_faithfully(
-    client: openai.OpenAI,
+    client: openai.OpenAI, file_id: str
 ) -> None:
     tools = [
         {"type": "code_interpreter"},
@@ -52,7 +52,7 @@ def test_tools_tool_resources_and_response_format_are_stored_faithfully(
         },
     ]
     resources = {
-        "code_interpreter": {"file_ids": ["file-abc"]},
+        "code_interpreter": {"file_ids": [file_id]},
         "file_search": {"vector_store_ids": ["vs_abc"]},
     }
     response_format = {

@@ -32,7 +32,10 @@ def test_tutorial_message(client: openai.OpenAI, thread_id: str) -> None:
     assert got == message
 
 
-def test_content_parts_and_attachments_round_trip(client: openai.OpenAI, thread_id: str) -> None:
+def test_content_parts_and_attachments_round_trip(
+    client: openai.OpenAI, thread_id: str, file_id: str
+) -> None:
+    image = client.files.create(file=("pixel.png", b"\x89PNG\r\n\x1a\n"), purpose="vision").id
     message = client.beta.threads.messages.create(
         thread_id=thread_id,
         role="user",
@@ -42,18 +45,18 @@ def test_content_parts_and_attachments_round_trip(client: openai.OpenAI, thread_
                 "type": "image_url",
                 "image_url": {"url": "https://example.com/a.png", "detail": "low"},
             },
-            {"type": "image_file", "image_file": {"file_id": "file-img"}},
+            {"type": "image_file", "image_file": {"file_id": image}},
         ],
-        attachments=[{"file_id": "file-doc", "tools": [{"type": "file_search"}]}],
+        attachments=[{"file_id": file_id, "tools": [{"type": "file_search"}]}],
     )
     got = client.beta.threads.messages.retrieve(message.id, thread_id=thread_id)
     assert [p.type for p in got.content] == ["text", "image_url", "image_file"]
     assert got.content[1].image_url.url == "https://example.com/a.png"  # type: ignore[union-attr]
     assert got.content[1].image_url.detail == "low"  # type: ignore[union-attr]
-    assert got.content[2].image_file.file_id == "file-img"  # type: ignore[union-attr]
+    assert got.content[2].image_file.file_id == image  # type: ignore[union-attr]
     assert got.content[2].image_file.detail == "auto"  # type: ignore[union-attr]
     assert got.attachments is not None
-    assert got.attachments[0].file_id == "file-doc"
+    assert got.attachments[0].file_id == file_id
     assert [t.type for t in got.attachments[0].tools or []] == ["file_search"]
 
 

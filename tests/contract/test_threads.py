@@ -8,7 +8,7 @@ import pytest
 from tests.contract.helpers import error_body
 
 
-def test_create_with_initial_messages_in_order(client: openai.OpenAI) -> None:
+def test_create_with_initial_messages_in_order(client: openai.OpenAI, file_id: str) -> None:
     thread = client.beta.threads.create(
         messages=[
             {"role": "user", "content": "first", "metadata": {"n": "1"}},
@@ -16,14 +16,14 @@ def test_create_with_initial_messages_in_order(client: openai.OpenAI) -> None:
             {"role": "user", "content": "third"},
         ],
         metadata={"user": "abc123"},
-        tool_resources={"code_interpreter": {"file_ids": ["file-1"]}},
+        tool_resources={"code_interpreter": {"file_ids": [file_id]}},
     )
     assert thread.id.startswith("thread_")
     assert thread.object == "thread"
     assert thread.metadata == {"user": "abc123"}
     assert thread.tool_resources is not None
     assert thread.tool_resources.code_interpreter is not None
-    assert thread.tool_resources.code_interpreter.file_ids == ["file-1"]
+    assert thread.tool_resources.code_interpreter.file_ids == [file_id]
     messages = client.beta.threads.messages.list(thread.id, order="asc").data
     texts = [m.content[0].text.value for m in messages]  # type: ignore[union-attr]
     assert texts == ["first", "second", "third"]

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
+from starlette.responses import Response
 
 from assistantd.api.validation import invalid_request_from
 from assistantd.container import Container
@@ -21,11 +22,15 @@ from assistantd.errors import InvalidRequest, PayloadTooLarge
 from assistantd.ids import IdKind, InvalidIdError, check_id
 from assistantd.protocol.common import ListParams
 
-__all__ = ["Call", "list_params", "path_id", "read_body", "v1"]
+__all__ = ["Call", "ClientDisconnected", "list_params", "path_id", "read_body", "v1"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its request was read; there is nobody to answer."""
 
 
 class Call:
@@ -53,6 +58,14 @@ class Call:
         value: str = self.scope["path_params"][name]
         return path_id(kind, value, name)
 
+    def header(self, name: bytes) -> bytes | None:
+        """A request header by lower-case name (the last one, if repeated)."""
+        value: bytes | None = None
+        for key, item in self.scope["headers"]:
+            if key == name:
+                value = item
+        return value
+
     @property
     def query(self) -> dict[str, str]:
         """Query parameters; a repeated name keeps its last value."""
@@ -62,7 +75,8 @@ class Call:
         return self._query
 
 
-Handler = Callable[[Call], Awaitable[bytes]]
+# Most handlers answer JSON bytes; a few (file content) answer a whole Response.
+Handler = Callable[[Call], Awaitable[bytes | Response]]
 _JSON_HEADER = (b"content-type", b"application/json")
 
 
@@ -90,7 +104,13 @@ class _Endpoint:
         container: Container = scope["app"].state.container
         authorization, length = _auth_and_length(scope)
         project = await container.auth.project_for(authorization)
-        body = await self.handler(Call(scope, receive, container, project, length))
+        try:
+            body = await self.handler(Call(scope, receive, container, project, length))
+        except ClientDisconnected:
+            return
+        if isinstance(body, Response):
+            await body(scope, receive, send)
+            return
         await send(
             {
                 "type": "http.response.start",
@@ -120,7 +140,7 @@ async def read_body(call: Call) -> bytes:
     while more:
         message = await call.receive()
         if message["type"] == "http.disconnect":
-            raise InvalidRequest("The client disconnected before sending the whole body.")
+            raise ClientDisconnected
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:

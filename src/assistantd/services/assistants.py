@@ -12,6 +12,8 @@ from assistantd.ids import IdKind, new_id
 from assistantd.protocol.assistants import AssistantCreate, AssistantUpdate
 from assistantd.protocol.common import ListParams
 from assistantd.services.documents import dump, encode, metadata_or_empty
+from assistantd.services.file_refs import resource_refs
+from assistantd.services.files import FileService
 from assistantd.services.tool_resources import render_tool_resources
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
@@ -26,8 +28,9 @@ def _response_format(value: Any) -> Any:
 
 
 class AssistantService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, files: FileService) -> None:
         self.db = db
+        self.files = files
         self.repo = AssistantRepository()
 
     async def create(self, project: str, req: AssistantCreate) -> bytes:
@@ -57,7 +60,13 @@ class AssistantService:
             "reasoning_effort": req.reasoning_effort,
             "doc": text,
         }
-        await self.db.write(lambda conn: self.repo.insert(conn, values))
+        refs = resource_refs(req.tool_resources)
+
+        def unit(conn: Conn) -> None:
+            self.files.check_refs(conn, project, refs)
+            self.repo.insert(conn, values)
+
+        await self.db.write(unit)
         return text.encode()
 
     async def get(self, project: str, assistant_id: str) -> bytes:
@@ -83,7 +92,10 @@ class AssistantService:
             elif field != "reasoning_effort":
                 changes[field] = value
 
+        refs = resource_refs(req.tool_resources)
+
         def unit(conn: Conn) -> str:
+            self.files.check_refs(conn, project, refs)
             current = self.repo.get_doc_for_update(conn, project, assistant_id)
             if current is None:
                 raise NotFound.object("assistant", assistant_id)

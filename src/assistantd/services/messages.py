@@ -12,6 +12,8 @@ from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.messages import ContentPart, MessageCreate, MessageUpdate, TextPart
 from assistantd.services.documents import dump, encode, metadata_or_empty
+from assistantd.services.file_refs import message_refs
+from assistantd.services.files import FileService
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.pages import render_list
@@ -62,8 +64,9 @@ def message_doc(
 
 
 class MessageService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, files: FileService) -> None:
         self.db = db
+        self.files = files
         self.repo = MessageRepository()
         self.threads = ThreadRepository()
 
@@ -73,8 +76,12 @@ class MessageService:
         text = encode(
             message_doc(req, message_id=message_id, thread_id=thread_id, created_at=created_at)
         )
-        inserted = await self.db.write(
-            lambda conn: self.repo.insert_into_thread(
+        refs = message_refs(req)
+
+        def unit(conn: Conn) -> bool:
+            if refs:
+                self.files.check_refs(conn, project, refs)
+            return self.repo.insert_into_thread(
                 conn,
                 project=project,
                 thread_id=thread_id,
@@ -82,7 +89,8 @@ class MessageService:
                 created_at=created_at,
                 doc=text,
             )
-        )
+
+        inserted = await self.db.write(unit)
         if not inserted:
             raise NotFound.object("thread", thread_id)
         return text.encode()

@@ -9,6 +9,8 @@ from assistantd.errors import NotFound
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.threads import ThreadCreate, ThreadUpdate
 from assistantd.services.documents import encode, metadata_or_empty
+from assistantd.services.file_refs import message_refs, resource_refs
+from assistantd.services.files import FileService
 from assistantd.services.messages import message_doc
 from assistantd.services.tool_resources import render_tool_resources
 from assistantd.store.db import Database
@@ -20,8 +22,9 @@ __all__ = ["ThreadService"]
 
 
 class ThreadService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, files: FileService) -> None:
         self.db = db
+        self.files = files
         self.repo = ThreadRepository()
         self.messages = MessageRepository()
 
@@ -58,7 +61,12 @@ class ThreadService:
         text = encode(doc)
         row = {"id": thread_id, "project": project, "created_at": created_at, "doc": text}
 
+        refs = resource_refs(req.tool_resources)
+        for i, message in enumerate(req.messages):
+            refs += message_refs(message, prefix=f"messages[{i}].")
+
         def unit(conn: Conn) -> None:
+            self.files.check_refs(conn, project, refs)
             self.repo.insert(conn, row)
             self.messages.insert_many(conn, message_rows)
 
@@ -78,7 +86,10 @@ class ThreadService:
         if "tool_resources" in req.model_fields_set:
             changes["tool_resources"] = render_tool_resources(req.tool_resources, "tool_resources")
 
+        refs = resource_refs(req.tool_resources)
+
         def unit(conn: Conn) -> str:
+            self.files.check_refs(conn, project, refs)
             current = self.repo.get_doc_for_update(conn, project, thread_id)
             if current is None:
                 raise NotFound.object("thread", thread_id)

@@ -16,8 +16,11 @@ __all__ = [
     "ApiKeyRow",
     "AssistantRow",
     "Base",
+    "FileRow",
     "MessageRow",
     "ThreadRow",
+    "UploadPartRow",
+    "UploadRow",
     "table_of",
 ]
 
@@ -103,3 +106,43 @@ class MessageRow(Base):
     run_id: Mapped[str | None] = mapped_column(IdColumn())
     created_at: Mapped[int] = mapped_column(BigInteger)
     doc: Mapped[str] = mapped_column(Text)
+
+
+class FileRow(Base):
+    __tablename__ = "files"
+    __table_args__ = (
+        Index("ix_files_project_id", "project", "id"),
+        Index("ix_files_project_purpose_id", "project", "purpose", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(String(32))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class UploadRow(Base):
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    # Not in the Upload object; needed when completing it into a File.
+    mime_type: Mapped[str] = mapped_column(String(255))
+    file_expires_after_s: Mapped[int | None] = mapped_column(BigInteger)
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class UploadPartRow(Base):
+    __tablename__ = "upload_parts"
+    __table_args__ = (Index("ix_upload_parts_upload_id_id", "upload_id", "id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    upload_id: Mapped[str] = mapped_column(IdColumn(), ForeignKey("uploads.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,105 @@
+"""/v1/files"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from assistantd.api.deps import Call, v1
+from assistantd.api.multipart import read_form
+from assistantd.api.validation import invalid_request_from
+from assistantd.errors import InvalidRequest
+from assistantd.ids import IdKind
+from assistantd.protocol.files import FileExpiration, FileListParams
+
+
+def _expires_after_s(fields: dict[str, str]) -> int | None:
+    anchor = fields.get("expires_after[anchor]")
+    seconds = fields.get("expires_after[seconds]")
+    if anchor is None and seconds is None:
+        return None
+    raw: dict[str, Any] = {"anchor": anchor, "seconds": seconds}
+    try:
+        return FileExpiration.model_validate(raw).seconds
+    except ValidationError as exc:
+        error = invalid_request_from(exc.errors(), raw)
+        error.param = f"expires_after.{error.param}" if error.param else "expires_after"
+        raise error from None
+
+
+async def create_file(call: Call) -> bytes:
+    c = call.container
+    form = await read_form(
+        call, file_field="file", blobs=c.blobs, max_file_bytes=c.settings.max_file_bytes
+    )
+    temp = form.file
+    try:
+        if temp is None:
+            raise InvalidRequest(
+                "Missing required parameter: 'file'.",
+                param="file",
+                code="missing_required_parameter",
+            )
+        if not form.filename or not form.filename.strip():
+            raise InvalidRequest(
+                "Invalid 'file': the file name is empty.", param="file", code="empty_filename"
+            )
+        purpose = form.fields.get("purpose")
+        if not purpose:
+            raise InvalidRequest(
+                "Missing required parameter: 'purpose'.",
+                param="purpose",
+                code="missing_required_parameter",
+            )
+        expires_after_s = _expires_after_s(form.fields)
+    except BaseException:
+        if temp is not None:
+            temp.discard()
+        raise
+    return await c.files.create(
+        call.project,
+        temp,
+        filename=form.filename,
+        purpose=purpose,
+        expires_after_s=expires_after_s,
+    )
+
+
+async def list_files(call: Call) -> bytes:
+    raw: dict[str, Any] = {
+        k: call.query[k] for k in ("limit", "order", "after", "purpose") if k in call.query
+    }
+    try:
+        params = FileListParams.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_request_from(exc.errors(), raw) from None
+    return await call.container.files.list(call.project, params)
+
+
+async def get_file(call: Call) -> bytes:
+    return await call.container.files.get(call.project, call.path(IdKind.file, "file_id"))
+
+
+async def delete_file(call: Call) -> bytes:
+    return await call.container.files.delete(call.project, call.path(IdKind.file, "file_id"))
+
+
+async def file_content(call: Call) -> Response:
+    path, filename = await call.container.files.content(
+        call.project, call.path(IdKind.file, "file_id")
+    )
+    media_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, filename=filename)
+
+
+routes = [
+    Route("/files", v1(create_file), methods=["POST"]),
+    Route("/files", v1(list_files), methods=["GET"]),
+    Route("/files/{file_id}", v1(get_file), methods=["GET"]),
+    Route("/files/{file_id}", v1(delete_file), methods=["DELETE"]),
+    Route("/files/{file_id}/content", v1(file_content), methods=["GET"]),
+]

@@ -1,0 +1,152 @@
+"""FileService: Files, their bytes in the blob store, and checks on file references."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from assistantd import clock
+from assistantd.errors import InvalidRequest, NotFound
+from assistantd.ids import IdKind, new_id
+from assistantd.protocol.files import FILE_PURPOSES, FileListParams
+from assistantd.services.documents import encode
+from assistantd.store.blobs import BlobStore, TempBlob
+from assistantd.store.db import Database
+from assistantd.store.repos.files import FileRepository
+from assistantd.store.repos.pages import render_list
+from assistantd.store.sql import Conn
+
+__all__ = ["FileService", "blob_key", "file_doc"]
+
+log = logging.getLogger(__name__)
+
+
+def blob_key(file_id: str) -> str:
+    return f"files/{file_id}"
+
+
+def file_doc(
+    *, file_id: str, filename: str, purpose: str, size: int, created_at: int, expires_at: int | None
+) -> dict[str, Any]:
+    # Key order follows OpenAI's OpenAIFile reference; `expires_at` is an optional
+    # integer there (not nullable), so a File that never expires leaves it out.
+    doc: dict[str, Any] = {"id": file_id, "object": "file", "bytes": size, "created_at": created_at}
+    if expires_at is not None:
+        doc["expires_at"] = expires_at
+    doc.update(filename=filename, purpose=purpose, status="processed")
+    return doc
+
+
+class FileService:
+    def __init__(self, db: Database, blobs: BlobStore) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.repo = FileRepository()
+
+    async def create(
+        self,
+        project: str,
+        temp: TempBlob,
+        *,
+        filename: str,
+        purpose: str,
+        expires_after_s: int | None = None,
+    ) -> bytes:
+        """Turn received bytes into a File. Takes ownership of `temp` (kept or discarded)."""
+        if purpose not in FILE_PURPOSES:
+            temp.discard()
+            raise InvalidRequest(
+                f"Invalid value: '{purpose}'. Supported values are: "
+                + ", ".join(f"'{p}'" for p in FILE_PURPOSES)
+                + ".",
+                param="purpose",
+                code="invalid_value",
+            )
+        file_id = new_id(IdKind.file)
+        created_at = clock.now()
+        expires_at = created_at + expires_after_s if expires_after_s else None
+        doc = file_doc(
+            file_id=file_id,
+            filename=filename,
+            purpose=purpose,
+            size=temp.size,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+        return await self.store(project, temp, doc)
+
+    async def store(self, project: str, temp: TempBlob, doc: dict[str, Any]) -> bytes:
+        """Keep `temp` as the bytes of the File `doc` describes, then record the File."""
+        key = blob_key(doc["id"])
+        try:
+            await asyncio.to_thread(self.blobs.keep, temp, key)
+        except BaseException:
+            temp.discard()
+            raise
+        text = encode(doc)
+        row = {
+            "id": doc["id"],
+            "project": project,
+            "created_at": doc["created_at"],
+            "purpose": doc["purpose"],
+            "bytes": doc["bytes"],
+            "expires_at": doc.get("expires_at"),
+            "doc": text,
+        }
+        try:
+            await self.db.write(lambda conn: self.repo.insert(conn, row))
+        except BaseException:
+            self.blobs.delete(key)
+            raise
+        return text.encode()
+
+    def _live(self, doc: bytes | None, file_id: str) -> bytes:
+        if doc is None:
+            raise NotFound.object("file", file_id)
+        expires_at = orjson.loads(doc).get("expires_at")
+        if expires_at is not None and expires_at <= clock.now():
+            raise NotFound.object("file", file_id)
+        return doc
+
+    async def get(self, project: str, file_id: str) -> bytes:
+        doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, file_id))
+        return self._live(doc, file_id)
+
+    async def content(self, project: str, file_id: str) -> tuple[Path, str]:
+        """Where the File's bytes are, and its filename."""
+        doc = orjson.loads(await self.get(project, file_id))
+        return self.blobs.path(blob_key(file_id)), doc["filename"]
+
+    async def delete(self, project: str, file_id: str) -> bytes:
+        deleted = await self.db.write(lambda conn: self.repo.delete(conn, project, file_id))
+        if not deleted:
+            raise NotFound.object("file", file_id)
+        self.blobs.delete(blob_key(file_id))
+        return orjson.dumps({"id": file_id, "object": "file", "deleted": True})
+
+    async def list(self, project: str, params: FileListParams) -> bytes:
+        page = await self.db.read(lambda conn: self.repo.page_files(conn, project, params))
+        return render_list(page)
+
+    def check_refs(self, conn: Conn, project: str, refs: Iterable[tuple[str, str]]) -> None:
+        """Every (file_id, param) must name a live File of this project: 400 otherwise."""
+        now = clock.now()
+        for file_id, param in refs:
+            if not self.repo.exists(conn, project, file_id, now):
+                raise InvalidRequest(
+                    f"No file found with id '{file_id}'.", param=param, code="file_not_found"
+                )
+
+    async def sweep_expired(self, batch: int = 500) -> int:
+        """Delete Files whose `expires_at` has passed, bytes included; returns how many."""
+        expired = await self.db.read(lambda conn: self.repo.expired(conn, clock.now(), batch))
+        for file_id, project in expired:
+            await self.db.write(partial(self.repo.delete, project=project, object_id=file_id))
+            self.blobs.delete(blob_key(file_id))
+        return len(expired)
