@@ -86,6 +86,25 @@ def test_projects_cannot_see_each_other(auth_server: Server, keys: dict[str, str
                 call()
         assert assistant.id not in [a.id for a in beta.beta.assistants.list()]
         beta_assistant = beta.beta.assistants.create(model="m")
+        # Files follow the same rule, including as references from beta's own objects.
+        secret_file = alpha.files.create(file=("alpha.txt", b"alpha only"), purpose="assistants")
+        for call in (
+            lambda: beta.files.retrieve(secret_file.id),
+            lambda: beta.files.content(secret_file.id),
+            lambda: beta.files.delete(secret_file.id),
+        ):
+            with pytest.raises(openai.NotFoundError):
+                call()
+        assert secret_file.id not in [f.id for f in beta.files.list()]
+        beta_thread = beta.beta.threads.create()
+        with pytest.raises(openai.BadRequestError):
+            beta.beta.threads.messages.create(
+                beta_thread.id,
+                role="user",
+                content="x",
+                attachments=[{"file_id": secret_file.id, "tools": []}],
+            )
+        assert alpha.files.content(secret_file.id).read() == b"alpha only"
         assert beta_assistant.id not in [a.id for a in alpha.beta.assistants.list()]
         # Nothing beta tried changed alpha's objects.
         assert alpha.beta.assistants.retrieve(assistant.id).name == "alpha's"

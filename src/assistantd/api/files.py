@@ -88,12 +88,17 @@ async def delete_file(call: Call) -> bytes:
     return await call.container.files.delete(call.project, call.path(IdKind.file, "file_id"))
 
 
+class _FileResponse(FileResponse):
+    # Starlette reads 64 KiB per thread hop; 1 MiB moves large files faster.
+    chunk_size = 1024 * 1024
+
+
 async def file_content(call: Call) -> Response:
     path, filename = await call.container.files.content(
         call.project, call.path(IdKind.file, "file_id")
     )
     media_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type, filename=filename)
+    return _FileResponse(path, media_type=media_type, filename=filename)
 
 
 routes = [

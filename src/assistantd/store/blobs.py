@@ -25,20 +25,24 @@ _COPY_CHUNK = 1024 * 1024
 class TempBlob:
     """Bytes being received: appended chunk by chunk, counted, hashed, then kept or dropped."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, md5: bool = False) -> None:
         self.path = path
         self.size = 0
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        # Only joined Upload parts are checked against an md5; hashing costs about as
+        # much as receiving, so plain uploads skip it.
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 - closed in finish()
 
     def write(self, chunk: bytes) -> None:
         assert self._file is not None, "write after finish"
         self._file.write(chunk)
-        self._md5.update(chunk)
+        if self._md5 is not None:
+            self._md5.update(chunk)
         self.size += len(chunk)
 
     @property
     def md5(self) -> str:
+        assert self._md5 is not None, "this blob was not hashed"
         return self._md5.hexdigest()
 
     def finish(self) -> None:
@@ -57,8 +61,8 @@ class TempBlob:
 
 
 class BlobStore(Protocol):
-    def temp(self) -> TempBlob:
-        """A new, empty temporary blob."""
+    def temp(self, *, md5: bool = False) -> TempBlob:
+        """A new, empty temporary blob, hashed as it is written if `md5`."""
         ...
 
     def keep(self, temp: TempBlob, key: str) -> None:
@@ -90,8 +94,8 @@ class LocalDirBlobStore:
         self._tmp = root / "tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
 
-    def temp(self) -> TempBlob:
-        return TempBlob(self._tmp / f"{os.getpid()}-{uuid.uuid4().hex}")
+    def temp(self, *, md5: bool = False) -> TempBlob:
+        return TempBlob(self._tmp / f"{os.getpid()}-{uuid.uuid4().hex}", md5=md5)
 
     def path(self, key: str) -> Path:
         kind, _, name = key.partition("/")
@@ -107,7 +111,7 @@ class LocalDirBlobStore:
         os.replace(temp.path, target)
 
     def concat(self, keys: Iterable[str]) -> TempBlob:
-        out = self.temp()
+        out = self.temp(md5=True)
         try:
             for key in keys:
                 with open(self.path(key), "rb") as part:

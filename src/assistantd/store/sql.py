@@ -38,7 +38,8 @@ class Query:
         if self._sqlite is None:
             compiled = cast(ClauseElement, self.statement).compile(dialect=_SQLITE)
             # Values SQLAlchemy bound itself (e.g. the OFFSET 0 it adds after LIMIT).
-            self._defaults = {k: v for k, v in compiled.params.items() if v is not None}
+            params = getattr(compiled, "params", None) or {}  # DDL has none
+            self._defaults = {k: v for k, v in params.items() if v is not None}
             self._sqlite = str(compiled)
         return self._sqlite
 
