@@ -90,23 +90,19 @@ def validate_response(method: str, path: str, status: int, body: bytes, content_
     validated.append(f"{method} {path}")
 
 
+def _validate(response: httpx2.Response) -> None:
+    request = response.request
+    content_type = response.headers.get("content-type", "")
+    validate_response(
+        request.method, request.url.path, response.status_code, response.content, content_type
+    )
+
+
 def hook(response: httpx2.Response) -> None:
     response.read()
-    validate_response(
-        response.request.method,
-        response.request.url.path,
-        response.status_code,
-        response.content,
-        response.headers.get("content-type", ""),
-    )
+    _validate(response)
 
 
 async def async_hook(response: httpx2.Response) -> None:
     await response.aread()
-    validate_response(
-        response.request.method,
-        response.request.url.path,
-        response.status_code,
-        response.content,
-        response.headers.get("content-type", ""),
-    )
+    _validate(response)

@@ -96,18 +96,11 @@ class AssistantService:
 
         def unit(conn: Conn) -> str:
             self.files.check_refs(conn, project, refs)
-            current = self.repo.get_doc_for_update(conn, project, assistant_id)
-            if current is None:
+            text = self.repo.patch(conn, project, assistant_id, changes)
+            if text is None:
                 raise NotFound.object("assistant", assistant_id)
-            doc = orjson.loads(current)
-            doc.update(changes)
-            text = encode(doc)
             if "reasoning_effort" in req.model_fields_set:
-                self.repo.replace_with_effort(
-                    conn, project, assistant_id, text, req.reasoning_effort
-                )
-            else:
-                self.repo.replace(conn, project, assistant_id, text)
+                self.repo.set_reasoning_effort(conn, project, assistant_id, req.reasoning_effort)
             return text
 
         return (await self.db.write(unit)).encode()

@@ -90,13 +90,9 @@ class ThreadService:
 
         def unit(conn: Conn) -> str:
             self.files.check_refs(conn, project, refs)
-            current = self.repo.get_doc_for_update(conn, project, thread_id)
-            if current is None:
+            text = self.repo.patch(conn, project, thread_id, changes)
+            if text is None:
                 raise NotFound.object("thread", thread_id)
-            doc = orjson.loads(current)
-            doc.update(changes)
-            text = encode(doc)
-            self.repo.replace(conn, project, thread_id, text)
             return text
 
         return (await self.db.write(unit)).encode()

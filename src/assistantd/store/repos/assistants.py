@@ -16,23 +16,17 @@ _assistants = table_of(AssistantRow)
 class AssistantRepository(DocumentRepository):
     def __init__(self) -> None:
         super().__init__(_assistants)
-        self._replace_with_effort = Query(
+        self._set_effort = Query(
             update(_assistants)
             .where(
-                _assistants.c.id == bindparam("id"), _assistants.c.project == bindparam("project")
+                _assistants.c.id == bindparam("key_id"),
+                _assistants.c.project == bindparam("key_project"),
             )
-            .values(doc=bindparam("doc"), reasoning_effort=bindparam("reasoning_effort"))
+            .values(reasoning_effort=bindparam("reasoning_effort"))
         )
 
-    def replace_with_effort(
-        self, conn: Conn, project: str, assistant_id: str, doc: str, reasoning_effort: str | None
+    def set_reasoning_effort(
+        self, conn: Conn, project: str, assistant_id: str, reasoning_effort: str | None
     ) -> None:
-        conn.execute(
-            self._replace_with_effort,
-            {
-                "id": assistant_id,
-                "project": project,
-                "doc": doc,
-                "reasoning_effort": reasoning_effort,
-            },
-        )
+        values = {"key_id": assistant_id, "key_project": project}
+        conn.execute(self._set_effort, {**values, "reasoning_effort": reasoning_effort})

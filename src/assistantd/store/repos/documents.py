@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from assistantd.protocol.common import ListParams
@@ -48,6 +49,19 @@ class DocumentRepository:
 
     def replace(self, conn: Conn, project: str, object_id: str, doc: str) -> None:
         conn.execute(self._replace, {"key_id": object_id, "key_project": project, "doc": doc})
+
+    def patch(
+        self, conn: Conn, project: str, object_id: str, changes: Mapping[str, Any]
+    ) -> str | None:
+        """Set top-level fields of a stored document; the new document, or None if absent."""
+        current = self.get_doc_for_update(conn, project, object_id)
+        if current is None:
+            return None
+        doc = orjson.loads(current)
+        doc.update(changes)
+        text = orjson.dumps(doc).decode()
+        self.replace(conn, project, object_id, text)
+        return text
 
     def delete(self, conn: Conn, project: str, object_id: str) -> bool:
         return conn.execute(self._delete, {"id": object_id, "project": project}) > 0
