@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from assistantd.api import assistants, files, messages, models, threads, uploads
+from assistantd.api import assistants, files, messages, models, run_steps, runs, threads, uploads
 from assistantd.container import Container
 from assistantd.errors import APIError, error_body
 from assistantd.settings import Settings
@@ -92,7 +92,8 @@ async def _sweep_forever(container: Container, every_s: float = 60.0) -> None:
 
 def _routes() -> list[Route]:
     routes = [Route("/health", _health, methods=["GET"])]
-    for module in (assistants, threads, messages, files, uploads, models):
+    # runs before threads: /threads/runs is not /threads/{thread_id}
+    for module in (assistants, runs, run_steps, threads, messages, files, uploads, models):
         for route in module.routes:
             routes.append(Route("/v1" + route.path, route.endpoint, methods=route.methods))
     return routes
@@ -116,6 +117,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.port,
             )
         app.state.container = container
+        if settings.workers:
+            container.worker.start()
         sweeper = asyncio.create_task(_sweep_forever(container))
         try:
             yield

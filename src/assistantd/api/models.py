@@ -15,14 +15,14 @@ def _model(model_id: str, created: int) -> dict[str, object]:
 
 async def list_models(call: Call) -> bytes:
     c = call.container
-    data = [_model(m, c.started_at) for m in c.settings.models]
+    data = [_model(m, c.started_at) for m in c.providers.model_ids()]
     return orjson.dumps({"object": "list", "data": data})
 
 
 async def get_model(call: Call) -> bytes:
     c = call.container
     model_id: str = call.scope["path_params"]["model_id"]
-    if model_id not in c.settings.models:
+    if model_id not in c.providers.model_ids():
         raise NotFound(
             f"The model '{model_id}' does not exist or you do not have access to it.",
             code="model_not_found",

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from assistantd import clock
-from assistantd.errors import NotFound
+from assistantd.errors import APIError, InvalidRequest, NotFound
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.messages import ContentPart, MessageCreate, MessageUpdate, TextPart
@@ -17,6 +17,7 @@ from assistantd.services.files import FileService
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.pages import render_list
+from assistantd.store.repos.runs import RunRepository
 from assistantd.store.repos.threads import ThreadRepository
 from assistantd.store.sql import Conn
 
@@ -69,6 +70,7 @@ class MessageService:
         self.files = files
         self.repo = MessageRepository()
         self.threads = ThreadRepository()
+        self.runs = RunRepository()
 
     async def create(self, project: str, thread_id: str, req: MessageCreate) -> bytes:
         message_id = new_id(IdKind.message)
@@ -90,10 +92,18 @@ class MessageService:
                 doc=text,
             )
 
-        inserted = await self.db.write(unit)
-        if not inserted:
-            raise NotFound.object("thread", thread_id)
+        if not await self.db.write(unit):
+            raise await self.db.read(lambda conn: self._why_not_inserted(conn, project, thread_id))
         return text.encode()
+
+    def _why_not_inserted(self, conn: Conn, project: str, thread_id: str) -> APIError:
+        active = self.runs.active_run(conn, thread_id)
+        if self.threads.get_doc(conn, project, thread_id) is None or active is None:
+            return NotFound.object("thread", thread_id)
+        return InvalidRequest(
+            f"Can't add messages to {thread_id} while a run {active} is active.",
+            code="thread_locked",
+        )
 
     def _thread_missing(self, conn: Conn, project: str, thread_id: str) -> NotFound | None:
         if self.threads.get_doc(conn, project, thread_id) is None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from assistantd import clock
 from assistantd.errors import NotFound
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.threads import ThreadCreate, ThreadUpdate
+from assistantd.protocol.tools import ToolResources
 from assistantd.services.documents import encode, metadata_or_empty
 from assistantd.services.file_refs import message_refs, resource_refs
 from assistantd.services.files import FileService
@@ -18,7 +21,23 @@ from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.threads import ThreadRepository
 from assistantd.store.sql import Conn
 
-__all__ = ["ThreadService"]
+__all__ = ["ThreadService", "thread_doc"]
+
+
+def thread_doc(
+    *,
+    thread_id: str,
+    created_at: int,
+    metadata: dict[str, str] | None,
+    tool_resources: ToolResources | None,
+) -> dict[str, Any]:
+    return {
+        "id": thread_id,
+        "object": "thread",
+        "created_at": created_at,
+        "metadata": metadata_or_empty(metadata),
+        "tool_resources": render_tool_resources(tool_resources, "tool_resources"),
+    }
 
 
 class ThreadService:
@@ -31,13 +50,12 @@ class ThreadService:
     async def create(self, project: str, req: ThreadCreate) -> bytes:
         thread_id = new_id(IdKind.thread)
         created_at = clock.now()
-        doc = {
-            "id": thread_id,
-            "object": "thread",
-            "created_at": created_at,
-            "metadata": metadata_or_empty(req.metadata),
-            "tool_resources": render_tool_resources(req.tool_resources, "tool_resources"),
-        }
+        doc = thread_doc(
+            thread_id=thread_id,
+            created_at=created_at,
+            metadata=req.metadata,
+            tool_resources=req.tool_resources,
+        )
         message_rows = []
         for message in req.messages:
             message_id = new_id(IdKind.message)

@@ -12,13 +12,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ClauseElement, ColumnElement, Executable, LargeBinary, literal_column, select
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    Executable,
+    LargeBinary,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-__all__ = ["PING", "Conn", "Query", "as_bytes"]
+__all__ = ["PING", "Conn", "Query", "as_bytes", "one_of"]
 
 _SQLITE = sqlite.dialect(paramstyle="named")
 
@@ -91,3 +99,9 @@ def _as_bytes_sqlite(element: as_bytes, compiler: SQLCompiler, **kw: Any) -> str
 def _as_bytes_postgresql(element: as_bytes, compiler: SQLCompiler, **kw: Any) -> str:
     # Not ::bytea, which would read backslashes in the JSON as escapes.
     return f"convert_to({compiler.process(element.clauses, **kw)}, 'UTF8')"
+
+
+def one_of(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN (values)` for a fixed list, as plain binds: an IN list compiles to an
+    "expanding" parameter that only SQLAlchemy's own execution can fill in."""
+    return or_(*(column == value for value in values))

@@ -18,6 +18,8 @@ __all__ = [
     "Base",
     "FileRow",
     "MessageRow",
+    "RunRow",
+    "RunStepRow",
     "ThreadRow",
     "UploadPartRow",
     "UploadRow",
@@ -146,3 +148,40 @@ class UploadPartRow(Base):
     upload_id: Mapped[str] = mapped_column(IdColumn(), ForeignKey("uploads.id", ondelete="CASCADE"))
     created_at: Mapped[int] = mapped_column(BigInteger)
     bytes: Mapped[int] = mapped_column(BigInteger)
+
+
+class RunRow(Base):
+    """A run, and the queue: workers claim `queued` rows oldest first."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_thread_id_id", "thread_id", "id"),
+        Index("ix_runs_thread_id_status", "thread_id", "status"),
+        Index("ix_runs_status_id", "status", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str] = mapped_column(IdColumn(), ForeignKey("threads.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Which worker runs it, and when it last said so: a stale heartbeat means the
+    # worker died and the run must not stay in_progress.
+    worker: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[int | None] = mapped_column(BigInteger)
+    # What the run was asked that is not part of the Run object (JSON).
+    private: Mapped[str] = mapped_column(Text)
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class RunStepRow(Base):
+    __tablename__ = "run_steps"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    run_id: Mapped[str] = mapped_column(
+        IdColumn(), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    doc: Mapped[str] = mapped_column(Text)

@@ -5,25 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 
 from assistantd.protocol.common import ListParams
+from assistantd.protocol.runs import ACTIVE_STATUSES
 from assistantd.store.repos.pages import Page, fetch_page
-from assistantd.store.sql import Conn, Query, as_bytes
-from assistantd.store.tables import MessageRow, ThreadRow, table_of
+from assistantd.store.sql import Conn, Query, as_bytes, one_of
+from assistantd.store.tables import MessageRow, RunRow, ThreadRow, table_of
 
 __all__ = ["MessageRepository"]
 
 _messages = table_of(MessageRow)
 _threads = table_of(ThreadRow)
+_runs = table_of(RunRow)
+_runs = table_of(RunRow)
 _in_thread = (
     _messages.c.id == bindparam("id"),
     _messages.c.thread_id == bindparam("thread_id"),
     _messages.c.project == bindparam("project"),
 )
 
-# INSERT … SELECT: the row is written only if the thread exists in this project, so a
-# create is one statement with no read before it.
+# INSERT … SELECT: the row is written only if the thread exists in this project and has
+# no active run, so a create is one statement with no read before it.
 _INSERT_INTO_THREAD = Query(
     insert(_messages).from_select(
         ["id", "project", "thread_id", "run_id", "created_at", "doc"],
@@ -35,7 +38,11 @@ _INSERT_INTO_THREAD = Query(
             bindparam("created_at"),
             bindparam("doc"),
         ).where(
-            _threads.c.id == bindparam("thread_id"), _threads.c.project == bindparam("project")
+            _threads.c.id == bindparam("thread_id"),
+            _threads.c.project == bindparam("project"),
+            ~exists().where(
+                _runs.c.thread_id == _threads.c.id, one_of(_runs.c.status, ACTIVE_STATUSES)
+            ),
         ),
     )
 )

@@ -1,0 +1,86 @@
+"""/v1/threads/{thread_id}/runs and /v1/threads/runs"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from assistantd.api.deps import Call, list_params, read_body, v1
+from assistantd.api.validation import parse_body
+from assistantd.errors import InvalidRequest
+from assistantd.ids import IdKind
+from assistantd.protocol.runs import RunCreate, RunUpdate, SubmitToolOutputs, ThreadAndRunCreate
+
+
+def polled(call: Call, body: bytes) -> Response:
+    """A Run, with the interval the SDK's poll helpers wait before asking again."""
+    after = str(call.container.settings.poll_after_ms)
+    return Response(body, media_type="application/json", headers={"openai-poll-after-ms": after})
+
+
+def _no_stream(stream: bool | None) -> None:
+    if stream:
+        raise InvalidRequest(
+            "Streaming runs is not supported by this server yet; omit 'stream' or set it false.",
+            param="stream",
+            code="unsupported_parameter",
+        )
+
+
+async def create_run(call: Call) -> Response:
+    thread_id = call.path(IdKind.thread, "thread_id")
+    req = parse_body(RunCreate, await read_body(call))
+    _no_stream(req.stream)
+    return polled(call, await call.container.runs.create(call.project, thread_id, req))
+
+
+async def create_thread_and_run(call: Call) -> Response:
+    req = parse_body(ThreadAndRunCreate, await read_body(call))
+    _no_stream(req.stream)
+    _thread, run = await call.container.runs.create_thread_and_run(call.project, req)
+    return polled(call, run)
+
+
+async def list_runs(call: Call) -> bytes:
+    thread_id = call.path(IdKind.thread, "thread_id")
+    return await call.container.runs.list(call.project, thread_id, list_params(call))
+
+
+async def get_run(call: Call) -> Response:
+    thread_id = call.path(IdKind.thread, "thread_id")
+    run_id = call.path(IdKind.run, "run_id")
+    return polled(call, await call.container.runs.get(call.project, thread_id, run_id))
+
+
+async def modify_run(call: Call) -> Response:
+    thread_id = call.path(IdKind.thread, "thread_id")
+    run_id = call.path(IdKind.run, "run_id")
+    req = parse_body(RunUpdate, await read_body(call))
+    return polled(call, await call.container.runs.update(call.project, thread_id, run_id, req))
+
+
+async def cancel_run(call: Call) -> Response:
+    thread_id = call.path(IdKind.thread, "thread_id")
+    run_id = call.path(IdKind.run, "run_id")
+    return polled(call, await call.container.runs.cancel(call.project, thread_id, run_id))
+
+
+async def submit_tool_outputs(call: Call) -> Response:
+    thread_id = call.path(IdKind.thread, "thread_id")
+    run_id = call.path(IdKind.run, "run_id")
+    req = parse_body(SubmitToolOutputs, await read_body(call))
+    _no_stream(req.stream)
+    body = await call.container.runs.submit_tool_outputs(call.project, thread_id, run_id, req)
+    return polled(call, body)
+
+
+_RUN = "/threads/{thread_id}/runs/{run_id}"
+routes = [
+    Route("/threads/runs", v1(create_thread_and_run), methods=["POST"]),
+    Route("/threads/{thread_id}/runs", v1(create_run), methods=["POST"]),
+    Route("/threads/{thread_id}/runs", v1(list_runs), methods=["GET"]),
+    Route(_RUN, v1(get_run), methods=["GET"]),
+    Route(_RUN, v1(modify_run), methods=["POST"]),
+    Route(_RUN + "/cancel", v1(cancel_run), methods=["POST"]),
+    Route(_RUN + "/submit_tool_outputs", v1(submit_tool_outputs), methods=["POST"]),
+]

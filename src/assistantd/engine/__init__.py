@@ -1,0 +1,1 @@
+"""Background run execution: workers claim queued runs and drive them to an end state."""

@@ -1,0 +1,140 @@
+"""Worker: claims queued runs and executes them, several at once; keeps runs from hanging.
+
+The queue is the runs table. A worker claims the oldest queued run in one
+transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer does the
+same job), marks it in progress under its own id, and heartbeats while it runs. A
+reaper in every worker fails runs whose worker went silent (a killed process) and
+expires runs that waited for tool outputs past `expires_at`.
+
+In the server the worker runs in-process and is woken as soon as a run is queued;
+`assistantd worker` runs the same class alone, polling, against the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from functools import partial
+
+import orjson
+
+from assistantd import clock
+from assistantd.engine.executor import RunExecutor
+from assistantd.services.documents import encode
+from assistantd.services.run_states import close_open_work, transition
+from assistantd.store.db import Database
+from assistantd.store.repos.runs import RunRepository
+from assistantd.store.sql import Conn
+
+__all__ = ["Worker"]
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        executor: RunExecutor,
+        *,
+        concurrency: int = 4,
+        poll_s: float = 0.5,
+        stale_s: int = 30,
+    ) -> None:
+        self.db = db
+        self.executor = executor
+        self.concurrency = concurrency
+        self.poll_s = poll_s
+        self.stale_s = stale_s
+        self.id = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.runs = RunRepository()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def wake(self) -> None:
+        """A run was queued: let an idle slot look now instead of at its next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
+        self._tasks.append(asyncio.create_task(self._reaper()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _claim(self, conn: Conn) -> str | None:
+        run_id = self.runs.claim_candidate(conn)
+        if run_id is None:
+            return None
+        record = self.runs.load(conn, run_id)
+        assert record is not None
+        run = orjson.loads(record.doc)
+        transition(run, "in_progress")
+        self.runs.save(conn, run_id, encode(run), run["status"], run["expires_at"], record.private)
+        self.runs.set_worker(conn, run_id, self.id, clock.now())
+        return run_id
+
+    async def run_until_idle(self) -> int:
+        """Execute queued runs one by one until none is left; returns how many ran."""
+        done = 0
+        while (run_id := await self.db.write(self._claim)) is not None:
+            await self.executor.execute(run_id)
+            done += 1
+        return done
+
+    async def _slot(self) -> None:
+        while True:
+            try:
+                run_id = await self.db.write(self._claim)
+            except Exception:
+                log.exception("claiming a run failed")
+                run_id = None
+            if run_id is not None:
+                await self.executor.execute(run_id)
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+
+    async def _reaper(self) -> None:
+        while True:
+            try:
+                await self.reap()
+            except Exception:
+                log.exception("reaping runs failed")
+            await asyncio.sleep(min(5.0, self.stale_s / 3))
+
+    async def reap(self) -> None:
+        now = clock.now()
+        await self.db.write(lambda conn: self.runs.heartbeat(conn, self.id, now))
+        stale = await self.db.read(lambda conn: self.runs.stale(conn, now - self.stale_s))
+        for run_id in stale:
+            await self.db.write(partial(self._end, run_id=run_id, status="failed"))
+        expired = await self.db.read(lambda conn: self.runs.expired(conn, now))
+        for run_id in expired:
+            await self.db.write(partial(self._end, run_id=run_id, status="expired"))
+
+    def _end(self, conn: Conn, run_id: str, status: str) -> None:
+        record = self.runs.load(conn, run_id)
+        if record is None:
+            return
+        run = orjson.loads(record.doc)
+        if status == "expired" and run["status"] != "requires_action":
+            return  # only runs waiting for tool outputs expire; queued runs wait their turn
+        if status == "failed" and run["status"] not in ("in_progress", "cancelling"):
+            return
+        if status == "failed":
+            run["last_error"] = {
+                "code": "server_error",
+                "message": "The worker running this run stopped before it finished.",
+            }
+            if run["status"] == "cancelling":
+                status = "cancelled"
+        transition(run, status)
+        close_open_work(self.runs, conn, run)
+        self.runs.save(conn, run_id, encode(run), run["status"], run["expires_at"], record.private)

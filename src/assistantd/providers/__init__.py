@@ -1,0 +1,1 @@
+"""Model backends behind one small interface: the embedded model and OpenAI-compatible upstreams."""

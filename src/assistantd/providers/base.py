@@ -1,0 +1,101 @@
+"""The Provider interface: a chat request in, a stream of small events out.
+
+    async for event in provider.stream(request):
+        match event:
+            case TextDelta(text=...): ...
+            case ToolCallDelta(index=..., id=..., name=..., arguments=...): ...
+            case Usage(...): ...
+            case Finish(reason=...): ...
+
+Providers translate their own failures into `ProviderError` at this boundary, so
+the engine turns any of them into a run's `last_error` the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+__all__ = [
+    "ChatRequest",
+    "Finish",
+    "Provider",
+    "ProviderError",
+    "ProviderEvent",
+    "TextDelta",
+    "ToolCallDelta",
+    "Usage",
+]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A chat completion request, in OpenAI's shapes (messages, tools, tool_choice...)."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool = True
+    response_format: dict[str, Any] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of one tool call; `id` and `name` come with its first piece only."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: Literal["stop", "length", "tool_calls", "content_filter"]
+
+
+ProviderEvent = TextDelta | ToolCallDelta | Usage | Finish
+
+
+class ProviderError(Exception):
+    """A model call failed; `code` is what the run's `last_error.code` becomes."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: Literal["server_error", "rate_limit_exceeded", "invalid_prompt"] = "server_error",
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retryable = retryable
+
+
+class Provider(Protocol):
+    context_window: int
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        """Generate a reply, event by event. Raises ProviderError."""
+        ...
+
+    def count_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """Tokens these messages take in a prompt (exact or a documented estimate)."""
+        ...

@@ -1,0 +1,61 @@
+"""Model name → Provider, by the configured routes; the embedded model serves the rest."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from assistantd.providers.base import Provider, ProviderError
+from assistantd.providers.openai_compatible import OpenAICompatibleProvider
+from assistantd.settings import ModelRoute, Settings
+
+__all__ = ["ProviderRegistry"]
+
+
+class ProviderRegistry:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._upstreams: dict[int, OpenAICompatibleProvider] = {}
+        self._embedded: Any = None
+
+    def model_ids(self) -> list[str]:
+        """What /v1/models lists: exact route names, then the embedded model."""
+        names = [r.match for r in self.settings.model_routes if not r.match.endswith("*")]
+        return [*dict.fromkeys([*names, *self.settings.models])]
+
+    def route(self, model: str) -> ModelRoute | None:
+        return next((r for r in self.settings.model_routes if r.matches(model)), None)
+
+    def for_model(self, model: str) -> Provider:
+        route = self.route(model)
+        if route is None or route.provider == "embedded":
+            return self._embedded_provider()
+        key = id(route)
+        if key not in self._upstreams:
+            if not route.base_url:
+                raise ProviderError(f"The route for '{route.match}' has no base_url.")
+            api_key = os.environ.get(route.api_key_env) if route.api_key_env else None
+            self._upstreams[key] = OpenAICompatibleProvider(
+                base_url=route.base_url,
+                api_key=api_key,
+                upstream_model=route.upstream_model,
+                context_window=route.context_window,
+                timeout_s=route.timeout_s,
+                max_retries=route.max_retries,
+            )
+        return self._upstreams[key]
+
+    def _embedded_provider(self) -> Provider:
+        if self._embedded is None:
+            from assistantd.providers.embedded import EmbeddedProvider
+
+            self._embedded = EmbeddedProvider(
+                self.settings.embedded_model_path,
+                context_window=self.settings.embedded_context_window,
+            )
+        provider: Provider = self._embedded
+        return provider
+
+    async def aclose(self) -> None:
+        for upstream in self._upstreams.values():
+            await upstream.aclose()

@@ -1,0 +1,134 @@
+"""The documents a run produces: the Run itself, its steps, its assistant messages.
+
+Each function returns a plain dict in OpenAI's key order; the engine and RunService
+change them only through the helpers here, so every writer agrees on their shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistantd.services.documents import dump
+
+__all__ = [
+    "DEFAULT_TRUNCATION",
+    "assistant_message_doc",
+    "run_doc",
+    "step_doc",
+]
+
+DEFAULT_TRUNCATION = {"type": "auto", "last_messages": None}
+
+
+def run_doc(
+    *,
+    run_id: str,
+    thread_id: str,
+    assistant: dict[str, Any],
+    req: Any,
+    created_at: int,
+    expires_at: int,
+) -> dict[str, Any]:
+    """A new queued Run: the assistant's settings, overridden by the request's."""
+
+    def pick(field: str, default: Any) -> Any:
+        value = getattr(req, field, None)
+        if value is not None and field in req.model_fields_set:
+            return value
+        return assistant.get(field, default)
+
+    tools = [dump(t) for t in req.tools] if req.tools is not None else assistant["tools"]
+    response_format = req.response_format if "response_format" in req.model_fields_set else None
+    if response_format is None:
+        response_format = assistant.get("response_format") or "auto"
+    elif not isinstance(response_format, str):
+        response_format = dump(response_format)
+    tool_choice = req.tool_choice if req.tool_choice is not None else "auto"
+    if not isinstance(tool_choice, str):
+        tool_choice = dump(tool_choice)
+    truncation = dump(req.truncation_strategy) if req.truncation_strategy else DEFAULT_TRUNCATION
+    truncation = {"type": truncation["type"], "last_messages": truncation.get("last_messages")}
+    # Key order follows OpenAI's RunObject reference.
+    return {
+        "id": run_id,
+        "object": "thread.run",
+        "created_at": created_at,
+        "assistant_id": assistant["id"],
+        "thread_id": thread_id,
+        "status": "queued",
+        "started_at": None,
+        "expires_at": expires_at,
+        "cancelled_at": None,
+        "failed_at": None,
+        "completed_at": None,
+        "required_action": None,
+        "last_error": None,
+        "model": req.model or assistant["model"],
+        # OpenAI's schema types this as a string: "" rather than null.
+        "instructions": (
+            req.instructions if req.instructions is not None else assistant.get("instructions")
+        )
+        or "",
+        "tools": tools,
+        "metadata": req.metadata if req.metadata is not None else {},
+        "incomplete_details": None,
+        "usage": None,
+        "temperature": pick("temperature", 1.0),
+        "top_p": pick("top_p", 1.0),
+        "max_prompt_tokens": req.max_prompt_tokens,
+        "max_completion_tokens": req.max_completion_tokens,
+        "truncation_strategy": truncation,
+        "response_format": response_format,
+        "tool_choice": tool_choice,
+        "parallel_tool_calls": req.parallel_tool_calls,
+    }
+
+
+def step_doc(
+    *,
+    step_id: str,
+    run: dict[str, Any],
+    created_at: int,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    # Key order follows OpenAI's RunStepObject reference.
+    return {
+        "id": step_id,
+        "object": "thread.run.step",
+        "created_at": created_at,
+        "run_id": run["id"],
+        "assistant_id": run["assistant_id"],
+        "thread_id": run["thread_id"],
+        "type": details["type"],
+        "status": "in_progress",
+        "cancelled_at": None,
+        "completed_at": None,
+        "expired_at": None,
+        "failed_at": None,
+        "last_error": None,
+        "step_details": details,
+        "usage": None,
+        "metadata": {},
+    }
+
+
+def assistant_message_doc(
+    *, message_id: str, run: dict[str, Any], created_at: int
+) -> dict[str, Any]:
+    """The message a run writes its answer into; in progress until the run finishes."""
+    return {
+        "id": message_id,
+        "object": "thread.message",
+        "created_at": created_at,
+        "assistant_id": run["assistant_id"],
+        "thread_id": run["thread_id"],
+        "run_id": run["id"],
+        "status": "in_progress",
+        "incomplete_details": None,
+        "completed_at": None,
+        "incomplete_at": None,
+        "role": "assistant",
+        "content": [],
+        "attachments": [],
+        "metadata": {},
+    }

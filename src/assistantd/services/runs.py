@@ -1,0 +1,279 @@
+"""RunService: start runs, read them, change their metadata, cancel them, answer their tool calls.
+
+A run is executed by the engine's workers, never inside the request: creating one
+only writes it `queued` (the runs table is the queue) and wakes a worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from assistantd import clock
+from assistantd.errors import InvalidRequest, NotFound
+from assistantd.ids import IdKind, new_id
+from assistantd.protocol.common import ListParams
+from assistantd.protocol.runs import (
+    TERMINAL_STATUSES,
+    RunCreate,
+    RunUpdate,
+    SubmitToolOutputs,
+    ThreadAndRunCreate,
+)
+from assistantd.services.documents import encode
+from assistantd.services.file_refs import message_refs, resource_refs
+from assistantd.services.files import FileService
+from assistantd.services.messages import message_doc
+from assistantd.services.run_docs import run_doc
+from assistantd.services.run_states import answer_tool_calls, close_open_work, transition
+from assistantd.services.threads import thread_doc
+from assistantd.store.db import Database
+from assistantd.store.repos.assistants import AssistantRepository
+from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.pages import render_list
+from assistantd.store.repos.runs import RunRepository
+from assistantd.store.repos.threads import ThreadRepository
+from assistantd.store.sql import Conn
+
+__all__ = ["RunService"]
+
+# Until a worker starts it, a run shows OpenAI's ten-minute expiry.
+QUEUED_EXPIRY_S = 600
+
+
+class RunService:
+    def __init__(
+        self,
+        db: Database,
+        files: FileService,
+        *,
+        wake: Callable[[], None] = lambda: None,
+        requires_action_ttl_s: int = 600,
+    ) -> None:
+        self.db = db
+        self.files = files
+        self.wake = wake
+        self.requires_action_ttl_s = requires_action_ttl_s
+        self.repo = RunRepository()
+        self.assistants = AssistantRepository()
+        self.threads = ThreadRepository()
+        self.messages = MessageRepository()
+
+    def _new_run(
+        self, conn: Conn, project: str, thread_id: str, req: RunCreate | ThreadAndRunCreate
+    ) -> str:
+        """Insert a queued run on a thread that has no active one; returns its document."""
+        raw = self.assistants.get_doc(conn, project, req.assistant_id)
+        if raw is None:
+            raise NotFound.object("assistant", req.assistant_id)
+        active = self.repo.active_run(conn, thread_id)
+        if active is not None:
+            raise InvalidRequest(
+                f"Thread {thread_id} already has an active run {active}.",
+                code="thread_locked",
+            )
+        created_at = clock.now()
+        run_id = new_id(IdKind.run)
+        doc = run_doc(
+            run_id=run_id,
+            thread_id=thread_id,
+            assistant=orjson.loads(raw),
+            req=req,
+            created_at=created_at,
+            expires_at=created_at + QUEUED_EXPIRY_S,
+        )
+        private = {
+            "additional_instructions": getattr(req, "additional_instructions", None),
+            "reasoning_effort": getattr(req, "reasoning_effort", None),
+        }
+        text = encode(doc)
+        self.repo.insert(
+            conn,
+            {
+                "id": run_id,
+                "project": project,
+                "thread_id": thread_id,
+                "status": "queued",
+                "created_at": created_at,
+                "expires_at": doc["expires_at"],
+                "worker": None,
+                "heartbeat_at": None,
+                "private": encode(private),
+                "doc": text,
+            },
+        )
+        return text
+
+    def _message_rows(
+        self, project: str, thread_id: str, requests: list[Any]
+    ) -> list[dict[str, Any]]:
+        rows = []
+        created_at = clock.now()
+        for message in requests:
+            message_id = new_id(IdKind.message)
+            doc = message_doc(
+                message, message_id=message_id, thread_id=thread_id, created_at=created_at
+            )
+            rows.append(
+                {
+                    "id": message_id,
+                    "project": project,
+                    "thread_id": thread_id,
+                    "run_id": None,
+                    "created_at": created_at,
+                    "doc": encode(doc),
+                }
+            )
+        return rows
+
+    async def create(self, project: str, thread_id: str, req: RunCreate) -> bytes:
+        extra = req.additional_messages or []
+        refs = [
+            ref
+            for i, m in enumerate(extra)
+            for ref in message_refs(m, f"additional_messages[{i}].")
+        ]
+        rows = self._message_rows(project, thread_id, extra)
+
+        def unit(conn: Conn) -> str:
+            if not self.repo.lock_thread(conn, project, thread_id):
+                raise NotFound.object("thread", thread_id)
+            self.files.check_refs(conn, project, refs)
+            text = self._new_run(conn, project, thread_id, req)
+            self.messages.insert_many(conn, rows)
+            return text
+
+        text = await self.db.write(unit)
+        self.wake()
+        return text.encode()
+
+    async def create_thread_and_run(
+        self, project: str, req: ThreadAndRunCreate
+    ) -> tuple[bytes, bytes]:
+        """The new thread's document and the run's."""
+        thread_req = req.thread
+        thread_id = new_id(IdKind.thread)
+        thread = thread_doc(
+            thread_id=thread_id,
+            created_at=clock.now(),
+            metadata=thread_req.metadata if thread_req else None,
+            tool_resources=req.tool_resources
+            or (thread_req.tool_resources if thread_req else None),
+        )
+        messages = thread_req.messages if thread_req else []
+        refs = resource_refs(
+            req.tool_resources or (thread_req.tool_resources if thread_req else None)
+        )
+        for i, message in enumerate(messages):
+            refs += message_refs(message, prefix=f"thread.messages[{i}].")
+        rows = self._message_rows(project, thread_id, messages)
+        thread_text = encode(thread)
+
+        def unit(conn: Conn) -> str:
+            self.files.check_refs(conn, project, refs)
+            self.threads.insert(
+                conn,
+                {
+                    "id": thread_id,
+                    "project": project,
+                    "created_at": thread["created_at"],
+                    "doc": thread_text,
+                },
+            )
+            self.messages.insert_many(conn, rows)
+            return self._new_run(conn, project, thread_id, req)
+
+        text = await self.db.write(unit)
+        self.wake()
+        return thread_text.encode(), text.encode()
+
+    async def get(self, project: str, thread_id: str, run_id: str) -> bytes:
+        doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, thread_id, run_id))
+        if doc is None:
+            raise NotFound.object("run", run_id)
+        return doc
+
+    async def list(self, project: str, thread_id: str, params: ListParams) -> bytes:
+        def unit(conn: Conn) -> bytes:
+            page = self.repo.page_in_thread(conn, project, thread_id, params)
+            if not page.docs and self.threads.get_doc(conn, project, thread_id) is None:
+                raise NotFound.object("thread", thread_id)
+            return render_list(page)
+
+        return await self.db.read(unit)
+
+    def _load(
+        self, conn: Conn, project: str, thread_id: str, run_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        record = self.repo.load(conn, run_id)
+        if record is None or record.project != project or record.thread_id != thread_id:
+            raise NotFound.object("run", run_id)
+        return orjson.loads(record.doc), orjson.loads(record.private)
+
+    def _save(self, conn: Conn, doc: dict[str, Any], private: dict[str, Any]) -> str:
+        text = encode(doc)
+        self.repo.save(conn, doc["id"], text, doc["status"], doc["expires_at"], encode(private))
+        return text
+
+    async def update(self, project: str, thread_id: str, run_id: str, req: RunUpdate) -> bytes:
+        def unit(conn: Conn) -> str:
+            doc, private = self._load(conn, project, thread_id, run_id)
+            if "metadata" in req.model_fields_set:
+                doc["metadata"] = req.metadata or {}
+            return self._save(conn, doc, private)
+
+        return (await self.db.write(unit)).encode()
+
+    async def cancel(self, project: str, thread_id: str, run_id: str) -> bytes:
+        """Queued and waiting runs end at once; a running one is asked to stop (`cancelling`)."""
+
+        def unit(conn: Conn) -> str:
+            doc, private = self._load(conn, project, thread_id, run_id)
+            status = doc["status"]
+            if status in TERMINAL_STATUSES or status == "cancelling":
+                raise InvalidRequest(
+                    f"Cannot cancel run with status '{status}'.", code="run_not_cancellable"
+                )
+            if status == "in_progress":
+                transition(doc, "cancelling")  # the worker running it finishes the job
+            else:
+                transition(doc, "cancelled")
+                close_open_work(self.repo, conn, doc)
+            return self._save(conn, doc, private)
+
+        return (await self.db.write(unit)).encode()
+
+    async def submit_tool_outputs(
+        self, project: str, thread_id: str, run_id: str, req: SubmitToolOutputs
+    ) -> bytes:
+        def unit(conn: Conn) -> str:
+            doc, private = self._load(conn, project, thread_id, run_id)
+            answer_tool_calls(self.repo, conn, doc, req)
+            return self._save(conn, doc, private)
+
+        text = await self.db.write(unit)
+        self.wake()
+        return text.encode()
+
+    async def get_step(self, project: str, thread_id: str, run_id: str, step_id: str) -> bytes:
+        def unit(conn: Conn) -> bytes:
+            if self.repo.get_doc(conn, project, thread_id, run_id) is None:
+                raise NotFound.object("run", run_id)
+            doc = self.repo.get_step(conn, project, run_id, step_id)
+            if doc is None:
+                raise NotFound.object("run step", step_id)
+            return doc
+
+        return await self.db.read(unit)
+
+    async def list_steps(
+        self, project: str, thread_id: str, run_id: str, params: ListParams
+    ) -> bytes:
+        def unit(conn: Conn) -> bytes:
+            if self.repo.get_doc(conn, project, thread_id, run_id) is None:
+                raise NotFound.object("run", run_id)
+            return render_list(self.repo.page_steps(conn, project, run_id, params))
+
+        return await self.db.read(unit)
