@@ -65,6 +65,32 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    """Execute queued runs in this process, without serving HTTP, until interrupted."""
+    from assistantd.container import Container
+    from assistantd.store.migrate import upgrade
+
+    settings = _settings(args)
+    if args.concurrency is not None:
+        settings.workers = args.concurrency
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+
+    async def run() -> None:
+        await upgrade(settings.resolved_database_url())
+        container = Container.build(settings)
+        container.worker.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await container.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     async def nothing(_db: Database) -> None:
         return None
@@ -118,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (8000)")
     _add_db_options(serve)
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="execute queued runs, without serving HTTP")
+    worker.add_argument("--concurrency", type=int, help="runs executed at once (4)")
+    _add_db_options(worker)
+    worker.set_defaults(handler=_worker)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     _add_db_options(migrate)
