@@ -73,7 +73,9 @@ def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.concurrency is not None:
         settings.workers = args.concurrency
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
 
     async def run() -> None:
         await upgrade(settings.resolved_database_url())
