@@ -36,7 +36,8 @@ def test_create_and_poll_answers(client: openai.OpenAI, tutorial: tuple[str, str
     run = client.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
     assert run.status == "completed", run.last_error
     assert run.model == "gpt-4-turbo"  # the requested name is echoed
-    assert run.usage is not None and run.usage.completion_tokens > 0
+    assert run.usage is not None
+    assert run.usage.completion_tokens > 0
     reply = client.beta.threads.messages.list(thread_id).data[0]
     assert reply.role == "assistant"
     assert (reply.run_id, reply.assistant_id) == (run.id, assistant_id)

@@ -71,7 +71,8 @@ def test_unanswered_tool_calls_expire(
                 assert expired.status == "expired"
                 assert expired.required_action is None
                 step = client.beta.threads.runs.steps.list(run.id, thread_id=thread_id).data[0]
-                assert step.status == "expired" and step.expired_at is not None
+                assert step.status == "expired"
+                assert step.expired_at is not None
                 with pytest.raises(openai.BadRequestError):
                     client.beta.threads.runs.submit_tool_outputs(
                         run.id,
@@ -138,7 +139,8 @@ def test_killed_worker_leaves_the_run_failed_not_hanging(
             with make_client(second.base_url) as client:
                 final = _wait_status(client, thread_id, run.id, "failed", timeout=30)
                 assert final.status == "failed"
-                assert final.last_error is not None and final.last_error.code == "server_error"
+                assert final.last_error is not None
+                assert final.last_error.code == "server_error"
                 # The thread is usable again.
                 client.beta.threads.messages.create(thread_id, role="user", content="again")
         finally:

@@ -65,10 +65,12 @@ def test_text_run_completes_with_a_message(
     thread_id = _thread(rc, "What is a penguin?")
     run = rc.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
     assert run.status == "completed"
-    assert run.thread_id == thread_id and run.assistant_id == assistant_id
+    assert run.thread_id == thread_id
+    assert run.assistant_id == assistant_id
     assert run.model == "scripted-gpt"
     assert run.instructions == "Be brief."
-    assert run.started_at is not None and run.completed_at is not None
+    assert run.started_at is not None
+    assert run.completed_at is not None
     assert run.usage is not None
     assert (run.usage.prompt_tokens, run.usage.completion_tokens) == (11, 7)
     answer = rc.beta.threads.messages.list(thread_id, run_id=run.id).data
@@ -127,7 +129,8 @@ def test_parallel_tool_calls_round_trip(
     calls = run.required_action.submit_tool_outputs.tool_calls
     assert [c.function.name for c in calls] == ["get_weather", "get_weather"]
     assert [c.function.arguments for c in calls] == ['{"city": "Oslo"}', '{"city": "Rome"}']
-    assert len({c.id for c in calls}) == 2 and all(c.id.startswith("call_") for c in calls)
+    assert len({c.id for c in calls}) == 2
+    assert all(c.id.startswith("call_") for c in calls)
     # Every pending call must be answered.
     with pytest.raises(openai.BadRequestError) as info:
         rc.beta.threads.runs.submit_tool_outputs(
@@ -176,7 +179,8 @@ def test_parallel_tool_calls_round_trip(
     assert [s.type for s in steps] == ["tool_calls", "message_creation"]
     outputs = [c.function.output for c in steps[0].step_details.tool_calls]  # type: ignore[union-attr]
     assert outputs == ["-3C", "24C"]
-    assert done.usage is not None and done.usage.prompt_tokens == 22
+    assert done.usage is not None
+    assert done.usage.prompt_tokens == 22
 
 
 def test_tool_choice_and_parallel_tool_calls_are_honoured(
@@ -257,9 +261,8 @@ def test_max_completion_tokens_ends_incomplete(
     assert upstream.requests[-1]["max_tokens"] == 256
     message = rc.beta.threads.messages.list(thread_id, run_id=run.id).data[0]
     assert message.status == "incomplete"
-    assert (
-        message.incomplete_details is not None and message.incomplete_details.reason == "max_tokens"
-    )
+    assert message.incomplete_details is not None
+    assert message.incomplete_details.reason == "max_tokens"
 
 
 @pytest.mark.parametrize(
@@ -283,7 +286,8 @@ def test_upstream_failures_fail_the_run(
     thread_id = _thread(rc, "x")
     run = rc.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
     assert run.status == "failed"
-    assert run.last_error is not None and run.last_error.code == code
+    assert run.last_error is not None
+    assert run.last_error.code == code
     assert run.failed_at is not None
     assert len(upstream.requests) == len(replies)  # retried exactly as often as allowed
 
