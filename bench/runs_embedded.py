@@ -67,7 +67,7 @@ def _through_runs(base_url: str, max_tokens: int, rounds: int) -> float:
 def main() -> None:
     warnings.simplefilter("ignore", DeprecationWarning)
     parser = argparse.ArgumentParser()
-    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--max-tokens", type=int, default=512)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     direct = _direct(args.max_tokens, args.rounds)
