@@ -73,16 +73,14 @@ def main() -> None:
     direct = _direct(args.max_tokens, args.rounds)
     with assistantd_server(Path(tempfile.mkdtemp(prefix="assistantd-embedded-"))) as server:
         through = _through_runs(server, args.max_tokens, args.rounds)
-    print(
-        f"machine: {machine()}; SmolLM2-135M Q4_1, max_tokens {args.max_tokens}, median of {args.rounds}"
-    )
+    shape = f"SmolLM2-135M Q4_1, max_tokens {args.max_tokens}, median of {args.rounds}"
+    print(f"machine: {machine()}; {shape}")
     print("| path | tokens/s | ratio |")
     print("|---|---|---|")
     print(f"| llama-cpp-python directly (baseline) | {direct:.1f} | 1.00 |")
     print(f"| through a run (runs.create → completed) | {through:.1f} | {through / direct:.2f} |")
-    print(
-        f"reproduce: .venv/bin/python -m bench.runs_embedded --max-tokens {args.max_tokens} --rounds {args.rounds}"
-    )
+    flags = f"--max-tokens {args.max_tokens} --rounds {args.rounds}"
+    print(f"reproduce: .venv/bin/python -m bench.runs_embedded {flags}")
 
 
 if __name__ == "__main__":
