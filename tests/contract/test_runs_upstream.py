@@ -203,6 +203,24 @@ def test_tool_choice_and_parallel_tool_calls_are_honoured(
     rc.beta.threads.runs.cancel(run.id, thread_id=thread_id)
 
 
+@pytest.mark.parametrize("choice", ["none", "required", "auto"])
+def test_tool_choice_modes_reach_the_upstream(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str, choice: str
+) -> None:
+    upstream.script(Reply(text="ok"))
+    run = rc.beta.threads.runs.create_and_poll(
+        thread_id=_thread(rc, "x"),
+        assistant_id=assistant_id,
+        tool_choice=choice,  # type: ignore[arg-type]
+        reasoning_effort="low",
+    )
+    assert run.status == "completed"
+    assert run.tool_choice == choice
+    sent = upstream.requests[-1]
+    assert sent["tool_choice"] == choice
+    assert sent["reasoning_effort"] == "low"
+
+
 def test_truncation_last_messages(
     rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str
 ) -> None:

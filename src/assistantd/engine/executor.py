@@ -167,6 +167,7 @@ class RunExecutor:
             temperature=run["temperature"],
             top_p=run["top_p"],
             max_tokens=max_tokens,
+            reasoning_effort=turn.private.get("reasoning_effort"),
         )
         turn.prompt_tokens = context.prompt_tokens
         checked = time.monotonic()

@@ -42,6 +42,7 @@ class ChatRequest:
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
+    reasoning_effort: str | None = None
 
 
 @dataclass(frozen=True)

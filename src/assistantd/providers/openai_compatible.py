@@ -86,6 +86,7 @@ class OpenAICompatibleProvider:
             "temperature": request.temperature,
             "top_p": request.top_p,
             "max_tokens": request.max_tokens,
+            "reasoning_effort": request.reasoning_effort,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         return body
