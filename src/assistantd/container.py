@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from assistantd import clock
 from assistantd.engine.executor import RunExecutor
 from assistantd.engine.worker import Worker
+from assistantd.events.bus import EventBus, InMemoryEventBus
 from assistantd.providers.registry import ProviderRegistry
 from assistantd.services.api_keys import ApiKeyService, Authenticator
 from assistantd.services.assistants import AssistantService
@@ -37,6 +38,7 @@ class Container:
     providers: ProviderRegistry
     runs: RunService
     worker: Worker
+    bus: EventBus
     started_at: int
 
     @classmethod
@@ -49,8 +51,13 @@ class Container:
         blobs = LocalDirBlobStore(settings.resolved_blob_dir())
         files = FileService(db, blobs)
         providers = ProviderRegistry(settings)
-        executor = RunExecutor(db, providers, requires_action_ttl_s=settings.requires_action_ttl_s)
-        worker = Worker(db, executor, concurrency=settings.workers, stale_s=settings.run_stale_s)
+        bus = InMemoryEventBus()
+        executor = RunExecutor(
+            db, providers, bus, requires_action_ttl_s=settings.requires_action_ttl_s
+        )
+        worker = Worker(
+            db, executor, bus, concurrency=settings.workers, stale_s=settings.run_stale_s
+        )
         return cls(
             settings=settings,
             db=db,
@@ -63,7 +70,8 @@ class Container:
             files=files,
             uploads=UploadService(db, blobs, files, settings),
             providers=providers,
-            runs=RunService(db, files, wake=worker.wake),
+            runs=RunService(db, files, bus=bus, wake=worker.wake),
+            bus=bus,
             worker=worker,
             started_at=clock.now(),
         )

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
         ge=1,
         description="openai-poll-after-ms on run responses: the SDK's poll interval.",
     )
+    stream_keepalive_s: float = Field(
+        default=15.0, gt=0, description="A streamed run sends a keep-alive comment this often."
+    )
     access_log: bool = True
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from starlette.responses import Response
 from starlette.routing import Route
 
 from assistantd.api.deps import Call, list_params, read_body, v1
+from assistantd.api.sse import frame, stream_run
 from assistantd.api.validation import parse_body
 from assistantd.errors import InvalidRequest
-from assistantd.ids import IdKind
+from assistantd.ids import IdKind, new_id
 from assistantd.protocol.runs import RunCreate, RunUpdate, SubmitToolOutputs, ThreadAndRunCreate
 
 
@@ -18,26 +21,51 @@ def polled(call: Call, body: bytes) -> Response:
     return Response(body, media_type="application/json", headers={"openai-poll-after-ms": after})
 
 
-def _no_stream(stream: bool | None) -> None:
-    if stream:
-        raise InvalidRequest(
-            "Streaming runs is not supported by this server yet; omit 'stream' or set it false.",
-            param="stream",
-            code="unsupported_parameter",
-        )
+_INCLUDABLE = {"step_details.tool_calls[*].file_search.results[*].content"}
+
+
+def _check_include(call: Call) -> None:
+    """`include[]` (or `include`) may only name what the spec allows."""
+    raw = call.scope.get("query_string", b"").decode("latin-1")
+    for key, value in parse_qsl(raw, keep_blank_values=True):
+        if key in ("include[]", "include") and value not in _INCLUDABLE:
+            raise InvalidRequest(
+                f"Invalid value: '{value}'. Supported values are: "
+                "'step_details.tool_calls[*].file_search.results[*].content'.",
+                param="include",
+                code="invalid_value",
+            )
 
 
 async def create_run(call: Call) -> Response:
     thread_id = call.path(IdKind.thread, "thread_id")
+    _check_include(call)
     req = parse_body(RunCreate, await read_body(call))
-    _no_stream(req.stream)
-    return polled(call, await call.container.runs.create(call.project, thread_id, req))
+    runs = call.container.runs
+    if req.stream:
+        run_id = new_id(IdKind.run)
+        return await stream_run(
+            call.container.bus,
+            run_id,
+            lambda: runs.create(call.project, thread_id, req, run_id=run_id),
+            keepalive_s=call.container.settings.stream_keepalive_s,
+        )
+    return polled(call, await runs.create(call.project, thread_id, req))
 
 
 async def create_thread_and_run(call: Call) -> Response:
     req = parse_body(ThreadAndRunCreate, await read_body(call))
-    _no_stream(req.stream)
-    _thread, run = await call.container.runs.create_thread_and_run(call.project, req)
+    runs = call.container.runs
+    if req.stream:
+        run_id = new_id(IdKind.run)
+        return await stream_run(
+            call.container.bus,
+            run_id,
+            lambda: runs.create_thread_and_run(call.project, req, run_id=run_id),
+            first=lambda created: [frame("thread.created", created[0])],
+            keepalive_s=call.container.settings.stream_keepalive_s,
+        )
+    _thread, run = await runs.create_thread_and_run(call.project, req)
     return polled(call, run)
 
 
@@ -69,8 +97,15 @@ async def submit_tool_outputs(call: Call) -> Response:
     thread_id = call.path(IdKind.thread, "thread_id")
     run_id = call.path(IdKind.run, "run_id")
     req = parse_body(SubmitToolOutputs, await read_body(call))
-    _no_stream(req.stream)
-    body = await call.container.runs.submit_tool_outputs(call.project, thread_id, run_id, req)
+    runs = call.container.runs
+    if req.stream:
+        return await stream_run(
+            call.container.bus,
+            run_id,
+            lambda: runs.submit_tool_outputs(call.project, thread_id, run_id, req),
+            keepalive_s=call.container.settings.stream_keepalive_s,
+        )
+    body = await runs.submit_tool_outputs(call.project, thread_id, run_id, req)
     return polled(call, body)
 
 

@@ -3,9 +3,11 @@
     queued ─(claimed)→ in_progress ─→ completed | incomplete | failed | requires_action
                                  └─(cancel)→ cancelling → cancelled
 
-The model's answer streams in; the message and its step are created at the first
-token and written whole when the turn ends, in the same transaction as the run's
-new status, so a reader never sees a finished run with an unfinished message.
+The model's answer streams in. A message (or a tool_calls step) is created at the
+first token and written whole when the turn ends, in the same transaction as the run's
+new status, so a reader never sees a finished run with an unfinished message. Every
+change is published on the event bus after it commits, and every token as it comes, in
+the order CONTRACT.md section 7 gives.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import orjson
 
 from assistantd import clock
 from assistantd.engine.context import build_context
+from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
 from assistantd.providers.base import (
     ChatRequest,
@@ -32,6 +35,7 @@ from assistantd.providers.base import (
 from assistantd.providers.registry import ProviderRegistry
 from assistantd.services.documents import encode
 from assistantd.services.run_docs import assistant_message_doc, step_doc
+from assistantd.services.run_events import publish_doc, step_event
 from assistantd.services.run_states import close_open_work, transition
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
@@ -65,6 +69,7 @@ class _Turn:
     finish: str | None = None
     message: dict[str, Any] | None = None
     step: dict[str, Any] | None = None
+    tool_step: dict[str, Any] | None = None
 
 
 def _tools(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -103,10 +108,16 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
 
 class RunExecutor:
     def __init__(
-        self, db: Database, providers: ProviderRegistry, *, requires_action_ttl_s: int = 600
+        self,
+        db: Database,
+        providers: ProviderRegistry,
+        bus: EventBus,
+        *,
+        requires_action_ttl_s: int = 600,
     ) -> None:
         self.db = db
         self.providers = providers
+        self.bus = bus
         self.requires_action_ttl_s = requires_action_ttl_s
         self.runs = RunRepository()
         self.messages = MessageRepository()
@@ -136,6 +147,24 @@ class RunExecutor:
                 },
             )
 
+    def _request(
+        self, turn: _Turn, messages: list[dict[str, Any]], max_tokens: int | None
+    ) -> ChatRequest:
+        run = turn.run
+        tools = _tools(run)
+        return ChatRequest(
+            model=run["model"],
+            messages=messages,
+            tools=tools,
+            tool_choice=_tool_choice(run) if tools else None,
+            parallel_tool_calls=run["parallel_tool_calls"],
+            response_format=_response_format(run),
+            temperature=run["temperature"],
+            top_p=run["top_p"],
+            max_tokens=max_tokens,
+            reasoning_effort=turn.private.get("reasoning_effort"),
+        )
+
     async def _generate(self, turn: _Turn, provider: Provider) -> None:
         run = turn.run
         context = await self.db.read(
@@ -156,77 +185,142 @@ class RunExecutor:
         if max_tokens is not None and max_tokens <= 0:
             await self._end(turn, "incomplete", incomplete={"reason": "max_completion_tokens"})
             return
-        tools = _tools(run)
-        request = ChatRequest(
-            model=run["model"],
-            messages=context.messages,
-            tools=tools,
-            tool_choice=_tool_choice(run) if tools else None,
-            parallel_tool_calls=run["parallel_tool_calls"],
-            response_format=_response_format(run),
-            temperature=run["temperature"],
-            top_p=run["top_p"],
-            max_tokens=max_tokens,
-            reasoning_effort=turn.private.get("reasoning_effort"),
-        )
         turn.prompt_tokens = context.prompt_tokens
         checked = time.monotonic()
-        async for event in provider.stream(request):
+        async for event in provider.stream(self._request(turn, context.messages, max_tokens)):
             if isinstance(event, TextDelta):
-                if turn.message is None:
-                    await self._open_message(turn)
-                turn.text += event.text
+                await self._on_text(turn, event.text)
             elif isinstance(event, ToolCallDelta):
-                call = turn.calls.setdefault(event.index, _Call(id=new_id(IdKind.tool_call)))
-                call.name += event.name or ""
-                call.arguments += event.arguments
+                await self._on_tool_call(turn, event)
             elif isinstance(event, Usage):
-                turn.prompt_tokens, turn.completion_tokens = (
-                    event.prompt_tokens,
-                    event.completion_tokens,
-                )
+                turn.prompt_tokens = event.prompt_tokens
+                turn.completion_tokens = event.completion_tokens
             elif isinstance(event, Finish):
                 turn.finish = event.reason
             if time.monotonic() - checked > _CANCEL_CHECK_S:
                 checked = time.monotonic()
-                if (
-                    await self.db.read(lambda conn: self.runs.status(conn, run["id"]))
-                    == "cancelling"
-                ):
+                status = await self.db.read(lambda conn: self.runs.status(conn, run["id"]))
+                if status == "cancelling":
                     await self._end(turn, "cancelled")
                     return
         if not turn.completion_tokens:
-            turn.completion_tokens = len(turn.text) // 4 + sum(
-                len(c.arguments) // 4 for c in turn.calls.values()
-            )
+            # An upstream that reports no usage: estimate, as for prompts.
+            pieces = [turn.text, *(c.arguments for c in turn.calls.values())]
+            turn.completion_tokens = sum(len(p) for p in pieces) // 4
         await self._finish(turn)
+
+    async def _on_text(self, turn: _Turn, text: str) -> None:
+        if turn.message is None:
+            await self._open_message(turn)
+        assert turn.message is not None
+        turn.text += text
+        delta = {
+            "id": turn.message["id"],
+            "object": "thread.message.delta",
+            "delta": {
+                "content": [
+                    {"index": 0, "type": "text", "text": {"value": text, "annotations": []}}
+                ]
+            },
+        }
+        self.bus.publish(turn.run["id"], "thread.message.delta", orjson.dumps(delta))
+
+    async def _on_tool_call(self, turn: _Turn, event: ToolCallDelta) -> None:
+        if event.index > 0 and not turn.run["parallel_tool_calls"]:
+            return  # only the first call is kept; do not stream the others
+        if turn.tool_step is None:
+            await self._open_tool_step(turn)
+        assert turn.tool_step is not None
+        call = turn.calls.get(event.index)
+        if call is None:
+            call = turn.calls[event.index] = _Call(
+                id=new_id(IdKind.tool_call), name=event.name or ""
+            )
+            # The first delta of a call carries its id and name; later ones only add
+            # arguments (the SDK concatenates strings it sees twice).
+            entry = {
+                "index": event.index,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": event.arguments, "output": None},
+            }
+        else:
+            call.name += event.name or ""
+            entry = {
+                "index": event.index,
+                "type": "function",
+                "function": {"arguments": event.arguments},
+            }
+        call.arguments += event.arguments
+        delta = {
+            "id": turn.tool_step["id"],
+            "object": "thread.run.step.delta",
+            "delta": {"step_details": {"type": "tool_calls", "tool_calls": [entry]}},
+        }
+        self.bus.publish(turn.run["id"], "thread.run.step.delta", orjson.dumps(delta))
+
+    def _insert_step(self, conn: Conn, turn: _Turn, step: dict[str, Any]) -> None:
+        row = {
+            "run_id": turn.run["id"],
+            "id": step["id"],
+            "project": turn.project,
+            "doc": encode(step),
+        }
+        self.runs.insert_step(conn, row)
 
     async def _open_message(self, turn: _Turn) -> None:
         now = clock.now()
         message = assistant_message_doc(
             message_id=new_id(IdKind.message), run=turn.run, created_at=now
         )
+        details = {"type": "message_creation", "message_creation": {"message_id": message["id"]}}
         step = step_doc(
-            step_id=new_id(IdKind.run_step),
-            run=turn.run,
-            created_at=now,
-            details={"type": "message_creation", "message_creation": {"message_id": message["id"]}},
+            step_id=new_id(IdKind.run_step), run=turn.run, created_at=now, details=details
         )
         turn.message, turn.step = message, step
 
         def unit(conn: Conn) -> None:
             self.messages.insert_many(conn, [self._message_row(turn, message)])
-            self.runs.insert_step(
-                conn,
-                {
-                    "run_id": turn.run["id"],
-                    "id": step["id"],
-                    "project": turn.project,
-                    "doc": encode(step),
-                },
-            )
+            self._insert_step(conn, turn, step)
 
         await self.db.write(unit)
+        run_id = turn.run["id"]
+        publish_doc(self.bus, run_id, "thread.run.step.created", step)
+        publish_doc(self.bus, run_id, "thread.run.step.in_progress", step)
+        publish_doc(self.bus, run_id, "thread.message.created", message)
+        publish_doc(self.bus, run_id, "thread.message.in_progress", message)
+
+    async def _open_tool_step(self, turn: _Turn) -> None:
+        if turn.message is not None:
+            await self._close_text(turn)
+        details = {"type": "tool_calls", "tool_calls": []}
+        step = step_doc(
+            step_id=new_id(IdKind.run_step), run=turn.run, created_at=clock.now(), details=details
+        )
+        turn.tool_step = step
+        await self.db.write(lambda conn: self._insert_step(conn, turn, step))
+        publish_doc(self.bus, turn.run["id"], "thread.run.step.created", step)
+        publish_doc(self.bus, turn.run["id"], "thread.run.step.in_progress", step)
+
+    async def _close_text(self, turn: _Turn) -> None:
+        """Text before tool calls: finish that message and its step before the calls' step."""
+        message = self._close_message(turn, "completed", None)
+        step = turn.step
+        assert message is not None
+        assert step is not None
+        step["status"] = "completed"
+        step["completed_at"] = clock.now()
+
+        def unit(conn: Conn) -> None:
+            self.messages.replace(
+                conn, turn.project, turn.run["thread_id"], message["id"], encode(message)
+            )
+            self.runs.save_step(conn, turn.run["id"], step["id"], encode(step))
+
+        await self.db.write(unit)
+        publish_doc(self.bus, turn.run["id"], "thread.message.completed", message)
+        publish_doc(self.bus, turn.run["id"], "thread.run.step.completed", step)
+        turn.message = turn.step = None
 
     def _message_row(self, turn: _Turn, message: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -240,8 +334,6 @@ class RunExecutor:
 
     async def _finish(self, turn: _Turn) -> None:
         calls = [turn.calls[i] for i in sorted(turn.calls)]
-        if calls and not turn.run["parallel_tool_calls"]:
-            calls = calls[:1]
         if calls:
             await self._require_action(turn, calls)
         elif turn.finish == "length":
@@ -265,12 +357,17 @@ class RunExecutor:
 
     def _add_usage(self, turn: _Turn) -> dict[str, int]:
         before = turn.run["usage"] or _usage(0, 0)
-        usage = _usage(
+        turn.run["usage"] = _usage(
             before["prompt_tokens"] + turn.prompt_tokens,
             before["completion_tokens"] + turn.completion_tokens,
         )
-        turn.run["usage"] = usage
         return _usage(turn.prompt_tokens, turn.completion_tokens)
+
+    def _save_run(self, conn: Conn, turn: _Turn) -> None:
+        run = turn.run
+        self.runs.save(
+            conn, run["id"], encode(run), run["status"], run["expires_at"], encode(turn.private)
+        )
 
     async def _end(
         self,
@@ -282,19 +379,16 @@ class RunExecutor:
     ) -> None:
         run = turn.run
         step_usage = self._add_usage(turn)
-        message_reason = {
-            "cancelled": "run_cancelled",
-            "failed": "run_failed",
-            "expired": "run_expired",
-        }
-        message = self._close_message(
-            turn,
-            "completed" if status == "completed" else "incomplete",
-            message_reason.get(status, "max_tokens"),
-        )
-        step = turn.step
+        reasons = {"cancelled": "run_cancelled", "failed": "run_failed", "expired": "run_expired"}
+        final_message = "completed" if status == "completed" else "incomplete"
+        message = self._close_message(turn, final_message, reasons.get(status, "max_tokens"))
+        updates = {}
+        for step in (turn.step, turn.tool_step):
+            if step is not None:
+                step["usage"] = step_usage
+                updates[step["id"]] = step
 
-        def unit(conn: Conn) -> None:
+        def unit(conn: Conn) -> list[dict[str, Any]]:
             current = self.runs.status(conn, run["id"])
             run["status"] = current or run["status"]
             final = "cancelled" if current == "cancelling" and status == "completed" else status
@@ -302,74 +396,50 @@ class RunExecutor:
             run["incomplete_details"] = incomplete
             if final != run["status"]:
                 transition(run, final)
-            if message is not None and step is not None:
+            if message is not None:
+                if run["status"] == "cancelled" and message["status"] == "completed":
+                    self._close_message(turn, "incomplete", "run_cancelled")
                 self.messages.replace(
                     conn, turn.project, run["thread_id"], message["id"], encode(message)
                 )
-                step["usage"] = step_usage
-                self.runs.save_step(conn, run["id"], step["id"], encode(step))
-            close_open_work(self.runs, conn, run)
-            self.runs.save(
-                conn, run["id"], encode(run), run["status"], run["expires_at"], encode(turn.private)
-            )
+            closed = close_open_work(self.runs, conn, run, updates)
+            self._save_run(conn, turn)
+            return closed
 
-        await self.db.write(unit)
+        closed = await self.db.write(unit)
+        run_id = run["id"]
+        if message is not None:
+            name = "completed" if message["status"] == "completed" else "incomplete"
+            publish_doc(self.bus, run_id, f"thread.message.{name}", message)
+        for step in closed:
+            publish_doc(self.bus, run_id, step_event(step), step)
+        publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
 
     async def _require_action(self, turn: _Turn, calls: list[_Call]) -> None:
         run = turn.run
         step_usage = self._add_usage(turn)
-        message = self._close_message(turn, "completed", None)
-        now = clock.now()
-        tool_step = step_doc(
-            step_id=new_id(IdKind.run_step),
-            run=run,
-            created_at=now,
-            details={
-                "type": "tool_calls",
-                "tool_calls": [
-                    {
-                        "id": c.id,
-                        "type": "function",
-                        "function": {"name": c.name, "arguments": c.arguments, "output": None},
-                    }
-                    for c in calls
-                ],
-            },
-        )
+        tool_step = turn.tool_step
+        assert tool_step is not None
+        tool_step["step_details"]["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments, "output": None},
+            }
+            for c in calls
+        ]
         tool_step["usage"] = step_usage
         ttl = self.requires_action_ttl_s
 
-        def unit(conn: Conn) -> None:
+        def unit(conn: Conn) -> list[dict[str, Any]]:
             current = self.runs.status(conn, run["id"])
             run["status"] = current or run["status"]
             if current == "cancelling":
                 transition(run, "cancelled")
-                close_open_work(self.runs, conn, run)
-                self.runs.save(
-                    conn,
-                    run["id"],
-                    encode(run),
-                    run["status"],
-                    run["expires_at"],
-                    encode(turn.private),
-                )
-                return
-            if message is not None and turn.step is not None:
-                self.messages.replace(
-                    conn, turn.project, run["thread_id"], message["id"], encode(message)
-                )
-                turn.step["status"] = "completed"
-                turn.step["completed_at"] = now
-                self.runs.save_step(conn, run["id"], turn.step["id"], encode(turn.step))
-            self.runs.insert_step(
-                conn,
-                {
-                    "run_id": run["id"],
-                    "id": tool_step["id"],
-                    "project": turn.project,
-                    "doc": encode(tool_step),
-                },
-            )
+                closed = close_open_work(self.runs, conn, run, {tool_step["id"]: tool_step})
+                self._save_run(conn, turn)
+                return closed
+            self.runs.save_step(conn, run["id"], tool_step["id"], encode(tool_step))
             transition(run, "requires_action")
             run["required_action"] = {
                 "type": "submit_tool_outputs",
@@ -385,8 +455,10 @@ class RunExecutor:
                 },
             }
             run["expires_at"] = clock.now() + ttl
-            self.runs.save(
-                conn, run["id"], encode(run), run["status"], run["expires_at"], encode(turn.private)
-            )
+            self._save_run(conn, turn)
+            return []
 
-        await self.db.write(unit)
+        closed = await self.db.write(unit)
+        for step in closed:
+            publish_doc(self.bus, run["id"], step_event(step), step)
+        publish_doc(self.bus, run["id"], f"thread.run.{run['status']}", run)

@@ -18,12 +18,15 @@ import logging
 import os
 import uuid
 from functools import partial
+from typing import Any
 
 import orjson
 
 from assistantd import clock
 from assistantd.engine.executor import RunExecutor
+from assistantd.events.bus import EventBus
 from assistantd.services.documents import encode
+from assistantd.services.run_events import publish_doc, step_event
 from assistantd.services.run_states import close_open_work, transition
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
@@ -39,6 +42,7 @@ class Worker:
         self,
         db: Database,
         executor: RunExecutor,
+        bus: EventBus,
         *,
         concurrency: int = 4,
         poll_s: float = 0.5,
@@ -46,6 +50,7 @@ class Worker:
     ) -> None:
         self.db = db
         self.executor = executor
+        self.bus = bus
         self.concurrency = concurrency
         self.poll_s = poll_s
         self.stale_s = stale_s
@@ -67,22 +72,30 @@ class Worker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _claim(self, conn: Conn) -> str | None:
+    def _claim(self, conn: Conn) -> dict[str, Any] | None:
         run_id = self.runs.claim_candidate(conn)
         if run_id is None:
             return None
         record = self.runs.load(conn, run_id)
         assert record is not None
-        run = orjson.loads(record.doc)
+        run: dict[str, Any] = orjson.loads(record.doc)
         transition(run, "in_progress")
         self.runs.save(conn, run_id, encode(run), run["status"], run["expires_at"], record.private)
         self.runs.set_worker(conn, run_id, self.id, clock.now())
+        return run
+
+    async def _claim_next(self) -> str | None:
+        run = await self.db.write(self._claim)
+        if run is None:
+            return None
+        publish_doc(self.bus, run["id"], "thread.run.in_progress", run)
+        run_id: str = run["id"]
         return run_id
 
     async def run_until_idle(self) -> int:
         """Execute queued runs one by one until none is left; returns how many ran."""
         done = 0
-        while (run_id := await self.db.write(self._claim)) is not None:
+        while (run_id := await self._claim_next()) is not None:
             await self.executor.execute(run_id)
             done += 1
         return done
@@ -90,7 +103,7 @@ class Worker:
     async def _slot(self) -> None:
         while True:
             try:
-                run_id = await self.db.write(self._claim)
+                run_id = await self._claim_next()
             except Exception:
                 log.exception("claiming a run failed")
                 run_id = None
@@ -113,21 +126,26 @@ class Worker:
         now = clock.now()
         await self.db.write(lambda conn: self.runs.heartbeat(conn, self.id, now))
         stale = await self.db.read(lambda conn: self.runs.stale(conn, now - self.stale_s))
-        for run_id in stale:
-            await self.db.write(partial(self._end, run_id=run_id, status="failed"))
         expired = await self.db.read(lambda conn: self.runs.expired(conn, now))
-        for run_id in expired:
-            await self.db.write(partial(self._end, run_id=run_id, status="expired"))
+        for run_id, status in [*((r, "failed") for r in stale), *((r, "expired") for r in expired)]:
+            ended = await self.db.write(partial(self._end, run_id=run_id, status=status))
+            if ended is not None:
+                run, steps = ended
+                for step in steps:
+                    publish_doc(self.bus, run_id, step_event(step), step)
+                publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
 
-    def _end(self, conn: Conn, run_id: str, status: str) -> None:
+    def _end(
+        self, conn: Conn, run_id: str, status: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         record = self.runs.load(conn, run_id)
         if record is None:
-            return
-        run = orjson.loads(record.doc)
+            return None
+        run: dict[str, Any] = orjson.loads(record.doc)
         if status == "expired" and run["status"] != "requires_action":
-            return  # only runs waiting for tool outputs expire; queued runs wait their turn
+            return None  # only runs waiting for tool outputs expire; queued runs wait their turn
         if status == "failed" and run["status"] not in ("in_progress", "cancelling"):
-            return
+            return None
         if status == "failed":
             run["last_error"] = {
                 "code": "server_error",
@@ -136,5 +154,6 @@ class Worker:
             if run["status"] == "cancelling":
                 status = "cancelled"
         transition(run, status)
-        close_open_work(self.runs, conn, run)
+        steps = close_open_work(self.runs, conn, run)
         self.runs.save(conn, run_id, encode(run), run["status"], run["expires_at"], record.private)
+        return run, steps

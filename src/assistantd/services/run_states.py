@@ -72,12 +72,23 @@ def transition(run: dict[str, Any], to: str) -> None:
         run["required_action"] = None
 
 
-def close_open_work(repo: RunRepository, conn: Conn, run: dict[str, Any]) -> None:
-    """End the run's in-progress steps the way the run itself ended."""
+def close_open_work(
+    repo: RunRepository,
+    conn: Conn,
+    run: dict[str, Any],
+    updates: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """End the run's in-progress steps the way the run itself ended; returns them.
+
+    `updates` (step id → document) replaces stored steps first, for a caller that
+    changed a step in memory (its usage) in the same transaction.
+    """
     status, stamp = _STEP_END.get(run["status"], ("failed", "failed_at"))
     now = clock.now()
+    closed = []
     for text in repo.step_docs(conn, run["id"]):
         step = orjson.loads(text)
+        step = (updates or {}).get(step["id"], step)
         if step["status"] != "in_progress":
             continue
         step["status"] = status
@@ -85,11 +96,13 @@ def close_open_work(repo: RunRepository, conn: Conn, run: dict[str, Any]) -> Non
         if status == "failed" and run.get("last_error"):
             step["last_error"] = run["last_error"]
         repo.save_step(conn, run["id"], step["id"], encode(step))
+        closed.append(step)
+    return closed
 
 
 def answer_tool_calls(
     repo: RunRepository, conn: Conn, run: dict[str, Any], req: SubmitToolOutputs
-) -> None:
+) -> list[dict[str, Any]]:
     """Record outputs for every pending tool call and queue the run again."""
     if run["status"] != "requires_action":
         raise InvalidRequest(
@@ -116,6 +129,7 @@ def answer_tool_calls(
             param="tool_outputs",
             code="missing_tool_outputs",
         )
+    answered = []
     for text in repo.step_docs(conn, run["id"]):
         step = orjson.loads(text)
         if step["type"] != "tool_calls" or step["status"] != "in_progress":
@@ -126,4 +140,6 @@ def answer_tool_calls(
         step["status"] = "completed"
         step["completed_at"] = clock.now()
         repo.save_step(conn, run["id"], step["id"], encode(step))
+        answered.append(step)
     transition(run, "queued")
+    return answered

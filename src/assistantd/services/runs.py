@@ -13,6 +13,7 @@ import orjson
 
 from assistantd import clock
 from assistantd.errors import InvalidRequest, NotFound
+from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.runs import (
@@ -27,6 +28,7 @@ from assistantd.services.file_refs import message_refs, resource_refs
 from assistantd.services.files import FileService
 from assistantd.services.messages import message_doc
 from assistantd.services.run_docs import run_doc
+from assistantd.services.run_events import publish_doc, step_event
 from assistantd.services.run_states import answer_tool_calls, close_open_work, transition
 from assistantd.services.threads import thread_doc
 from assistantd.store.db import Database
@@ -49,12 +51,14 @@ class RunService:
         db: Database,
         files: FileService,
         *,
+        bus: EventBus,
         wake: Callable[[], None] = lambda: None,
         requires_action_ttl_s: int = 600,
     ) -> None:
         self.db = db
         self.files = files
         self.wake = wake
+        self.bus = bus
         self.requires_action_ttl_s = requires_action_ttl_s
         self.repo = RunRepository()
         self.assistants = AssistantRepository()
@@ -62,7 +66,12 @@ class RunService:
         self.messages = MessageRepository()
 
     def _new_run(
-        self, conn: Conn, project: str, thread_id: str, req: RunCreate | ThreadAndRunCreate
+        self,
+        conn: Conn,
+        project: str,
+        thread_id: str,
+        req: RunCreate | ThreadAndRunCreate,
+        run_id: str,
     ) -> str:
         """Insert a queued run on a thread that has no active one; returns its document."""
         raw = self.assistants.get_doc(conn, project, req.assistant_id)
@@ -75,7 +84,6 @@ class RunService:
                 code="thread_locked",
             )
         created_at = clock.now()
-        run_id = new_id(IdKind.run)
         doc = run_doc(
             run_id=run_id,
             thread_id=thread_id,
@@ -128,7 +136,11 @@ class RunService:
             )
         return rows
 
-    async def create(self, project: str, thread_id: str, req: RunCreate) -> bytes:
+    async def create(
+        self, project: str, thread_id: str, req: RunCreate, run_id: str | None = None
+    ) -> bytes:
+        """Queue a run; `run_id` lets a streaming caller subscribe to it beforehand."""
+        run_id = run_id or new_id(IdKind.run)
         extra = req.additional_messages or []
         refs = [
             ref
@@ -141,18 +153,26 @@ class RunService:
             if not self.repo.lock_thread(conn, project, thread_id):
                 raise NotFound.object("thread", thread_id)
             self.files.check_refs(conn, project, refs)
-            text = self._new_run(conn, project, thread_id, req)
+            text = self._new_run(conn, project, thread_id, req, run_id)
             self.messages.insert_many(conn, rows)
             return text
 
         text = await self.db.write(unit)
-        self.wake()
+        self._queued(text)
         return text.encode()
 
+    def _queued(self, text: str) -> None:
+        """Announce a newly queued run, then let a worker have it."""
+        run = orjson.loads(text)
+        publish_doc(self.bus, run["id"], "thread.run.created", run)
+        publish_doc(self.bus, run["id"], "thread.run.queued", run)
+        self.wake()
+
     async def create_thread_and_run(
-        self, project: str, req: ThreadAndRunCreate
+        self, project: str, req: ThreadAndRunCreate, run_id: str | None = None
     ) -> tuple[bytes, bytes]:
         """The new thread's document and the run's."""
+        run_id = run_id or new_id(IdKind.run)
         thread_req = req.thread
         thread_id = new_id(IdKind.thread)
         thread = thread_doc(
@@ -183,10 +203,10 @@ class RunService:
                 },
             )
             self.messages.insert_many(conn, rows)
-            return self._new_run(conn, project, thread_id, req)
+            return self._new_run(conn, project, thread_id, req, run_id)
 
         text = await self.db.write(unit)
-        self.wake()
+        self._queued(text)
         return thread_text.encode(), text.encode()
 
     async def get(self, project: str, thread_id: str, run_id: str) -> bytes:
@@ -229,31 +249,40 @@ class RunService:
     async def cancel(self, project: str, thread_id: str, run_id: str) -> bytes:
         """Queued and waiting runs end at once; a running one is asked to stop (`cancelling`)."""
 
-        def unit(conn: Conn) -> str:
+        def unit(conn: Conn) -> tuple[str, list[dict[str, Any]]]:
             doc, private = self._load(conn, project, thread_id, run_id)
             status = doc["status"]
             if status in TERMINAL_STATUSES or status == "cancelling":
                 raise InvalidRequest(
                     f"Cannot cancel run with status '{status}'.", code="run_not_cancellable"
                 )
+            steps: list[dict[str, Any]] = []
             if status == "in_progress":
                 transition(doc, "cancelling")  # the worker running it finishes the job
             else:
                 transition(doc, "cancelled")
-                close_open_work(self.repo, conn, doc)
-            return self._save(conn, doc, private)
+                steps = close_open_work(self.repo, conn, doc)
+            return self._save(conn, doc, private), steps
 
-        return (await self.db.write(unit)).encode()
+        text, steps = await self.db.write(unit)
+        run = orjson.loads(text)
+        for step in steps:
+            publish_doc(self.bus, run_id, step_event(step), step)
+        publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
+        return text.encode()
 
     async def submit_tool_outputs(
         self, project: str, thread_id: str, run_id: str, req: SubmitToolOutputs
     ) -> bytes:
-        def unit(conn: Conn) -> str:
+        def unit(conn: Conn) -> tuple[str, list[dict[str, Any]]]:
             doc, private = self._load(conn, project, thread_id, run_id)
-            answer_tool_calls(self.repo, conn, doc, req)
-            return self._save(conn, doc, private)
+            answered = answer_tool_calls(self.repo, conn, doc, req)
+            return self._save(conn, doc, private), answered
 
-        text = await self.db.write(unit)
+        text, answered = await self.db.write(unit)
+        for step in answered:
+            publish_doc(self.bus, run_id, "thread.run.step.completed", step)
+        publish_doc(self.bus, run_id, "thread.run.queued", orjson.loads(text))
         self.wake()
         return text.encode()
 

@@ -1,0 +1,72 @@
+"""Server-sent events: a run's events as `event:`/`data:` frames, ending with `done`.
+
+The stream is a view of the run, not the run: it subscribes before the run can start
+(so no early event is lost), relays events as the worker publishes them (tokens
+included, nothing buffered), sends a keep-alive comment while the model is silent, and
+ends after the run's last event of this turn (`requires_action` or a terminal state)
+with `event: done` / `data: [DONE]`. A client that disconnects only unsubscribes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import TypeVar
+
+from starlette.responses import StreamingResponse
+
+from assistantd.events.bus import Event, EventBus
+from assistantd.services.run_events import RUN_ENDS
+
+__all__ = ["DONE", "frame", "stream_run"]
+
+T = TypeVar("T")
+DONE = b"event: done\ndata: [DONE]\n\n"
+_KEEP_ALIVE = b": keep-alive\n\n"
+
+
+def frame(name: str, data: bytes) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + data + b"\n\n"
+
+
+async def _relay(
+    queue: asyncio.Queue[Event], first: list[bytes], stack: AsyncExitStack, keepalive_s: float
+) -> AsyncIterator[bytes]:
+    async with stack:  # leaves the subscription however the stream ends
+        for item in first:
+            yield item
+        while True:
+            try:
+                name, data = await asyncio.wait_for(queue.get(), timeout=keepalive_s)
+            except TimeoutError:
+                yield _KEEP_ALIVE
+                continue
+            yield frame(name, data)
+            if name in RUN_ENDS:
+                break
+        yield DONE
+
+
+async def stream_run(
+    bus: EventBus,
+    run_id: str,
+    start: Callable[[], Awaitable[T]],
+    *,
+    first: Callable[[T], list[bytes]] = lambda _: [],
+    keepalive_s: float = 15.0,
+) -> StreamingResponse:
+    """Subscribe to `run_id`, then `start()` the run (its errors are plain HTTP errors,
+    raised before any byte is streamed), then stream its events."""
+    stack = AsyncExitStack()
+    queue = await stack.enter_async_context(bus.subscribe(run_id))
+    try:
+        started = await start()
+    except BaseException:
+        await stack.aclose()
+        raise
+    return StreamingResponse(
+        _relay(queue, first(started), stack, keepalive_s),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )

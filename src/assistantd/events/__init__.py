@@ -1,0 +1,1 @@
+"""Run events between the worker and the API: what streams to clients as server-sent events."""
