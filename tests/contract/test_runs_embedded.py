@@ -92,3 +92,24 @@ def test_forced_tool_call_has_valid_arguments(
         tool_outputs=[{"tool_call_id": call.id, "output": "12C"}],
     )
     assert done.status in ("completed", "requires_action"), done.last_error
+
+
+def test_streams_tokens_from_the_embedded_model(
+    client: openai.OpenAI, tutorial: tuple[str, str]
+) -> None:
+    from openai import AssistantEventHandler
+
+    pieces: list[str] = []
+
+    class Handler(AssistantEventHandler):
+        def on_text_delta(self, delta, snapshot):  # type: ignore[no-untyped-def]
+            pieces.append(delta.value)
+
+    assistant_id, thread_id = tutorial
+    with client.beta.threads.runs.stream(
+        thread_id=thread_id, assistant_id=assistant_id, event_handler=Handler()
+    ) as stream:
+        stream.until_done()
+        final = stream.get_final_messages()[0]
+    assert len(pieces) > 1
+    assert "".join(pieces) == final.content[0].text.value  # type: ignore[union-attr]

@@ -52,7 +52,7 @@ _STEP_END = {
     "cancelled": ("cancelled", "cancelled_at"),
     "failed": ("failed", "failed_at"),
     "expired": ("expired", "expired_at"),
-    "incomplete": ("failed", "failed_at"),
+    "incomplete": ("completed", "completed_at"),  # the message exists, cut short
     "completed": ("completed", "completed_at"),
 }
 
