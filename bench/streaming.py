@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import httpx
+from tests.upstream import Reply, ScriptedUpstream, route_env
 
 from bench.harness import assistantd_server, machine
-from tests.upstream import Reply, ScriptedUpstream, route_env
 
 TOKENS = "tok " * 20
 
