@@ -48,7 +48,8 @@ def stream_server(
     backend: str, upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp(f"stream-{backend}")
-    with running_server(backend, tmp, route_env(upstream)) as srv:
+    env = {**route_env(upstream), "ASSISTANTD_STREAM_KEEPALIVE_S": "0.3"}
+    with running_server(backend, tmp, env) as srv:
         yield srv
 
 
@@ -256,6 +257,21 @@ def test_tokens_arrive_as_they_are_produced(
     assert len(deltas) == 20
     assert deltas[0] < 1.0, "the first token waited for the whole answer"
     assert deltas[-1] - deltas[0] > 1.5
+
+
+def test_keep_alive_comments_while_the_model_is_silent(
+    stream_server: Server, upstream: ScriptedUpstream, ids: tuple[str, str]
+) -> None:
+    upstream.script(Reply(text="late", first_delay_s=1.2))
+    with httpx.stream(
+        "POST",
+        f"{stream_server.base_url}/v1/threads/{ids[1]}/runs",
+        json={"assistant_id": ids[0], "stream": True},
+        timeout=30,
+    ) as response:
+        lines = list(response.iter_lines())
+    assert lines.count(": keep-alive") >= 2
+    assert "data: [DONE]" in lines
 
 
 def test_disconnect_leaves_the_run_to_finish(

@@ -10,18 +10,21 @@ with `event: done` / `data: [DONE]`. A client that disconnects only unsubscribes
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import TypeVar
 
 from starlette.responses import StreamingResponse
 
+from assistantd.errors import error_body
 from assistantd.events.bus import Event, EventBus
 from assistantd.services.run_events import RUN_ENDS
 
 __all__ = ["DONE", "frame", "stream_run"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 DONE = b"event: done\ndata: [DONE]\n\n"
 _KEEP_ALIVE = b": keep-alive\n\n"
 
@@ -34,17 +37,24 @@ async def _relay(
     queue: asyncio.Queue[Event], first: list[bytes], stack: AsyncExitStack, keepalive_s: float
 ) -> AsyncIterator[bytes]:
     async with stack:  # leaves the subscription however the stream ends
-        for item in first:
-            yield item
-        while True:
-            try:
-                name, data = await asyncio.wait_for(queue.get(), timeout=keepalive_s)
-            except TimeoutError:
-                yield _KEEP_ALIVE
-                continue
-            yield frame(name, data)
-            if name in RUN_ENDS:
-                break
+        try:
+            for item in first:
+                yield item
+            while True:
+                try:
+                    name, data = await asyncio.wait_for(queue.get(), timeout=keepalive_s)
+                except TimeoutError:
+                    yield _KEEP_ALIVE
+                    continue
+                yield frame(name, data)
+                if name in RUN_ENDS:
+                    break
+        except Exception:
+            # The run goes on; this stream cannot. Say so in the spec's shape (a bare
+            # Error object, which the SDK yields rather than raises), then end.
+            log.exception("streaming a run failed")
+            message = "The server had an error while streaming this run; it continues."
+            yield frame("error", error_body(message, type="server_error")[len(b'{"error":') : -1])
         yield DONE
 
 
