@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.responses import Response
@@ -21,6 +23,7 @@ def polled(call: Call, body: bytes) -> Response:
     return Response(body, media_type="application/json", headers={"openai-poll-after-ms": after})
 
 
+T = TypeVar("T")
 _INCLUDABLE = {"step_details.tool_calls[*].file_search.results[*].content"}
 
 
@@ -37,35 +40,43 @@ def _check_include(call: Call) -> None:
             )
 
 
+def _stream(
+    call: Call,
+    run_id: str,
+    start: Callable[[], Awaitable[T]],
+    first: Callable[[T], list[bytes]] = lambda _: [],
+) -> Awaitable[Response]:
+    settings = call.container.settings
+    return stream_run(
+        call.container.bus, run_id, start, first=first, keepalive_s=settings.stream_keepalive_s
+    )
+
+
 async def create_run(call: Call) -> Response:
     thread_id = call.path(IdKind.thread, "thread_id")
     _check_include(call)
     req = parse_body(RunCreate, await read_body(call))
     runs = call.container.runs
+    run_id = new_id(IdKind.run)
     if req.stream:
-        run_id = new_id(IdKind.run)
-        return await stream_run(
-            call.container.bus,
-            run_id,
-            lambda: runs.create(call.project, thread_id, req, run_id=run_id),
-            keepalive_s=call.container.settings.stream_keepalive_s,
+        return await _stream(
+            call, run_id, lambda: runs.create(call.project, thread_id, req, run_id)
         )
-    return polled(call, await runs.create(call.project, thread_id, req))
+    return polled(call, await runs.create(call.project, thread_id, req, run_id))
 
 
 async def create_thread_and_run(call: Call) -> Response:
     req = parse_body(ThreadAndRunCreate, await read_body(call))
     runs = call.container.runs
+    run_id = new_id(IdKind.run)
     if req.stream:
-        run_id = new_id(IdKind.run)
-        return await stream_run(
-            call.container.bus,
+        return await _stream(
+            call,
             run_id,
-            lambda: runs.create_thread_and_run(call.project, req, run_id=run_id),
+            lambda: runs.create_thread_and_run(call.project, req, run_id),
             first=lambda created: [frame("thread.created", created[0])],
-            keepalive_s=call.container.settings.stream_keepalive_s,
         )
-    _thread, run = await runs.create_thread_and_run(call.project, req)
+    _thread, run = await runs.create_thread_and_run(call.project, req, run_id)
     return polled(call, run)
 
 
@@ -99,14 +110,10 @@ async def submit_tool_outputs(call: Call) -> Response:
     req = parse_body(SubmitToolOutputs, await read_body(call))
     runs = call.container.runs
     if req.stream:
-        return await stream_run(
-            call.container.bus,
-            run_id,
-            lambda: runs.submit_tool_outputs(call.project, thread_id, run_id, req),
-            keepalive_s=call.container.settings.stream_keepalive_s,
+        return await _stream(
+            call, run_id, lambda: runs.submit_tool_outputs(call.project, thread_id, run_id, req)
         )
-    body = await runs.submit_tool_outputs(call.project, thread_id, run_id, req)
-    return polled(call, body)
+    return polled(call, await runs.submit_tool_outputs(call.project, thread_id, run_id, req))
 
 
 _RUN = "/threads/{thread_id}/runs/{run_id}"
