@@ -102,6 +102,8 @@ class Worker:
 
     async def _slot(self) -> None:
         while True:
+            # Cleared before looking, so a run queued while we look still wakes us.
+            self._wake.clear()
             try:
                 run_id = await self._claim_next()
             except Exception:
@@ -110,7 +112,6 @@ class Worker:
             if run_id is not None:
                 await self.executor.execute(run_id)
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
 
