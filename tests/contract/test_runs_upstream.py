@@ -398,3 +398,27 @@ def test_metadata_update_and_additional_messages(
     updated = rc.beta.threads.runs.update(run.id, thread_id=thread_id, metadata={"tag": "x"})
     assert updated.metadata == {"tag": "x"}
     assert rc.beta.threads.runs.retrieve(run.id, thread_id=thread_id).metadata == {"tag": "x"}
+
+
+def test_deleting_a_thread_mid_run_does_not_stop_the_worker(
+    backend: str, upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # One worker slot: if a run whose thread vanished took the slot down, nothing
+    # would run after it.
+    upstream.reset()
+    env = {**route_env(upstream), "ASSISTANTD_WORKERS": "1"}
+    tmp = tmp_path_factory.mktemp(f"one-worker-{backend}")
+    with running_server(backend, tmp, env) as server, make_client(server.base_url) as client:
+        assistant_id = client.beta.assistants.create(model="scripted-gpt").id
+        upstream.script(Reply(text="slow " * 20, token_delay_s=0.05), Reply(text="still serving"))
+        doomed = _thread(client, "x")
+        run = client.beta.threads.runs.create(thread_id=doomed, assistant_id=assistant_id)
+        deadline = time.monotonic() + 10
+        while client.beta.threads.runs.retrieve(run.id, thread_id=doomed).status == "queued":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        client.beta.threads.delete(doomed)
+        later = client.beta.threads.runs.create_and_poll(
+            thread_id=_thread(client, "y"), assistant_id=assistant_id
+        )
+        assert later.status == "completed"

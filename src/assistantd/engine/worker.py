@@ -96,9 +96,17 @@ class Worker:
         """Execute queued runs one by one until none is left; returns how many ran."""
         done = 0
         while (run_id := await self._claim_next()) is not None:
-            await self.executor.execute(run_id)
+            await self._execute(run_id)
             done += 1
         return done
+
+    async def _execute(self, run_id: str) -> None:
+        try:
+            await self.executor.execute(run_id)
+        except Exception:
+            # Even recording the failure failed (its thread was deleted under it, the
+            # database went away): the slot lives on, and the reaper ends the run.
+            log.exception("run %s could not be finished", run_id)
 
     async def _slot(self) -> None:
         while True:
@@ -110,7 +118,7 @@ class Worker:
                 log.exception("claiming a run failed")
                 run_id = None
             if run_id is not None:
-                await self.executor.execute(run_id)
+                await self._execute(run_id)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
