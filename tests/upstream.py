@@ -139,8 +139,9 @@ class ScriptedUpstream:
 
 
 def route_env(upstream: ScriptedUpstream, **overrides: Any) -> dict[str, str]:
-    """Server env that sends models named `scripted*` to this upstream, and `tiny*` too
-    with a context window of 1,400 tokens (for truncation tests)."""
+    """Server env that sends models named `scripted*` to this upstream; `tiny*` too, with
+    a context window of 1,400 tokens (for truncation tests); and `upstream-exact`, under
+    another name upstream."""
     route = {
         "match": "scripted*",
         "provider": "openai",
@@ -151,4 +152,5 @@ def route_env(upstream: ScriptedUpstream, **overrides: Any) -> dict[str, str]:
         **overrides,
     }
     tiny = {**route, "match": "tiny*", "context_window": 1400}
-    return {"ASSISTANTD_MODEL_ROUTES": orjson.dumps([route, tiny]).decode()}
+    exact = {**route, "match": "upstream-exact", "upstream_model": "scripted-renamed"}
+    return {"ASSISTANTD_MODEL_ROUTES": orjson.dumps([route, tiny, exact]).decode()}

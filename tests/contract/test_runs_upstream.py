@@ -422,3 +422,16 @@ def test_deleting_a_thread_mid_run_does_not_stop_the_worker(
             thread_id=_thread(client, "y"), assistant_id=assistant_id
         )
         assert later.status == "completed"
+
+
+def test_routes_are_listed_and_rename_the_model(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str
+) -> None:
+    listed = [m.id for m in rc.models.list()]
+    assert listed == ["upstream-exact", "smollm2-135m-instruct"]
+    upstream.script(Reply(text="ok"))
+    run = rc.beta.threads.runs.create_and_poll(
+        thread_id=_thread(rc, "x"), assistant_id=assistant_id, model="upstream-exact"
+    )
+    assert run.model == "upstream-exact"
+    assert upstream.requests[-1]["model"] == "scripted-renamed"
