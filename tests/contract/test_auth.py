@@ -109,6 +109,25 @@ def test_projects_cannot_see_each_other(auth_server: Server, keys: dict[str, str
         # Nothing beta tried changed alpha's objects.
         assert alpha.beta.assistants.retrieve(assistant.id).name == "alpha's"
         assert [m.id for m in alpha.beta.threads.messages.list(thread.id)] == [message.id]
+        # Runs and their steps too.
+        run = alpha.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id
+        )
+        for call in (
+            lambda: beta.beta.threads.runs.retrieve(run.id, thread_id=thread.id),
+            lambda: beta.beta.threads.runs.list(thread.id),
+            lambda: beta.beta.threads.runs.steps.list(run.id, thread_id=thread.id),
+            lambda: beta.beta.threads.runs.update(run.id, thread_id=thread.id, metadata={}),
+            lambda: beta.beta.threads.runs.create(
+                thread_id=thread.id, assistant_id=beta_assistant.id
+            ),
+            lambda: beta.beta.threads.runs.create(
+                thread_id=beta_thread.id, assistant_id=assistant.id
+            ),
+        ):
+            with pytest.raises(openai.NotFoundError):
+                call()
+        assert alpha.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == run.status
 
 
 def test_only_the_hash_is_stored(auth_server: Server, keys: dict[str, str]) -> None:
