@@ -148,3 +148,14 @@ async def test_async_upload_and_download(async_client: openai.AsyncOpenAI) -> No
     content = await async_client.files.content(created.id)
     assert content.read() == BINARY
     await async_client.files.delete(created.id)
+
+
+def test_form_fields_are_bounded(server: Server) -> None:
+    many = {f"field{i}": "x" * 60_000 for i in range(20)}  # each under 64 KiB, 1.2 MB in all
+    response = _multipart(server, {"file": ("a.txt", b"x")}, {"purpose": "assistants", **many})
+    assert response.status_code == 400
+    assert "too long" in response.json()["error"]["message"]
+    one = _multipart(
+        server, {"file": ("a.txt", b"x")}, {"purpose": "assistants", "big": "x" * 70_000}
+    )
+    assert one.status_code == 400

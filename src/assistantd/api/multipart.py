@@ -18,6 +18,8 @@ from assistantd.store.blobs import BlobStore, TempBlob
 __all__ = ["Form", "read_form"]
 
 _MAX_FIELD_BYTES = 64 * 1024
+# Everything but the file is held in memory: bound it as a whole, not just per field.
+_MAX_FIELDS_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -41,6 +43,7 @@ class _Receiver:
         self._name = ""
         self._value = bytearray()
         self._to_file = False
+        self._fields_bytes = 0
 
     def on_part_begin(self) -> None:
         self._headers = {}
@@ -82,7 +85,8 @@ class _Receiver:
             blob.write(data[start:end])
             return
         self._value += data[start:end]
-        if len(self._value) > _MAX_FIELD_BYTES:
+        self._fields_bytes += end - start
+        if len(self._value) > _MAX_FIELD_BYTES or self._fields_bytes > _MAX_FIELDS_BYTES:
             raise InvalidRequest(f"Form field '{self._name}' is too long.", param=self._name)
 
     def on_part_end(self) -> None:
