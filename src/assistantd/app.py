@@ -9,6 +9,7 @@ validated by the Pydantic models in `protocol/` either way.
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -78,6 +79,19 @@ async def _health(request: Request) -> Response:
     return JSONBytes(b'{"status":"ok"}')
 
 
+def _tune_gc() -> None:
+    """Keep the cyclic garbage collector off the request path's tail.
+
+    Full collections walk every live object; under load they stalled requests for tens
+    of milliseconds (create p99 47 ms with the collector as is, 9 ms without it,
+    bench/RESULTS.md). What exists at start-up lives as long as the process, so it is
+    frozen out of collections, and young collections run less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 async def _sweep_forever(container: Container, every_s: float = 60.0) -> None:
     """Expire Files and Uploads whose time is up, and temp blobs left by crashed processes."""
     while True:
@@ -117,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.port,
             )
         app.state.container = container
+        _tune_gc()
         if settings.workers:
             container.worker.start()
         sweeper = asyncio.create_task(_sweep_forever(container))
