@@ -132,8 +132,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         app.state.container = container
         _tune_gc()
-        if settings.workers:
-            container.worker.start()
+        # With ASSISTANTD_WORKERS=0 this starts no slots, only the reaper and heartbeat:
+        # streamed runs still execute here (see Worker.take) and must not look dead.
+        container.worker.start()
         sweeper = asyncio.create_task(_sweep_forever(container))
         try:
             yield

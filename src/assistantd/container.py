@@ -70,7 +70,7 @@ class Container:
             files=files,
             uploads=UploadService(db, blobs, files, settings),
             providers=providers,
-            runs=RunService(db, files, bus=bus, wake=worker.wake),
+            runs=RunService(db, files, bus=bus, wake=worker.wake, take=worker.take),
             bus=bus,
             worker=worker,
             started_at=clock.now(),

@@ -426,3 +426,40 @@ async def test_async_event_handler(
         messages = await stream.get_final_messages()
     assert "".join(pieces) == "Async works."
     assert messages[0].content[0].text.value == "Async works."  # type: ignore[union-attr]
+
+
+def test_streams_work_when_other_processes_run_the_queue(
+    upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A server without worker slots, beside an `assistantd worker`: a streamed run is
+    reserved for the server that holds the stream, so its events still arrive."""
+    import os
+    import subprocess
+    import sys
+
+    tmp = tmp_path_factory.mktemp("stream-split")
+    env = {**route_env(upstream), "ASSISTANTD_WORKERS": "0"}
+    with running_server("sqlite", tmp, env) as server:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "assistantd", "worker", "--database-url", server.database_url],
+            env={**os.environ, **route_env(upstream)},
+        )
+        try:
+            with make_client(server.base_url) as client:
+                assistant = client.beta.assistants.create(model="scripted-gpt")
+                thread = client.beta.threads.create(messages=[{"role": "user", "content": "x"}])
+                upstream.script(Reply(text="streamed here"), Reply(text="polled there"))
+                events = post_stream(
+                    server.base_url, f"/threads/{thread.id}/runs", {"assistant_id": assistant.id}
+                )
+                validate(events)
+                assert names(events) == TEXT_RUN
+                assert _text(events) == "streamed here"
+                # A run nobody streams is still left to the worker process.
+                run = client.beta.threads.runs.create_and_poll(
+                    thread_id=thread.id, assistant_id=assistant.id
+                )
+                assert run.status == "completed"
+        finally:
+            worker.terminate()
+            worker.wait(timeout=20)

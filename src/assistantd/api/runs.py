@@ -40,6 +40,8 @@ def _check_include(call: Call) -> None:
             )
 
 
+# Streamed runs are reserved for this process's worker: the event bus is in-process,
+# so only runs executed here can be streamed from here.
 def _stream(
     call: Call,
     run_id: str,
@@ -59,8 +61,9 @@ async def create_run(call: Call) -> Response:
     runs = call.container.runs
     run_id = new_id(IdKind.run)
     if req.stream:
+        local = call.container.worker.id
         return await _stream(
-            call, run_id, lambda: runs.create(call.project, thread_id, req, run_id)
+            call, run_id, lambda: runs.create(call.project, thread_id, req, run_id, local)
         )
     return polled(call, await runs.create(call.project, thread_id, req, run_id))
 
@@ -70,10 +73,11 @@ async def create_thread_and_run(call: Call) -> Response:
     runs = call.container.runs
     run_id = new_id(IdKind.run)
     if req.stream:
+        local = call.container.worker.id
         return await _stream(
             call,
             run_id,
-            lambda: runs.create_thread_and_run(call.project, req, run_id),
+            lambda: runs.create_thread_and_run(call.project, req, run_id, local),
             first=lambda created: [frame("thread.created", created[0])],
         )
     _thread, run = await runs.create_thread_and_run(call.project, req, run_id)
@@ -110,8 +114,11 @@ async def submit_tool_outputs(call: Call) -> Response:
     req = parse_body(SubmitToolOutputs, await read_body(call))
     runs = call.container.runs
     if req.stream:
+        local = call.container.worker.id
         return await _stream(
-            call, run_id, lambda: runs.submit_tool_outputs(call.project, thread_id, run_id, req)
+            call,
+            run_id,
+            lambda: runs.submit_tool_outputs(call.project, thread_id, run_id, req, local),
         )
     return polled(call, await runs.submit_tool_outputs(call.project, thread_id, run_id, req))
 

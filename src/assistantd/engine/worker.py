@@ -63,6 +63,21 @@ class Worker:
         """A run was queued: let an idle slot look now instead of at its next poll."""
         self._wake.set()
 
+    def take(self, run_id: str) -> None:
+        """Run `run_id` in this process (it is reserved for this worker): by a slot if
+        there are any, else in a task of its own."""
+        if self.concurrency:
+            self.wake()
+            return
+
+        async def once() -> None:
+            if await self._claim_next(run_id) is not None:
+                await self._execute(run_id)
+
+        task = asyncio.create_task(once())
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
         self._tasks.append(asyncio.create_task(self._reaper()))
@@ -72,8 +87,8 @@ class Worker:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _claim(self, conn: Conn) -> dict[str, Any] | None:
-        run_id = self.runs.claim_candidate(conn)
+    def _claim(self, conn: Conn, run_id: str | None = None) -> dict[str, Any] | None:
+        run_id = self.runs.claim_candidate(conn, self.id, run_id)
         if run_id is None:
             return None
         record = self.runs.load(conn, run_id)
@@ -84,13 +99,13 @@ class Worker:
         self.runs.set_worker(conn, run_id, self.id, clock.now())
         return run
 
-    async def _claim_next(self) -> str | None:
-        run = await self.db.write(self._claim)
+    async def _claim_next(self, run_id: str | None = None) -> str | None:
+        run = await self.db.write(partial(self._claim, run_id=run_id))
         if run is None:
             return None
         publish_doc(self.bus, run["id"], "thread.run.in_progress", run)
-        run_id: str = run["id"]
-        return run_id
+        claimed: str = run["id"]
+        return claimed
 
     async def run_until_idle(self) -> int:
         """Execute queued runs one by one until none is left; returns how many ran."""
@@ -134,6 +149,9 @@ class Worker:
     async def reap(self) -> None:
         now = clock.now()
         await self.db.write(lambda conn: self.runs.heartbeat(conn, self.id, now))
+        await self.db.write(
+            lambda conn: self.runs.release_stale_reservations(conn, now - self.stale_s)
+        )
         stale = await self.db.read(lambda conn: self.runs.stale(conn, now - self.stale_s))
         expired = await self.db.read(lambda conn: self.runs.expired(conn, now))
         for run_id, status in [*((r, "failed") for r in stale), *((r, "expired") for r in expired)]:

@@ -53,11 +53,13 @@ class RunService:
         *,
         bus: EventBus,
         wake: Callable[[], None] = lambda: None,
+        take: Callable[[str], None] = lambda _run_id: None,
         requires_action_ttl_s: int = 600,
     ) -> None:
         self.db = db
         self.files = files
         self.wake = wake
+        self.take = take
         self.bus = bus
         self.requires_action_ttl_s = requires_action_ttl_s
         self.repo = RunRepository()
@@ -72,6 +74,7 @@ class RunService:
         thread_id: str,
         req: RunCreate | ThreadAndRunCreate,
         run_id: str,
+        reserve_for: str | None,
     ) -> str:
         """Insert a queued run on a thread that has no active one; returns its document."""
         raw = self.assistants.get_doc(conn, project, req.assistant_id)
@@ -106,8 +109,8 @@ class RunService:
                 "status": "queued",
                 "created_at": created_at,
                 "expires_at": doc["expires_at"],
-                "worker": None,
-                "heartbeat_at": None,
+                "worker": reserve_for,
+                "heartbeat_at": created_at if reserve_for else None,
                 "private": encode(private),
                 "doc": text,
             },
@@ -137,9 +140,15 @@ class RunService:
         return rows
 
     async def create(
-        self, project: str, thread_id: str, req: RunCreate, run_id: str | None = None
+        self,
+        project: str,
+        thread_id: str,
+        req: RunCreate,
+        run_id: str | None = None,
+        reserve_for: str | None = None,
     ) -> bytes:
-        """Queue a run; `run_id` lets a streaming caller subscribe to it beforehand."""
+        """Queue a run. A streaming caller picks `run_id` to subscribe to it first, and
+        reserves it for its own process's worker, whose events it can see."""
         run_id = run_id or new_id(IdKind.run)
         extra = req.additional_messages or []
         refs = [
@@ -153,23 +162,33 @@ class RunService:
             if not self.repo.lock_thread(conn, project, thread_id):
                 raise NotFound.object("thread", thread_id)
             self.files.check_refs(conn, project, refs)
-            text = self._new_run(conn, project, thread_id, req, run_id)
+            text = self._new_run(conn, project, thread_id, req, run_id, reserve_for)
             self.messages.insert_many(conn, rows)
             return text
 
         text = await self.db.write(unit)
-        self._queued(text)
+        self._queued(text, reserve_for)
         return text.encode()
 
-    def _queued(self, text: str) -> None:
+    def _queued(self, text: str, reserve_for: str | None) -> None:
         """Announce a newly queued run, then let a worker have it."""
         run = orjson.loads(text)
         publish_doc(self.bus, run["id"], "thread.run.created", run)
         publish_doc(self.bus, run["id"], "thread.run.queued", run)
-        self.wake()
+        self._dispatch(run["id"], reserve_for)
+
+    def _dispatch(self, run_id: str, reserve_for: str | None) -> None:
+        if reserve_for:
+            self.take(run_id)
+        else:
+            self.wake()
 
     async def create_thread_and_run(
-        self, project: str, req: ThreadAndRunCreate, run_id: str | None = None
+        self,
+        project: str,
+        req: ThreadAndRunCreate,
+        run_id: str | None = None,
+        reserve_for: str | None = None,
     ) -> tuple[bytes, bytes]:
         """The new thread's document and the run's."""
         run_id = run_id or new_id(IdKind.run)
@@ -203,10 +222,10 @@ class RunService:
                 },
             )
             self.messages.insert_many(conn, rows)
-            return self._new_run(conn, project, thread_id, req, run_id)
+            return self._new_run(conn, project, thread_id, req, run_id, reserve_for)
 
         text = await self.db.write(unit)
-        self._queued(text)
+        self._queued(text, reserve_for)
         return thread_text.encode(), text.encode()
 
     async def get(self, project: str, thread_id: str, run_id: str) -> bytes:
@@ -272,18 +291,25 @@ class RunService:
         return text.encode()
 
     async def submit_tool_outputs(
-        self, project: str, thread_id: str, run_id: str, req: SubmitToolOutputs
+        self,
+        project: str,
+        thread_id: str,
+        run_id: str,
+        req: SubmitToolOutputs,
+        reserve_for: str | None = None,
     ) -> bytes:
         def unit(conn: Conn) -> tuple[str, list[dict[str, Any]]]:
             doc, private = self._load(conn, project, thread_id, run_id)
             answered = answer_tool_calls(self.repo, conn, doc, req)
-            return self._save(conn, doc, private), answered
+            text = self._save(conn, doc, private)
+            self.repo.set_worker(conn, run_id, reserve_for, clock.now())
+            return text, answered
 
         text, answered = await self.db.write(unit)
         for step in answered:
             publish_doc(self.bus, run_id, "thread.run.step.completed", step)
         publish_doc(self.bus, run_id, "thread.run.queued", orjson.loads(text))
-        self.wake()
+        self._dispatch(run_id, reserve_for)
         return text.encode()
 
     async def get_step(self, project: str, thread_id: str, run_id: str, step_id: str) -> bytes:

@@ -47,7 +47,14 @@ class Query:
             compiled = cast(ClauseElement, self.statement).compile(dialect=_SQLITE)
             # Values SQLAlchemy bound itself (e.g. the OFFSET 0 it adds after LIMIT).
             params = getattr(compiled, "params", None) or {}  # DDL has none
-            self._defaults = {k: v for k, v in params.items() if v is not None}
+            binds = getattr(compiled, "binds", {})
+            # A value bound at construction (even None, as in SET worker = NULL) is a
+            # default; a bindparam() left for the caller is required.
+            self._defaults = {
+                k: v
+                for k, v in params.items()
+                if v is not None or (k in binds and not binds[k].required)
+            }
             self._sqlite = str(compiled)
         return self._sqlite
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.runs import ACTIVE_STATUSES
@@ -47,12 +47,31 @@ _SAVE = Query(
         private=bindparam("private"),
     )
 )
+# A queued run may be reserved for one worker (a streamed run, for the process that
+# holds the stream); others pass it by.
 _CLAIM_CANDIDATE = Query(
     select(_runs.c.id)
-    .where(_runs.c.status == "queued")
+    .where(
+        _runs.c.status == "queued",
+        or_(_runs.c.worker.is_(None), _runs.c.worker == bindparam("worker")),
+    )
     .order_by(_runs.c.id)
     .limit(1)
     .with_for_update(skip_locked=True)
+)
+_CLAIM_THIS = Query(
+    select(_runs.c.id)
+    .where(_runs.c.id == bindparam("id"), _runs.c.status == "queued")
+    .with_for_update(skip_locked=True)
+)
+_RELEASE_STALE = Query(
+    update(_runs)
+    .where(
+        _runs.c.status == "queued",
+        _runs.c.worker.is_not(None),
+        _runs.c.heartbeat_at < bindparam("before"),
+    )
+    .values(worker=None)
 )
 _SET_WORKER = Query(
     update(_runs)
@@ -156,11 +175,19 @@ class RunRepository:
     def page_in_thread(self, conn: Conn, project: str, thread_id: str, params: ListParams) -> Page:
         return fetch_page(conn, _runs, {"thread_id": thread_id, "project": project}, params)
 
-    def claim_candidate(self, conn: Conn) -> str | None:
-        row = conn.first(_CLAIM_CANDIDATE, {})
+    def claim_candidate(self, conn: Conn, worker: str, run_id: str | None = None) -> str | None:
+        """The oldest queued run this worker may take, or `run_id` if it is still queued."""
+        if run_id is not None:
+            row = conn.first(_CLAIM_THIS, {"id": run_id})
+        else:
+            row = conn.first(_CLAIM_CANDIDATE, {"worker": worker})
         return row[0] if row else None
 
-    def set_worker(self, conn: Conn, run_id: str, worker: str, now: int) -> None:
+    def release_stale_reservations(self, conn: Conn, before: int) -> None:
+        """Queued runs reserved by a process that stopped heartbeating go back to all."""
+        conn.execute(_RELEASE_STALE, {"before": before})
+
+    def set_worker(self, conn: Conn, run_id: str, worker: str | None, now: int) -> None:
         conn.execute(_SET_WORKER, {"key_id": run_id, "worker": worker, "now": now})
 
     def heartbeat(self, conn: Conn, worker: str, now: int) -> None:
