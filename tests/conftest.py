@@ -9,6 +9,7 @@ import pytest
 
 from tests.contract import schema
 from tests.servers import Server, running_server
+from tests.upstream import ScriptedUpstream
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -48,6 +49,20 @@ def make_async_client(base_url: str, api_key: str = "sk-test") -> openai.AsyncOp
     return openai.AsyncOpenAI(
         base_url=f"{base_url}/v1", api_key=api_key, http_client=http, max_retries=0
     )
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[ScriptedUpstream]:
+    """One scripted OpenAI-compatible upstream for the session; tests reset its script."""
+    with ScriptedUpstream().running() as up:
+        yield up
+
+
+@pytest.fixture(autouse=True)
+def _fresh_upstream(request: pytest.FixtureRequest) -> None:
+    """Each test that uses the upstream starts with an empty script and no requests."""
+    if "upstream" in request.fixturenames:
+        request.getfixturevalue("upstream").reset()
 
 
 @pytest.fixture

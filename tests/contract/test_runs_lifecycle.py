@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -16,12 +15,6 @@ import pytest
 from tests.conftest import make_client
 from tests.servers import Server, database
 from tests.upstream import Reply, ScriptedUpstream, route_env
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[ScriptedUpstream]:
-    with ScriptedUpstream().running() as up:
-        yield up
 
 
 def _server(url: str, tmp: Path, env: dict[str, str]) -> Server:

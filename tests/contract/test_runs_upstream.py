@@ -24,12 +24,6 @@ WEATHER = {
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[ScriptedUpstream]:
-    with ScriptedUpstream().running() as up:
-        yield up
-
-
-@pytest.fixture(scope="module")
 def run_server(
     backend: str, upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:

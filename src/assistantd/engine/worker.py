@@ -107,14 +107,6 @@ class Worker:
         claimed: str = run["id"]
         return claimed
 
-    async def run_until_idle(self) -> int:
-        """Execute queued runs one by one until none is left; returns how many ran."""
-        done = 0
-        while (run_id := await self._claim_next()) is not None:
-            await self._execute(run_id)
-            done += 1
-        return done
-
     async def _execute(self, run_id: str) -> None:
         try:
             await self.executor.execute(run_id)
