@@ -21,7 +21,7 @@ from assistantd.store.repos.runs import RunRepository
 from assistantd.store.repos.threads import ThreadRepository
 from assistantd.store.sql import Conn
 
-__all__ = ["MessageService", "message_doc"]
+__all__ = ["MessageService", "message_doc", "message_rows"]
 
 
 def _text(value: str) -> dict[str, Any]:
@@ -62,6 +62,27 @@ def message_doc(
         "attachments": [dump(a) for a in req.attachments or []],
         "metadata": metadata_or_empty(req.metadata),
     }
+
+
+def message_rows(
+    requests: list[MessageCreate], *, project: str, thread_id: str, created_at: int
+) -> list[dict[str, Any]]:
+    """Rows for messages created together (a new thread's, a run's additional ones)."""
+    rows = []
+    for req in requests:
+        message_id = new_id(IdKind.message)
+        doc = message_doc(req, message_id=message_id, thread_id=thread_id, created_at=created_at)
+        rows.append(
+            {
+                "id": message_id,
+                "project": project,
+                "thread_id": thread_id,
+                "run_id": None,
+                "created_at": created_at,
+                "doc": encode(doc),
+            }
+        )
+    return rows
 
 
 class MessageService:

@@ -26,7 +26,7 @@ from assistantd.protocol.runs import (
 from assistantd.services.documents import encode
 from assistantd.services.file_refs import message_refs, resource_refs
 from assistantd.services.files import FileService
-from assistantd.services.messages import message_doc
+from assistantd.services.messages import message_rows
 from assistantd.services.run_docs import run_doc
 from assistantd.services.run_events import publish_doc, step_event
 from assistantd.services.run_states import answer_tool_calls, close_open_work, transition
@@ -117,28 +117,6 @@ class RunService:
         )
         return text
 
-    def _message_rows(
-        self, project: str, thread_id: str, requests: list[Any]
-    ) -> list[dict[str, Any]]:
-        rows = []
-        created_at = clock.now()
-        for message in requests:
-            message_id = new_id(IdKind.message)
-            doc = message_doc(
-                message, message_id=message_id, thread_id=thread_id, created_at=created_at
-            )
-            rows.append(
-                {
-                    "id": message_id,
-                    "project": project,
-                    "thread_id": thread_id,
-                    "run_id": None,
-                    "created_at": created_at,
-                    "doc": encode(doc),
-                }
-            )
-        return rows
-
     async def create(
         self,
         project: str,
@@ -156,7 +134,7 @@ class RunService:
             for i, m in enumerate(extra)
             for ref in message_refs(m, f"additional_messages[{i}].")
         ]
-        rows = self._message_rows(project, thread_id, extra)
+        rows = message_rows(extra, project=project, thread_id=thread_id, created_at=clock.now())
 
         def unit(conn: Conn) -> str:
             if not self.repo.lock_thread(conn, project, thread_id):
@@ -207,7 +185,7 @@ class RunService:
         )
         for i, message in enumerate(messages):
             refs += message_refs(message, prefix=f"thread.messages[{i}].")
-        rows = self._message_rows(project, thread_id, messages)
+        rows = message_rows(messages, project=project, thread_id=thread_id, created_at=clock.now())
         thread_text = encode(thread)
 
         def unit(conn: Conn) -> str:

@@ -14,7 +14,7 @@ from assistantd.protocol.tools import ToolResources
 from assistantd.services.documents import encode, metadata_or_empty
 from assistantd.services.file_refs import message_refs, resource_refs
 from assistantd.services.files import FileService
-from assistantd.services.messages import message_doc
+from assistantd.services.messages import message_rows
 from assistantd.services.tool_resources import render_tool_resources
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
@@ -56,26 +56,9 @@ class ThreadService:
             metadata=req.metadata,
             tool_resources=req.tool_resources,
         )
-        message_rows = []
-        for message in req.messages:
-            message_id = new_id(IdKind.message)
-            message_rows.append(
-                {
-                    "id": message_id,
-                    "project": project,
-                    "thread_id": thread_id,
-                    "run_id": None,
-                    "created_at": created_at,
-                    "doc": encode(
-                        message_doc(
-                            message,
-                            message_id=message_id,
-                            thread_id=thread_id,
-                            created_at=created_at,
-                        )
-                    ),
-                }
-            )
+        rows = message_rows(
+            req.messages, project=project, thread_id=thread_id, created_at=created_at
+        )
         text = encode(doc)
         row = {"id": thread_id, "project": project, "created_at": created_at, "doc": text}
 
@@ -86,7 +69,7 @@ class ThreadService:
         def unit(conn: Conn) -> None:
             self.files.check_refs(conn, project, refs)
             self.repo.insert(conn, row)
-            self.messages.insert_many(conn, message_rows)
+            self.messages.insert_many(conn, rows)
 
         await self.db.write(unit)
         return text.encode()
