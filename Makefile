@@ -41,6 +41,7 @@ check: dev
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/deptry src
 
 fmt: dev
 	$(BIN)/ruff format src tests bench examples

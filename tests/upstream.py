@@ -36,6 +36,8 @@ class Reply:
     token_delay_s: float = 0.0
     first_delay_s: float = 0.0
     usage: tuple[int, int] | None = (11, 7)
+    # Break the connection after this many chunks, as a reset mid-answer would.
+    cut_after: int | None = None
 
     def chunks(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -111,7 +113,11 @@ class ScriptedUpstream:
             return JSONResponse(error, status_code=reply.status)
 
         async def events() -> AsyncIterator[bytes]:
-            for chunk in reply.chunks():
+            for sent, chunk in enumerate(reply.chunks()):
+                if reply.cut_after is not None and sent >= reply.cut_after:
+                    # Raising after the headers makes uvicorn drop the connection without
+                    # ending the chunked body: the client sees a transport error.
+                    raise ConnectionResetError("scripted cut")
                 if reply.token_delay_s:
                     await asyncio.sleep(reply.token_delay_s)
                 yield b"data: " + orjson.dumps(chunk) + b"\n\n"

@@ -22,13 +22,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from assistantd.api import assistants, files, messages, models, run_steps, runs, threads, uploads
+from assistantd.api.request_ids import RequestIds
 from assistantd.container import Container
 from assistantd.errors import APIError, error_body
 from assistantd.settings import Settings
 from assistantd.store.migrate import upgrade
 from assistantd.store.sql import PING
 
-__all__ = ["create_app"]
+__all__ = ["AssistantdApp", "create_app"]
 
 
 class JSONBytes(Response):
@@ -113,7 +114,21 @@ def _routes() -> list[Route]:
     return routes
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+class AssistantdApp(RequestIds):
+    """The ASGI application uvicorn serves, and the hook its signal handler calls."""
+
+    def __init__(self, starlette: Starlette, *, access_log: bool) -> None:
+        super().__init__(starlette, access_log=access_log)
+        self.starlette = starlette
+
+    def stop_claiming(self) -> None:
+        """SIGTERM: take no new runs from now on (runs in flight go on; see Worker.stop)."""
+        container: Container | None = getattr(self.starlette.state, "container", None)
+        if container is not None:
+            container.worker.stop_claiming()
+
+
+def create_app(settings: Settings | None = None) -> AssistantdApp:
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -123,6 +138,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.migrate_on_start:
             await upgrade(settings.resolved_database_url())
         container = Container.build(settings)
+        if orphans := container.blobs.sweep_orphans():
+            log.info("removed %d temp files of uploads cut short by a crash", orphans)
+        log.info("authentication %s", await container.auth.describe())
         if await container.auth.is_open() and not _is_loopback(settings.host):
             log.warning(
                 "No API keys exist, so anyone who can reach %s:%d can use this server. "
@@ -142,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             sweeper.cancel()
             await container.close()
 
-    return Starlette(
+    app = Starlette(
         routes=_routes(),
         lifespan=lifespan,
         exception_handlers={
@@ -151,3 +169,4 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Exception: _unhandled,
         },
     )
+    return AssistantdApp(app, access_log=settings.access_log)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 from assistantd import __version__
@@ -48,47 +49,70 @@ def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from assistantd.api.connections import ConnectionLimits, limited_protocol
     from assistantd.app import create_app
 
     settings = _settings(args)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    _configure_logging(settings)
+    limits = ConnectionLimits(
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_s=settings.header_timeout_s,
+        max_connections=settings.max_connections,
     )
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        # At the signal, not after uvicorn has drained its connections: no run may
+        # be claimed while the process is going away.
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            app.stop_claiming()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=settings.access_log,
-        http="httptools",
+        access_log=False,  # assistantd's own, with the request id (api/request_ids.py)
+        http=limited_protocol(limits),  # httptools, with limits on heads and connections
         loop="uvloop",
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
     )
+    Server(config).run()
     return 0
 
 
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
 def _worker(args: argparse.Namespace) -> int:
-    """Execute queued runs in this process, without serving HTTP, until interrupted."""
+    """Execute queued runs in this process, without serving HTTP, until SIGTERM or SIGINT."""
     from assistantd.container import Container
     from assistantd.store.migrate import upgrade
 
     settings = _settings(args)
     if args.concurrency is not None:
         settings.workers = args.concurrency
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    _configure_logging(settings)
 
     async def run() -> None:
         await upgrade(settings.resolved_database_url())
         container = Container.build(settings)
         container.worker.start()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
         try:
-            await asyncio.Event().wait()
+            await stopping.wait()
+            logging.getLogger("assistantd").info("stopping: finishing runs in flight")
         finally:
             await container.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    asyncio.run(run())
     return 0
 
 

@@ -42,8 +42,9 @@ class Container:
     started_at: int
 
     @classmethod
-    def build(cls, settings: Settings) -> Container:
-        db = open_database(
+    def build(cls, settings: Settings, db: Database | None = None) -> Container:
+        """Everything, on `db` if given (tests wrap the real one), else the configured one."""
+        db = db or open_database(
             settings.resolved_database_url(),
             pool_size=settings.db_pool_size,
             sqlite_synchronous=settings.sqlite_synchronous,
@@ -53,16 +54,26 @@ class Container:
         providers = ProviderRegistry(settings)
         bus = InMemoryEventBus()
         executor = RunExecutor(
-            db, providers, bus, requires_action_ttl_s=settings.requires_action_ttl_s
+            db,
+            providers,
+            bus,
+            read_image=files.read_image,
+            requires_action_ttl_s=settings.requires_action_ttl_s,
         )
         worker = Worker(
-            db, executor, bus, concurrency=settings.workers, stale_s=settings.run_stale_s
+            db,
+            executor,
+            bus,
+            concurrency=settings.workers,
+            stale_s=settings.run_stale_s,
+            grace_s=settings.shutdown_grace_s,
+            streamed_limit=settings.streamed_runs,
         )
         return cls(
             settings=settings,
             db=db,
             blobs=blobs,
-            auth=Authenticator(db, settings.key_cache_ttl_s),
+            auth=Authenticator(db, settings.key_cache_ttl_s, settings.auth),
             api_keys=ApiKeyService(db),
             assistants=AssistantService(db, files),
             threads=ThreadService(db, files),

@@ -8,6 +8,7 @@ status code whose exception class the official SDK maps it to:
 | 400    | BadRequestError          | InvalidRequest       |
 | 401    | AuthenticationError      | AuthenticationFailed |
 | 404    | NotFoundError            | NotFound             |
+| 408    | APIStatusError           | RequestTimeout       |
 | 413    | APIStatusError           | PayloadTooLarge      |
 | 500    | InternalServerError      | (any unhandled bug)  |
 """
@@ -24,6 +25,7 @@ __all__ = [
     "InvalidRequest",
     "NotFound",
     "PayloadTooLarge",
+    "RequestTimeout",
     "error_body",
 ]
 
@@ -87,3 +89,13 @@ class NotFound(APIError):
 class PayloadTooLarge(APIError):
     status = 413
     type = "invalid_request_error"
+
+
+class RequestTimeout(APIError):
+    """The client stopped sending its body; the connection is closed after the answer."""
+
+    status = 408
+    type = "invalid_request_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="request_timeout", headers={"connection": "close"})

@@ -10,6 +10,7 @@ the same on a thread of ten messages or ten million.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from enum import StrEnum
@@ -102,8 +103,17 @@ def new_id(kind: IdKind) -> str:
     return kind.value + _generator.next()
 
 
+_ID_CHARS = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def check_id(kind: IdKind, value: str, param: str) -> str:
-    """Reject an id of the wrong kind the way OpenAI does, before touching the database."""
+    """Reject an id of the wrong kind the way OpenAI does, before touching the database.
+
+    Ids hold only letters, digits, '_' and '-': anything else (a NUL, which PostgreSQL
+    cannot even compare) names no object, and is refused here as a 400.
+    """
+    if not _ID_CHARS.fullmatch(value):
+        raise InvalidIdError(f"Invalid '{param}': ids contain only letters, digits, '_' and '-'.")
     if not value.startswith(kind.value) or len(value) > 128:
         prefix = kind.value.rstrip("_-")
         raise InvalidIdError(

@@ -56,12 +56,35 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=8, ge=1, le=256)
     migrate_on_start: bool = True
+    auth: Literal["auto", "open", "keys"] = Field(
+        default="auto",
+        description="auto: open until the first API key is created, then keys for good; "
+        "keys: always require a key; open: no keys (refused once keys exist).",
+    )
     key_cache_ttl_s: float = Field(
         default=5.0,
         ge=0,
         description="How long API keys are cached; a revoked key stops working within this time.",
     )
     max_json_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=4096,
+        description="A request head (request line and headers) larger than this gets 431.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A request head not complete after this gets 408."
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Connections past this are refused with 503 (and a warning in the log).",
+    )
+    body_idle_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request body that stops arriving for this long is refused (408).",
+    )
     max_file_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1, description="Largest File, uploaded whole or in parts."
     )
@@ -83,6 +106,18 @@ class Settings(BaseSettings):
     )
     embedded_context_window: int = Field(default=8192, ge=512)
     workers: int = Field(default=4, ge=0, le=256, description="Runs executed at once per process.")
+    shutdown_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM, runs in flight get this long to finish; the rest are failed.",
+    )
+    streamed_runs: int = Field(
+        default=64,
+        ge=1,
+        le=10_000,
+        description="Streamed runs executed at once by this process's own tasks "
+        "(used when ASSISTANTD_WORKERS=0).",
+    )
     requires_action_ttl_s: int = Field(
         default=600, ge=1, description="A run waiting for tool outputs expires after this."
     )

@@ -182,3 +182,46 @@ def test_open_server_beyond_loopback_warns(tmp_path_factory: pytest.TempPathFact
     with running_server("sqlite", quiet):
         pass
     assert "No API keys exist" not in (quiet / "server.log").read_text()
+
+
+def test_revoking_every_key_never_opens_the_server(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp(f"revoke-all-{backend}")
+    with running_server(backend, tmp, env={"ASSISTANTD_KEY_CACHE_TTL_S": "0"}) as srv:
+        with make_client(srv.base_url, api_key="sk-anything") as before:
+            secret_thread = before.beta.threads.create(metadata={"secret": "yes"}).id
+        key = mint(srv, "solo")
+        listed = srv.cli("keys", "list").stdout.split()
+        assert srv.cli("keys", "revoke", listed[0]).returncode == 0
+        for api_key in ("", key, "sk-anything"):
+            headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+            answer = httpx.get(f"{srv.base_url}/v1/threads/{secret_thread}", headers=headers)
+            assert answer.status_code == 401, answer.text
+
+
+def test_auth_keys_mode_needs_a_key_even_before_any_exists(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp(f"keys-mode-{backend}")
+    with running_server(backend, tmp, env={"ASSISTANTD_AUTH": "keys"}) as srv:
+        answer = httpx.post(f"{srv.base_url}/v1/threads", json={})
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "missing_api_key"
+        log = (tmp / "server.log").read_text()
+        assert "authentication keys: every request needs an API key (0 active)" in log
+
+
+def test_open_mode_is_refused_once_keys_exist(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp(f"open-mode-{backend}")
+    with running_server(backend, tmp) as srv:
+        assert (
+            "authentication open: no API key was ever created" in (tmp / "server.log").read_text()
+        )
+        mint(srv, "acme")
+        srv.stop()
+        srv.env["ASSISTANTD_AUTH"] = "open"
+        with pytest.raises(RuntimeError, match="refusing to serve without keys"):
+            srv.start()

@@ -215,6 +215,118 @@ def test_tool_choice_modes_reach_the_upstream(
     assert sent["reasoning_effort"] == "low"
 
 
+@pytest.mark.parametrize(
+    "choice", ["required", {"type": "function", "function": {"name": "get_weather"}}]
+)
+def test_forced_tool_choice_applies_to_the_first_turn_only(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str, choice: object
+) -> None:
+    # The scripted model would call the tool again if asked to; after the outputs the
+    # run must go on with `auto`, so its answer ends the run.
+    upstream.script(Reply(tool_calls=[("get_weather", "{}")]), Reply(text="Sunny."))
+    thread_id = _thread(rc, "x")
+    run = rc.beta.threads.runs.create_and_poll(
+        thread_id=thread_id,
+        assistant_id=assistant_id,
+        tool_choice=choice,  # type: ignore[arg-type]
+    )
+    assert run.status == "requires_action"
+    assert run.required_action is not None
+    call = run.required_action.submit_tool_outputs.tool_calls[0]
+    done = rc.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id,
+        thread_id=thread_id,
+        tool_outputs=[{"tool_call_id": call.id, "output": "20C"}],
+    )
+    assert done.status == "completed"
+    shown = done.tool_choice if isinstance(done.tool_choice, str) else done.tool_choice.to_dict()  # type: ignore[union-attr]
+    assert shown == choice  # the run still shows what the client asked for
+    assert upstream.requests[0]["tool_choice"] == choice
+    assert upstream.requests[1]["tool_choice"] == "auto"
+
+
+@pytest.mark.parametrize(
+    ("choice", "param"),
+    [
+        ({"type": "file_search"}, "tool_choice"),
+        ({"type": "code_interpreter"}, "tool_choice"),
+        ({"type": "function", "function": {"name": "not_a_tool"}}, "tool_choice.function.name"),
+    ],
+    ids=["file_search", "code_interpreter", "unknown_function"],
+)
+def test_a_tool_choice_the_run_cannot_honour_is_a_400(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str, choice: object, param: str
+) -> None:
+    thread_id = _thread(rc, "x")
+    with pytest.raises(openai.BadRequestError) as info:
+        rc.beta.threads.runs.create(
+            thread_id=thread_id,
+            assistant_id=assistant_id,
+            tools=[WEATHER, {"type": "file_search"}, {"type": "code_interpreter"}],  # type: ignore[list-item]
+            tool_choice=choice,  # type: ignore[arg-type]
+        )
+    assert error_body(info.value)["param"] == param
+    with pytest.raises(openai.BadRequestError):
+        rc.beta.threads.create_and_run(
+            assistant_id=assistant_id,
+            tool_choice=choice,  # type: ignore[arg-type]
+        )
+    # Nothing was written: the thread takes a run at once, and no request went upstream.
+    assert rc.beta.threads.runs.list(thread_id).data == []
+    assert upstream.requests == []
+
+
+def test_required_without_a_function_tool_is_a_400(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    bare = rc.beta.assistants.create(model="scripted-gpt", tools=[{"type": "file_search"}])
+    with pytest.raises(openai.BadRequestError) as info:
+        rc.beta.threads.runs.create(
+            thread_id=_thread(rc, "x"), assistant_id=bare.id, tool_choice="required"
+        )
+    assert error_body(info.value)["param"] == "tool_choice"
+
+
+# A 1x1 PNG, as a user would upload it.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cf000003010100c9fe92ef0000000049454e44ae426082"
+)
+
+
+def test_image_files_reach_an_upstream_model_as_images(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str
+) -> None:
+    import base64
+
+    upstream.script(Reply(text="A pixel."))
+    image = rc.files.create(file=("pixel.png", PIXEL), purpose="vision")
+    thread_id = rc.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is this?"},
+                    {"type": "image_file", "image_file": {"file_id": image.id, "detail": "low"}},
+                ],
+            }
+        ]
+    ).id
+    run = rc.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
+    assert run.status == "completed", run.last_error
+    (sent,) = [m for m in upstream.requests[0]["messages"] if m["role"] == "user"]
+    assert sent["content"] == [
+        {"type": "text", "text": "What is this?"},
+        {
+            "type": "image_url",
+            "image_url": {
+                "url": "data:image/png;base64," + base64.b64encode(PIXEL).decode(),
+                "detail": "low",
+            },
+        },
+    ]
+
+
 def test_truncation_last_messages(
     rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str
 ) -> None:
@@ -302,6 +414,40 @@ def test_upstream_failures_fail_the_run(
     assert run.last_error.code == code
     assert run.failed_at is not None
     assert len(upstream.requests) == len(replies)  # retried exactly as often as allowed
+
+
+def test_connection_cut_mid_answer_fails_without_repeating_text(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str
+) -> None:
+    # Three chunks ("Hell", "o wo", "rld ") arrive, then the connection breaks. A retry
+    # would append a second "Hello world ..." to the same message.
+    upstream.script(Reply(text="Hello world again", cut_after=3), Reply(text="Hello world again"))
+    thread_id = _thread(rc, "x")
+    run = rc.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
+    assert run.status == "failed"
+    assert run.last_error is not None
+    assert run.last_error.code == "server_error"
+    assert "middle of its answer" in run.last_error.message
+    assert len(upstream.requests) == 1
+    (message,) = rc.beta.threads.messages.list(thread_id, run_id=run.id).data
+    assert message.status == "incomplete"
+    assert message.content[0].text.value == "Hello world "  # type: ignore[union-attr]
+
+
+def test_connection_cut_mid_tool_call_never_doubles_arguments(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str
+) -> None:
+    args = '{"city": "Oslo"}'
+    upstream.script(
+        Reply(tool_calls=[("get_weather", args)], cut_after=2),
+        Reply(tool_calls=[("get_weather", args)]),
+    )
+    thread_id = _thread(rc, "x")
+    run = rc.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
+    assert run.status == "failed"
+    assert len(upstream.requests) == 1
+    steps = rc.beta.threads.runs.steps.list(run.id, thread_id=thread_id).data
+    assert [s.status for s in steps] == ["failed"]
 
 
 def test_retry_then_success(

@@ -9,6 +9,7 @@ rendering stay Starlette's.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,13 +17,21 @@ from urllib.parse import parse_qsl
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from assistantd.api.validation import invalid_request_from
+from assistantd.api.validation import check_no_nul, invalid_request_from
 from assistantd.container import Container
-from assistantd.errors import InvalidRequest, PayloadTooLarge
+from assistantd.errors import InvalidRequest, PayloadTooLarge, RequestTimeout
 from assistantd.ids import IdKind, InvalidIdError, check_id
 from assistantd.protocol.common import ListParams
 
-__all__ = ["Call", "ClientDisconnected", "list_params", "path_id", "read_body", "v1"]
+__all__ = [
+    "Call",
+    "ClientDisconnected",
+    "list_params",
+    "path_id",
+    "read_body",
+    "receive_body",
+    "v1",
+]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -71,7 +80,10 @@ class Call:
         """Query parameters; a repeated name keeps its last value."""
         if self._query is None:
             raw = self.scope.get("query_string", b"").decode("latin-1")
-            self._query = dict(parse_qsl(raw, keep_blank_values=True))
+            query = dict(parse_qsl(raw, keep_blank_values=True))
+            for name, value in query.items():
+                check_no_nul(value, name)
+            self._query = query
         return self._query
 
 
@@ -138,9 +150,7 @@ async def read_body(call: Call) -> bytes:
     size = 0
     more = True
     while more:
-        message = await call.receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
+        message = await receive_body(call)
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -148,6 +158,22 @@ async def read_body(call: Call) -> bytes:
         chunks.append(chunk)
         more = message.get("more_body", False)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def receive_body(call: Call) -> MutableMapping[str, Any]:
+    """The next piece of the request body. A client that goes silent mid-body for
+    `body_idle_timeout_s` gets a 408 and its connection closed (a stalled upload must
+    not hold its temp file, a socket and a task for as long as it likes)."""
+    idle = call.container.settings.body_idle_timeout_s
+    try:
+        message = await asyncio.wait_for(call.receive(), timeout=idle)
+    except TimeoutError:
+        raise RequestTimeout(
+            f"The request body stopped arriving: nothing came for {idle:g} seconds."
+        ) from None
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnected
+    return message
 
 
 _LIST_KEYS = ("limit", "order", "after", "before")

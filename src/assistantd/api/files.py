@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import ValidationError
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from assistantd.api.deps import Call, v1
@@ -88,17 +91,35 @@ async def delete_file(call: Call) -> bytes:
     return await call.container.files.delete(call.project, call.path(IdKind.file, "file_id"))
 
 
-class _FileResponse(FileResponse):
-    # Starlette reads 64 KiB per thread hop; 1 MiB moves large files faster.
-    chunk_size = 1024 * 1024
+# Starlette's FileResponse reads 64 KiB per thread hop; 1 MiB moves large files faster.
+_CHUNK = 1024 * 1024
+
+
+def _disposition(filename: str) -> str:
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'
 
 
 async def file_content(call: Call) -> Response:
-    path, filename = await call.container.files.content(
+    # The service opens the bytes while the File is known to exist, so a delete or an
+    # expiry racing the download cannot turn into a 500 (FileResponse opens the path
+    # only once the response starts).
+    handle, size, filename = await call.container.files.open_content(
         call.project, call.path(IdKind.file, "file_id")
     )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(handle.read, _CHUNK):
+                yield chunk
+        finally:
+            handle.close()
+
     media_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    return _FileResponse(path, media_type=media_type, filename=filename)
+    headers = {"content-length": str(size), "content-disposition": _disposition(filename)}
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
 
 
 routes = [

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from assistantd.api.deps import Call, ClientDisconnected
+from assistantd.api.deps import Call, receive_body
+from assistantd.api.validation import check_no_nul
 from assistantd.errors import InvalidRequest, PayloadTooLarge
 from assistantd.store.blobs import BlobStore, TempBlob
 
@@ -133,12 +134,13 @@ async def read_form(call: Call, *, file_field: str, blobs: BlobStore, max_file_b
     try:
         more = True
         while more:
-            message = await call.receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnected
+            message = await receive_body(call)
             parser.write(message.get("body", b""))
             more = message.get("more_body", False)
         parser.finalize()
+        for name, value in receiver.form.fields.items():
+            check_no_nul(value, name)
+        check_no_nul(receiver.form.filename or "", file_field)
     except BaseException as exc:
         if receiver.form.file is not None:
             receiver.form.file.discard()

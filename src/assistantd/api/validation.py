@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from assistantd.errors import InvalidRequest
 
-__all__ = ["invalid_request_from", "parse_body", "param_path"]
+__all__ = ["check_no_nul", "invalid_request_from", "param_path", "parse_body"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -159,6 +159,39 @@ def invalid_request_from(errors: Sequence[Any], data: Any = None) -> InvalidRequ
     return InvalidRequest(message, param=param, code=code)
 
 
+def _nul_at(node: Any, path: str) -> str | None:
+    """The param path of the first string (or object key) holding a NUL, if any."""
+    if isinstance(node, str):
+        return path if "\x00" in node else None
+    if isinstance(node, dict):
+        for key, value in node.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return inner
+            if (found := _nul_at(value, inner)) is not None:
+                return found
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if (found := _nul_at(value, f"{path}[{i}]")) is not None:
+                return found
+    return None
+
+
+def check_no_nul(value: str, param: str) -> None:
+    """NUL characters are refused everywhere: PostgreSQL cannot store them in text, and
+    both backends must answer the same (a 400 naming the parameter, never a 500)."""
+    if "\x00" in value:
+        raise _nul_error(param)
+
+
+def _nul_error(param: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"Invalid '{param}': strings may not contain NUL characters (\\u0000).",
+        param=param,
+        code="invalid_value",
+    )
+
+
 def parse_body(model: type[M], body: bytes) -> M:
     """Validate a JSON body against a request model; any problem is a 400, never a 500.
 
@@ -167,6 +200,13 @@ def parse_body(model: type[M], body: bytes) -> M:
     """
     if not body.strip():
         body = b"{}"
+    if b"\\u0000" in body:  # JSON can carry a NUL only escaped; a raw one is invalid JSON
+        try:
+            found = _nul_at(orjson.loads(body), "")
+        except orjson.JSONDecodeError:
+            found = None  # reported below as what it is
+        if found is not None:
+            raise _nul_error(found or "body")
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:

@@ -11,21 +11,30 @@ can use:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
 
 from assistantd.protocol.common import ListParams
+from assistantd.protocol.objects import RunDoc
+from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.pages import Page
 from assistantd.store.repos.runs import RunRepository
 from assistantd.store.sql import Conn
 
-__all__ = ["Context", "build_context"]
+__all__ = ["Context", "ImageReader", "build_context"]
 
 _PAGE = 100
 _ANSWER_ROOM = 1024  # reserved for the answer when max_completion_tokens is not set
+
+# (project, file_id) → the File's bytes and media type, or None if it is gone.
+ImageReader = Callable[[str, str], Awaitable[tuple[bytes, str] | None]]
 
 
 @dataclass
@@ -34,9 +43,13 @@ class Context:
     prompt_tokens: int
     # The newest thread message did not fit within max_prompt_tokens.
     over_budget: bool = False
+    # This run already called tools and got their outputs back.
+    answered_tools: bool = False
 
 
 def _chat_message(doc: dict[str, Any]) -> dict[str, Any]:
+    """A thread message as a chat message. An `image_file` part stays a marker here:
+    it is counted as a placeholder and turned into an image only once picked."""
     parts: list[str] = []
     images: list[dict[str, Any]] = []
     for part in doc["content"]:
@@ -45,11 +58,49 @@ def _chat_message(doc: dict[str, Any]) -> dict[str, Any]:
         elif part["type"] == "image_url":
             images.append({"type": "image_url", "image_url": part["image_url"]})
         elif part["type"] == "image_file":
-            parts.append(f"[image file {part['image_file']['file_id']}]")
+            images.append({"type": "image_file", "image_file": part["image_file"]})
     text = "\n".join(parts)
     if images and doc["role"] == "user":
         return {"role": "user", "content": [{"type": "text", "text": text}, *images]}
     return {"role": doc["role"], "content": text}
+
+
+def _placeholder(part: dict[str, Any]) -> dict[str, Any]:
+    """What a model that cannot see images is told instead (and what is counted)."""
+    return {"type": "text", "text": f"[image file {part['image_file']['file_id']}]"}
+
+
+def _for_counting(message: dict[str, Any]) -> dict[str, Any]:
+    content = message["content"]
+    if not isinstance(content, list):
+        return message
+    parts = [_placeholder(p) if p["type"] == "image_file" else p for p in content]
+    return {**message, "content": parts}
+
+
+async def _with_images(
+    message: dict[str, Any], project: str, read_image: ImageReader | None
+) -> dict[str, Any]:
+    """image_file parts as `data:` URL image parts (or placeholders, for text models)."""
+    content = message["content"]
+    if not isinstance(content, list) or not any(p["type"] == "image_file" for p in content):
+        return message
+    parts: list[dict[str, Any]] = []
+    for part in content:
+        if part["type"] != "image_file":
+            parts.append(part)
+            continue
+        image = part["image_file"]
+        found = await read_image(project, image["file_id"]) if read_image else None
+        if found is None:
+            parts.append(_placeholder(part))
+            continue
+        data, media_type = found
+        url = f"data:{media_type};base64,{base64.b64encode(data).decode()}"
+        parts.append(
+            {"type": "image_url", "image_url": {"url": url, "detail": image.get("detail", "auto")}}
+        )
+    return {**message, "content": parts}
 
 
 def _tool_exchanges(steps: list[str]) -> list[dict[str, Any]]:
@@ -86,38 +137,56 @@ def _tool_exchanges(steps: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def build_context(
-    conn: Conn,
+def _page(conn: Conn, *, project: str, run: RunDoc, params: ListParams) -> Page:
+    return MessageRepository().page_in_thread(
+        conn, project=project, thread_id=run["thread_id"], params=params
+    )
+
+
+def _costs(
+    count_tokens: Callable[[list[dict[str, Any]]], int],
+    messages: list[dict[str, Any]],
+    empty: int,
+) -> list[int]:
+    """Each message's own tokens (what it adds to a prompt)."""
+    return [count_tokens([_for_counting(m)]) - empty for m in messages]
+
+
+async def build_context(
+    db: Database,
     *,
-    run: dict[str, Any],
+    run: RunDoc,
     private: dict[str, Any],
     project: str,
     context_window: int,
     count_tokens: Callable[[list[dict[str, Any]]], int],
+    read_image: ImageReader | None = None,
 ) -> Context:
+    """The run's prompt. Pages are read on the event loop (index seeks), but tokens are
+    counted in a thread: a real tokenizer takes milliseconds a page, which would stall
+    every other request and heartbeat of the process."""
     instructions = run["instructions"] or ""
     if private.get("additional_instructions"):
         instructions = f"{instructions}\n\n{private['additional_instructions']}".strip()
     head = [{"role": "system", "content": instructions}] if instructions else []
-    tail = _tool_exchanges(RunRepository().step_docs(conn, run["id"]))
+    tail = _tool_exchanges(await db.read(lambda conn: RunRepository().step_docs(conn, run["id"])))
     budget = context_window - (run["max_completion_tokens"] or _ANSWER_ROOM)
     if run["max_prompt_tokens"]:
         budget = min(budget, run["max_prompt_tokens"])
-    used = count_tokens(head + tail)
+    used, empty = await asyncio.to_thread(lambda: (count_tokens(head + tail), count_tokens([])))
     strategy = run["truncation_strategy"]
     keep = strategy.get("last_messages") if strategy["type"] == "last_messages" else None
 
     picked: list[dict[str, Any]] = []
-    repo = MessageRepository()
     after: str | None = None
     over_budget = False
     while keep is None or len(picked) < keep:
         limit = _PAGE if keep is None else min(_PAGE, keep - len(picked))
         params = ListParams(limit=limit, order="desc", after=after)
-        page = repo.page_in_thread(conn, project=project, thread_id=run["thread_id"], params=params)
-        for raw in page.docs:
-            message = _chat_message(orjson.loads(raw))
-            cost = count_tokens([message]) - count_tokens([])
+        page = await db.read(partial(_page, project=project, run=run, params=params))
+        messages = [_chat_message(orjson.loads(raw)) for raw in page.docs]
+        costs = await asyncio.to_thread(_costs, count_tokens, messages, empty)
+        for message, cost in zip(messages, costs, strict=True):
             if used + cost > budget:
                 over_budget = not picked
                 keep = len(picked)
@@ -130,5 +199,12 @@ def build_context(
             break
         after = page.last_id
     picked.reverse()
-    messages = head + picked + tail
-    return Context(messages=messages, prompt_tokens=count_tokens(messages), over_budget=over_budget)
+    counted = [_for_counting(m) for m in head + picked + tail]
+    prompt_tokens = await asyncio.to_thread(count_tokens, counted)
+    messages = [await _with_images(m, project, read_image) for m in head + picked + tail]
+    return Context(
+        messages=messages,
+        prompt_tokens=prompt_tokens,
+        over_budget=over_budget,
+        answered_tools=bool(tail),
+    )

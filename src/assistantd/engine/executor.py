@@ -18,10 +18,11 @@ from typing import Any
 
 import orjson
 
-from assistantd.engine.context import build_context
+from assistantd.engine.context import Context, ImageReader, build_context
 from assistantd.engine.turn import Call, Turn, TurnWriter
 from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
+from assistantd.protocol.objects import RunDoc
 from assistantd.providers.base import (
     ChatRequest,
     Finish,
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 _CANCEL_CHECK_S = 0.2
 
 
-def _tools(run: dict[str, Any]) -> list[dict[str, Any]]:
+def _tools(run: RunDoc) -> list[dict[str, Any]]:
     # Only function tools reach the model for now; code_interpreter and file_search
     # are stored on runs but not executed by this server yet.
     return [
@@ -51,16 +52,24 @@ def _tools(run: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _tool_choice(run: dict[str, Any]) -> str | dict[str, Any] | None:
+def _tool_choice(run: RunDoc, answered_tools: bool) -> str | dict[str, Any] | None:
+    """The run's tool_choice for this turn.
+
+    A forced choice (`required`, or a named function) applies to the turn that starts
+    the run: once the model has called tools and their outputs are back, the run goes
+    on with `auto`, as the OpenAI Agents SDK does, or it would ask for the same call
+    after every submit_tool_outputs, forever. Built-in tools cannot be forced here:
+    RunService refuses that at create time.
+    """
     choice = run["tool_choice"]
-    if isinstance(choice, dict):
-        if choice.get("type") == "function":
-            return {"type": "function", "function": {"name": choice["function"]["name"]}}
+    if answered_tools and choice != "none":
         return "auto"
+    if isinstance(choice, dict):
+        return {"type": "function", "function": {"name": choice["function"]["name"]}}
     return str(choice) if choice else None
 
 
-def _response_format(run: dict[str, Any]) -> dict[str, Any] | None:
+def _response_format(run: RunDoc) -> dict[str, Any] | None:
     value = run["response_format"]
     if isinstance(value, dict) and value.get("type") in ("json_object", "json_schema"):
         return value
@@ -74,11 +83,13 @@ class RunExecutor:
         providers: ProviderRegistry,
         bus: EventBus,
         *,
+        read_image: ImageReader | None = None,
         requires_action_ttl_s: int = 600,
     ) -> None:
         self.db = db
         self.providers = providers
         self.bus = bus
+        self.read_image = read_image
         self.runs = RunRepository()
         self.turns = TurnWriter(db, bus, requires_action_ttl_s=requires_action_ttl_s)
 
@@ -107,16 +118,14 @@ class RunExecutor:
                 },
             )
 
-    def _request(
-        self, turn: Turn, messages: list[dict[str, Any]], max_tokens: int | None
-    ) -> ChatRequest:
+    def _request(self, turn: Turn, context: Context, max_tokens: int | None) -> ChatRequest:
         run = turn.run
         tools = _tools(run)
         return ChatRequest(
             model=run["model"],
-            messages=messages,
+            messages=context.messages,
             tools=tools,
-            tool_choice=_tool_choice(run) if tools else None,
+            tool_choice=_tool_choice(run, context.answered_tools) if tools else None,
             parallel_tool_calls=run["parallel_tool_calls"],
             response_format=_response_format(run),
             temperature=run["temperature"],
@@ -127,27 +136,26 @@ class RunExecutor:
 
     async def _generate(self, turn: Turn, provider: Provider) -> None:
         run = turn.run
-        context = await self.db.read(
-            lambda conn: build_context(
-                conn,
-                run=run,
-                private=turn.private,
-                project=turn.project,
-                context_window=provider.context_window,
-                count_tokens=provider.count_tokens,
-            )
+        context = await build_context(
+            self.db,
+            run=run,
+            private=turn.private,
+            project=turn.project,
+            context_window=provider.context_window,
+            count_tokens=provider.count_tokens,
+            read_image=self.read_image if provider.accepts_images else None,
         )
         if context.over_budget:
             await self.turns.end(turn, "incomplete", incomplete={"reason": "max_prompt_tokens"})
             return
-        used = (run["usage"] or {}).get("completion_tokens", 0)
+        used = run["usage"]["completion_tokens"] if run["usage"] else 0
         max_tokens = run["max_completion_tokens"] - used if run["max_completion_tokens"] else None
         if max_tokens is not None and max_tokens <= 0:
             await self.turns.end(turn, "incomplete", incomplete={"reason": "max_completion_tokens"})
             return
         turn.prompt_tokens = context.prompt_tokens
         checked = time.monotonic()
-        async for event in provider.stream(self._request(turn, context.messages, max_tokens)):
+        async for event in provider.stream(self._request(turn, context, max_tokens)):
             if isinstance(event, TextDelta):
                 await self._on_text(turn, event.text)
             elif isinstance(event, ToolCallDelta):

@@ -4,26 +4,41 @@ A turn opens an assistant message (and its message_creation step) or a tool_call
 at its first token, and ends in one of three ways: the run ends (`end`), the run waits
 for tool outputs (`require_action`), or text is followed by tool calls (`close_text`).
 The documents change only here and in `services/run_states.py`.
+
+A unit of work may run twice (the SQLite writer re-runs a batch's units one by one
+when any of them fails), so no unit here changes what it was handed: each builds new
+documents from the turn, returns them, and the turn takes them once they are committed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+import orjson
 
 from assistantd import clock
 from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
+from assistantd.protocol.objects import ErrorInfo, MessageDoc, RunDoc, RunStepDoc, UsageInfo
 from assistantd.services.documents import encode
 from assistantd.services.run_docs import assistant_message_doc, step_doc
 from assistantd.services.run_events import publish_doc, step_event
-from assistantd.services.run_states import close_open_work, transition
+from assistantd.services.run_states import close_open_work, end_step, transition
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.runs import RunRepository
 from assistantd.store.sql import Conn
 
 __all__ = ["Call", "Turn", "TurnWriter"]
+
+D = TypeVar("D", RunDoc, RunStepDoc, MessageDoc)
+
+
+def _copy(doc: D) -> D:
+    """A deep copy: the documents are JSON, so a round trip through orjson is the fastest."""
+    copied: D = orjson.loads(orjson.dumps(doc))
+    return copied
 
 
 @dataclass
@@ -37,7 +52,7 @@ class Call:
 class Turn:
     """What the model produced in this turn, and the documents it is writing."""
 
-    run: dict[str, Any]
+    run: RunDoc
     private: dict[str, Any]
     project: str
     text: str = ""
@@ -45,12 +60,12 @@ class Turn:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish: str | None = None
-    message: dict[str, Any] | None = None
-    step: dict[str, Any] | None = None
-    tool_step: dict[str, Any] | None = None
+    message: MessageDoc | None = None
+    step: RunStepDoc | None = None
+    tool_step: RunStepDoc | None = None
 
 
-def _usage(prompt: int, completion: int) -> dict[str, int]:
+def _usage(prompt: int, completion: int) -> UsageInfo:
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
@@ -66,7 +81,7 @@ class TurnWriter:
         self.runs = RunRepository()
         self.messages = MessageRepository()
 
-    def _insert_step(self, conn: Conn, turn: Turn, step: dict[str, Any]) -> None:
+    def _insert_step(self, conn: Conn, turn: Turn, step: RunStepDoc) -> None:
         row = {
             "run_id": turn.run["id"],
             "id": step["id"],
@@ -111,12 +126,10 @@ class TurnWriter:
 
     async def close_text(self, turn: Turn) -> None:
         """Text before tool calls: finish that message and its step before the calls' step."""
-        message = self._close_message(turn, "completed", None)
-        step = turn.step
-        assert message is not None
-        assert step is not None
-        step["status"] = "completed"
-        step["completed_at"] = clock.now()
+        assert turn.message is not None
+        assert turn.step is not None
+        message = self._closed_message(turn, "completed", None)
+        step = end_step(turn.step, "completed", clock.now())
 
         def unit(conn: Conn) -> None:
             self.messages.replace(
@@ -129,7 +142,7 @@ class TurnWriter:
         publish_doc(self.bus, turn.run["id"], "thread.run.step.completed", step)
         turn.message = turn.step = None
 
-    def _message_row(self, turn: Turn, message: dict[str, Any]) -> dict[str, Any]:
+    def _message_row(self, turn: Turn, message: MessageDoc) -> dict[str, Any]:
         return {
             "id": message["id"],
             "project": turn.project,
@@ -148,85 +161,96 @@ class TurnWriter:
         else:
             await self.end(turn, "completed")
 
-    def _close_message(self, turn: Turn, status: str, reason: str | None) -> dict[str, Any] | None:
-        message = turn.message
-        if message is None:
-            return None
+    def _closed_message(self, turn: Turn, status: str, reason: str | None) -> MessageDoc:
+        """The turn's message, finished with everything the model wrote (a new document)."""
+        assert turn.message is not None
+        message = _copy(turn.message)
         now = clock.now()
         message["content"] = [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
-        message["status"] = status
         if status == "completed":
+            message["status"] = "completed"
             message["completed_at"] = now
         else:
+            message["status"] = "incomplete"
             message["incomplete_at"] = now
-            message["incomplete_details"] = {"reason": reason}
+            message["incomplete_details"] = {"reason": reason or "max_tokens"}
         return message
 
-    def _add_usage(self, turn: Turn) -> dict[str, int]:
+    def _usages(self, turn: Turn) -> tuple[UsageInfo, UsageInfo]:
+        """The run's usage with this turn's added, and this turn's alone (for its steps)."""
         before = turn.run["usage"] or _usage(0, 0)
-        turn.run["usage"] = _usage(
+        total = _usage(
             before["prompt_tokens"] + turn.prompt_tokens,
             before["completion_tokens"] + turn.completion_tokens,
         )
-        return _usage(turn.prompt_tokens, turn.completion_tokens)
+        return total, _usage(turn.prompt_tokens, turn.completion_tokens)
 
-    def _save_run(self, conn: Conn, turn: Turn) -> None:
-        run = turn.run
+    def _save_run(self, conn: Conn, run: RunDoc, private: dict[str, Any]) -> None:
         self.runs.save(
-            conn, run["id"], encode(run), run["status"], run["expires_at"], encode(turn.private)
+            conn, run["id"], encode(run), run["status"], run["expires_at"], encode(private)
         )
+
+    def _current(self, conn: Conn, turn: Turn, usage: UsageInfo) -> RunDoc:
+        """A copy of the turn's run with its status as stored now (a cancel may have come)."""
+        run = _copy(turn.run)
+        run["usage"] = usage
+        run["status"] = self.runs.status(conn, run["id"]) or run["status"]
+        return run
 
     async def end(
         self,
         turn: Turn,
         status: str,
         *,
-        last_error: dict[str, str] | None = None,
+        last_error: ErrorInfo | None = None,
         incomplete: dict[str, str] | None = None,
     ) -> None:
-        run = turn.run
-        step_usage = self._add_usage(turn)
-        reasons = {"cancelled": "run_cancelled", "failed": "run_failed", "expired": "run_expired"}
-        final_message = "completed" if status == "completed" else "incomplete"
-        message = self._close_message(turn, final_message, reasons.get(status, "max_tokens"))
-        updates = {}
-        for step in (turn.step, turn.tool_step):
-            if step is not None:
-                step["usage"] = step_usage
-                updates[step["id"]] = step
+        run_usage, step_usage = self._usages(turn)
+        reasons = {"failed": "run_failed", "expired": "run_expired"}
+        updates: dict[str, RunStepDoc] = {}
+        for open_step in (turn.step, turn.tool_step):
+            if open_step is not None:
+                with_usage = open_step.copy()
+                with_usage["usage"] = step_usage
+                updates[with_usage["id"]] = with_usage
 
-        def unit(conn: Conn) -> list[dict[str, Any]]:
-            current = self.runs.status(conn, run["id"])
-            run["status"] = current or run["status"]
-            final = "cancelled" if current == "cancelling" and status == "completed" else status
+        def unit(conn: Conn) -> tuple[RunDoc, MessageDoc | None, list[RunStepDoc]]:
+            run = self._current(conn, turn, run_usage)
+            cancelling = run["status"] == "cancelling" and status == "completed"
+            final = "cancelled" if cancelling else status
             run["last_error"] = last_error
             run["incomplete_details"] = incomplete
             if final != run["status"]:
                 transition(run, final)
-            if message is not None:
-                if run["status"] == "cancelled" and message["status"] == "completed":
-                    self._close_message(turn, "incomplete", "run_cancelled")
+            message = None
+            if turn.message is not None:
+                if run["status"] == "cancelled":
+                    message = self._closed_message(turn, "incomplete", "run_cancelled")
+                elif status == "completed":
+                    message = self._closed_message(turn, "completed", None)
+                else:
+                    message = self._closed_message(turn, "incomplete", reasons.get(status))
                 self.messages.replace(
                     conn, turn.project, run["thread_id"], message["id"], encode(message)
                 )
             closed = close_open_work(self.runs, conn, run, updates)
-            self._save_run(conn, turn)
-            return closed
+            self._save_run(conn, run, turn.private)
+            return run, message, closed
 
-        closed = await self.db.write(unit)
+        run, message, closed = await self.db.write(unit)
+        turn.run = run
         run_id = run["id"]
         if message is not None:
-            name = "completed" if message["status"] == "completed" else "incomplete"
-            publish_doc(self.bus, run_id, f"thread.message.{name}", message)
+            turn.message = message
+            publish_doc(self.bus, run_id, f"thread.message.{message['status']}", message)
         for step in closed:
             publish_doc(self.bus, run_id, step_event(step), step)
         publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
 
     async def require_action(self, turn: Turn, calls: list[Call]) -> None:
-        run = turn.run
-        step_usage = self._add_usage(turn)
-        tool_step = turn.tool_step
-        assert tool_step is not None
+        run_usage, step_usage = self._usages(turn)
+        assert turn.tool_step is not None
+        tool_step = _copy(turn.tool_step)
         tool_step["step_details"]["tool_calls"] = [
             {
                 "id": c.id,
@@ -236,36 +260,37 @@ class TurnWriter:
             for c in calls
         ]
         tool_step["usage"] = step_usage
-        ttl = self.requires_action_ttl_s
+        required = {
+            "type": "submit_tool_outputs",
+            "submit_tool_outputs": {
+                "tool_calls": [
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": c.arguments},
+                    }
+                    for c in calls
+                ]
+            },
+        }
+        expires_at = clock.now() + self.requires_action_ttl_s
 
-        def unit(conn: Conn) -> list[dict[str, Any]]:
-            current = self.runs.status(conn, run["id"])
-            run["status"] = current or run["status"]
-            if current == "cancelling":
+        def unit(conn: Conn) -> tuple[RunDoc, list[RunStepDoc]]:
+            run = self._current(conn, turn, run_usage)
+            if run["status"] == "cancelling":
                 transition(run, "cancelled")
                 closed = close_open_work(self.runs, conn, run, {tool_step["id"]: tool_step})
-                self._save_run(conn, turn)
-                return closed
+                self._save_run(conn, run, turn.private)
+                return run, closed
             self.runs.save_step(conn, run["id"], tool_step["id"], encode(tool_step))
             transition(run, "requires_action")
-            run["required_action"] = {
-                "type": "submit_tool_outputs",
-                "submit_tool_outputs": {
-                    "tool_calls": [
-                        {
-                            "id": c.id,
-                            "type": "function",
-                            "function": {"name": c.name, "arguments": c.arguments},
-                        }
-                        for c in calls
-                    ]
-                },
-            }
-            run["expires_at"] = clock.now() + ttl
-            self._save_run(conn, turn)
-            return []
+            run["required_action"] = required
+            run["expires_at"] = expires_at
+            self._save_run(conn, run, turn.private)
+            return run, []
 
-        closed = await self.db.write(unit)
+        run, closed = await self.db.write(unit)
+        turn.run, turn.tool_step = run, tool_step
         for step in closed:
             publish_doc(self.bus, run["id"], step_event(step), step)
         publish_doc(self.bus, run["id"], f"thread.run.{run['status']}", run)

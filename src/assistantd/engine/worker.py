@@ -8,6 +8,11 @@ expires runs that waited for tool outputs past `expires_at`.
 
 In the server the worker runs in-process and is woken as soon as a run is queued;
 `assistantd worker` runs the same class alone, polling, against the same database.
+
+Stopping is graceful: `stop_claiming` (called at SIGTERM) stops taking runs at once,
+`stop` then gives the runs in flight `grace_s` to finish and fails those still running
+after it, with a `last_error` that says so. They are failed rather than queued again
+because they may already have written part of an answer.
 """
 
 from __future__ import annotations
@@ -16,18 +21,19 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from functools import partial
-from typing import Any
 
 import orjson
 
 from assistantd import clock
 from assistantd.engine.executor import RunExecutor
 from assistantd.events.bus import EventBus
+from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
 from assistantd.services.documents import encode
 from assistantd.services.run_events import publish_doc, step_event
-from assistantd.services.run_states import close_open_work, transition
+from assistantd.services.run_states import close_open_messages, close_open_work, transition
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
 from assistantd.store.sql import Conn
@@ -47,6 +53,8 @@ class Worker:
         concurrency: int = 4,
         poll_s: float = 0.5,
         stale_s: int = 30,
+        grace_s: float = 30.0,
+        streamed_limit: int = 64,
     ) -> None:
         self.db = db
         self.executor = executor
@@ -54,10 +62,19 @@ class Worker:
         self.concurrency = concurrency
         self.poll_s = poll_s
         self.stale_s = stale_s
+        self.grace_s = grace_s
         self.id = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.runs = RunRepository()
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._claiming = True
+        self._deadline = 0.0  # when the grace period ends, once stopping
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: list[asyncio.Task[None]] = []
+        self._reaper_task: asyncio.Task[None] | None = None
+        self._own: set[asyncio.Task[None]] = set()
+        # Streamed runs taken without slots (ASSISTANTD_WORKERS=0) wait for one of these.
+        self._streamed = asyncio.Semaphore(streamed_limit)
+        self.running: set[str] = set()
 
     def wake(self) -> None:
         """A run was queued: let an idle slot look now instead of at its next poll."""
@@ -65,70 +82,107 @@ class Worker:
 
     def take(self, run_id: str) -> None:
         """Run `run_id` in this process (it is reserved for this worker): by a slot if
-        there are any, else in a task of its own."""
+        there are any, else in a task of its own, at most `streamed_limit` at once."""
         if self.concurrency:
             self.wake()
             return
 
         async def once() -> None:
-            if await self._claim_next(run_id) is not None:
-                await self._execute(run_id)
+            async with self._streamed:
+                if self._claiming and await self.claim_next(run_id) is not None:
+                    await self.execute(run_id)
 
         task = asyncio.create_task(once())
-        self._tasks.append(task)
-        task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+        self._own.add(task)
+        task.add_done_callback(self._own.discard)
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
-        self._tasks.append(asyncio.create_task(self._reaper()))
+        self._loop = asyncio.get_running_loop()
+        self._slots = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
+        self._reaper_task = asyncio.create_task(self._reaper())
+
+    def stop_claiming(self) -> None:
+        """Take no more runs. Safe to call from a signal handler or another thread."""
+        if self._claiming:
+            self._claiming = False
+            self._deadline = time.monotonic() + self.grace_s
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Stop claiming, let runs in flight finish within the grace period, fail the rest."""
+        self.stop_claiming()
+        busy = [*self._slots, *self._own]
+        if busy:
+            left = max(0.0, self._deadline - time.monotonic())
+            _, late = await asyncio.wait(busy, timeout=left)
+            if late:
+                log.warning(
+                    "%d runs still running after the %.0f s shutdown grace period; failing them",
+                    len(self.running),
+                    self.grace_s,
+                )
+            unfinished = set(self.running)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            for run_id in unfinished:
+                await self._end_and_publish(run_id, "failed", reason=_SHUTDOWN)
+        if self._reaper_task is not None:
+            self._reaper_task.cancel()
+            await asyncio.gather(self._reaper_task, return_exceptions=True)
+        try:
+            await self.db.write(lambda conn: self.runs.release_reservations(conn, self.id))
+        except Exception:  # the reservations go stale and are released by other workers
+            log.exception("releasing this worker's queued runs failed")
 
-    def _claim(self, conn: Conn, run_id: str | None = None) -> dict[str, Any] | None:
+    def _claim(self, conn: Conn, run_id: str | None = None) -> RunDoc | None:
         run_id = self.runs.claim_candidate(conn, self.id, run_id)
         if run_id is None:
             return None
         record = self.runs.load(conn, run_id)
         assert record is not None
-        run: dict[str, Any] = orjson.loads(record.doc)
+        run: RunDoc = orjson.loads(record.doc)
         transition(run, "in_progress")
         self.runs.save(conn, run_id, encode(run), run["status"], run["expires_at"], record.private)
         self.runs.set_worker(conn, run_id, self.id, clock.now())
         return run
 
-    async def _claim_next(self, run_id: str | None = None) -> str | None:
+    async def claim_next(self, run_id: str | None = None) -> str | None:
+        """Claim the oldest queued run this worker may take (or `run_id`): its id, or None."""
         run = await self.db.write(partial(self._claim, run_id=run_id))
         if run is None:
             return None
         publish_doc(self.bus, run["id"], "thread.run.in_progress", run)
-        claimed: str = run["id"]
-        return claimed
+        return run["id"]
 
-    async def _execute(self, run_id: str) -> None:
+    async def execute(self, run_id: str) -> None:
+        """Execute a claimed run to its next stop; never raises (the reaper is the backstop)."""
+        self.running.add(run_id)
         try:
             await self.executor.execute(run_id)
         except Exception:
             # Even recording the failure failed (its thread was deleted under it, the
             # database went away): the slot lives on, and the reaper ends the run.
             log.exception("run %s could not be finished", run_id)
+        finally:
+            self.running.discard(run_id)
 
     async def _slot(self) -> None:
-        while True:
+        while self._claiming:
             # Cleared before looking, so a run queued while we look still wakes us.
             self._wake.clear()
             try:
-                run_id = await self._claim_next()
+                run_id = await self.claim_next()
             except Exception:
                 log.exception("claiming a run failed")
                 run_id = None
             if run_id is not None:
-                await self._execute(run_id)
+                await self.execute(run_id)
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+            if self._claiming:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
 
     async def _reaper(self) -> None:
         while True:
@@ -140,39 +194,77 @@ class Worker:
 
     async def reap(self) -> None:
         now = clock.now()
+        before = now - self.stale_s
         await self.db.write(lambda conn: self.runs.heartbeat(conn, self.id, now))
-        await self.db.write(
-            lambda conn: self.runs.release_stale_reservations(conn, now - self.stale_s)
-        )
-        stale = await self.db.read(lambda conn: self.runs.stale(conn, now - self.stale_s))
+        await self.db.write(lambda conn: self.runs.release_stale_reservations(conn, before))
+        stale = await self.db.read(lambda conn: self.runs.stale(conn, before))
         expired = await self.db.read(lambda conn: self.runs.expired(conn, now))
-        for run_id, status in [*((r, "failed") for r in stale), *((r, "expired") for r in expired)]:
-            ended = await self.db.write(partial(self._end, run_id=run_id, status=status))
-            if ended is not None:
-                run, steps = ended
-                for step in steps:
-                    publish_doc(self.bus, run_id, step_event(step), step)
-                publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
+        for run_id, worker in stale:
+            await self._end_and_publish(run_id, "failed", stale=(before, worker))
+        for run_id in expired:
+            await self._end_and_publish(run_id, "expired")
 
-    def _end(
-        self, conn: Conn, run_id: str, status: str
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    async def _end_and_publish(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        stale: tuple[int, str | None] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        ended = await self.db.write(
+            partial(self.end, run_id=run_id, status=status, stale=stale, reason=reason)
+        )
+        if ended is not None:
+            run, steps, messages = ended
+            for message in messages:
+                publish_doc(self.bus, run_id, "thread.message.incomplete", message)
+            for step in steps:
+                publish_doc(self.bus, run_id, step_event(step), step)
+            publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
+
+    def end(
+        self,
+        conn: Conn,
+        run_id: str,
+        status: str,
+        *,
+        stale: tuple[int, str | None] | None = None,
+        reason: str | None = None,
+    ) -> tuple[RunDoc, list[RunStepDoc], list[MessageDoc]] | None:
+        """A unit: fail a dead worker's run, or expire one that waited too long.
+
+        With `stale` (heartbeat cut-off, worker), the run is failed only if it is still
+        that worker's and its heartbeat is still older than the cut-off, checked here on
+        the locked row: a worker that was merely slow between the reaper's read and
+        this write keeps its run.
+        """
         record = self.runs.load(conn, run_id)
         if record is None:
             return None
-        run: dict[str, Any] = orjson.loads(record.doc)
+        run: RunDoc = orjson.loads(record.doc)
         if status == "expired" and run["status"] != "requires_action":
             return None  # only runs waiting for tool outputs expire; queued runs wait their turn
         if status == "failed" and run["status"] not in ("in_progress", "cancelling"):
             return None
+        if stale is not None:
+            before, worker = stale
+            owner, heartbeat_at = self.runs.liveness(conn, run_id)
+            if owner != worker or heartbeat_at is None or heartbeat_at >= before:
+                return None
         if status == "failed":
-            run["last_error"] = {
-                "code": "server_error",
-                "message": "The worker running this run stopped before it finished.",
-            }
+            run["last_error"] = {"code": "server_error", "message": reason or _DIED}
             if run["status"] == "cancelling":
                 status = "cancelled"
         transition(run, status)
         steps = close_open_work(self.runs, conn, run)
+        messages = close_open_messages(conn, run, record.project, steps)
         self.runs.save(conn, run_id, encode(run), run["status"], run["expires_at"], record.private)
-        return run, steps
+        return run, steps, messages
+
+
+_DIED = "The worker running this run stopped before it finished."
+_SHUTDOWN = (
+    "The server shut down before this run finished: it was still running when the "
+    "shutdown grace period (ASSISTANTD_SHUTDOWN_GRACE_S) ended."
+)

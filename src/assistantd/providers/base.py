@@ -92,11 +92,16 @@ class ProviderError(Exception):
 
 class Provider(Protocol):
     context_window: int
+    # Whether image parts (`image_url` with a `data:` URL) reach the model; a text-only
+    # model is sent a placeholder for each image instead.
+    accepts_images: bool
 
     def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
         """Generate a reply, event by event. Raises ProviderError."""
         ...
 
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
-        """Tokens these messages take in a prompt (exact or a documented estimate)."""
+        """Tokens these messages take in a prompt (exact or a documented estimate).
+
+        May take milliseconds (a real tokenizer): callers run it off the event loop."""
         ...

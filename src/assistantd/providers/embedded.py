@@ -77,6 +77,8 @@ def _tool_prompt(tools: list[dict[str, Any]]) -> str:
 
 
 class EmbeddedProvider:
+    accepts_images = False  # SmolLM2 reads text: images become "[image file file-…]"
+
     def __init__(self, model_path: Path | None = None, *, context_window: int = 8192) -> None:
         self.model_path = model_path
         self.context_window = context_window

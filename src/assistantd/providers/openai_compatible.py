@@ -44,6 +44,8 @@ def estimate_tokens(messages: list[dict[str, Any]]) -> int:
 
 
 class OpenAICompatibleProvider:
+    accepts_images = True
+
     def __init__(
         self,
         *,
@@ -94,6 +96,7 @@ class OpenAICompatibleProvider:
     async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
         body = orjson.dumps(self._body(request))
         url = f"{self.base_url}/chat/completions"
+        started = False  # once a token is out, a retry would repeat it: fail instead
         for attempt in range(self.max_retries + 1):
             try:
                 async with self._client.stream(
@@ -103,15 +106,22 @@ class OpenAICompatibleProvider:
                         await response.aread()
                         raise _status_error(response)
                     async for event in _events(response):
+                        started = True
                         yield event
                     return
             except ProviderError as error:
-                if not error.retryable or attempt == self.max_retries:
+                if started or not error.retryable or attempt == self.max_retries:
                     raise
                 delay = self.backoff_s * 2**attempt
                 log.warning("upstream %s: %s; retrying in %.1fs", url, error.message, delay)
                 await asyncio.sleep(delay)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
+                if started:
+                    raise ProviderError(
+                        "The connection to the model server broke in the middle of its answer: "
+                        f"{type(exc).__name__}.",
+                        code="server_error",
+                    ) from exc
                 if attempt == self.max_retries:
                     raise ProviderError(
                         f"The model server did not answer: {type(exc).__name__}.",

@@ -1,8 +1,10 @@
 """API keys and tenancy: minting keys, and mapping a bearer token to its project.
 
-With no active key the server is open and every request belongs to the default
-project. Once any key exists, every request needs one, and the key's project scopes
-every object it can see.
+The mode is explicit (`ASSISTANTD_AUTH`): `keys` always asks for a key; `auto`, the
+default, is open (every request belongs to the default project) only while no key
+has ever been created in this database. Once one has, every request needs a live
+key, and the key's project scopes every object it can see; revoking every key then
+locks everyone out rather than opening the server. `open` is refused once keys exist.
 """
 
 from __future__ import annotations
@@ -12,14 +14,30 @@ import hashlib
 import re
 import secrets
 import time
+from typing import Literal
 
 from assistantd import clock
 from assistantd.errors import AuthenticationFailed, InvalidRequest
 from assistantd.ids import IdKind, new_id
 from assistantd.store.db import Database
 from assistantd.store.repos.api_keys import ApiKeyRecord, ApiKeyRepository
+from assistantd.store.sql import Conn
 
-__all__ = ["DEFAULT_PROJECT", "ApiKeyService", "Authenticator", "hash_key"]
+
+class AuthConfigError(RuntimeError):
+    """The configured auth mode contradicts the database: the server must not start."""
+
+
+__all__ = [
+    "DEFAULT_PROJECT",
+    "ApiKeyService",
+    "AuthConfigError",
+    "AuthMode",
+    "Authenticator",
+    "hash_key",
+]
+
+AuthMode = Literal["auto", "open", "keys"]
 
 DEFAULT_PROJECT = "default"
 _SECRET_PREFIX = "sk-ad-"
@@ -70,29 +88,51 @@ class Authenticator:
     by another process (the CLI) take effect within `ttl_s` seconds.
     """
 
-    def __init__(self, db: Database, ttl_s: float) -> None:
+    def __init__(self, db: Database, ttl_s: float, mode: AuthMode = "auto") -> None:
         self.db = db
         self.ttl_s = ttl_s
+        self.mode = mode
         self.repo = ApiKeyRepository()
         self._hashes: dict[str, str] = {}
+        # Once keys are required they stay required for the life of the process.
+        self._keys_required = mode == "keys"
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+
+    def _load(self, conn: Conn) -> tuple[dict[str, str], bool]:
+        return self.repo.active_hashes(conn), self.repo.any_ever(conn)
 
     async def _refresh(self) -> dict[str, str]:
         if time.monotonic() - self._loaded_at < self.ttl_s:
             return self._hashes
         async with self._lock:
             if time.monotonic() - self._loaded_at >= self.ttl_s:
-                self._hashes = await self.db.read(self.repo.active_hashes)
+                hashes, ever = await self.db.read(self._load)
+                # Keys created while running with ASSISTANTD_AUTH=open: fail closed.
+                self._hashes = hashes
+                self._keys_required = self._keys_required or ever
                 self._loaded_at = time.monotonic()
         return self._hashes
 
+    async def describe(self) -> str:
+        """The mode in force, for the start-up log."""
+        hashes = await self._refresh()
+        if self.mode == "open" and self._keys_required:
+            raise AuthConfigError(
+                "ASSISTANTD_AUTH=open, but API keys have been created in this database: "
+                "refusing to serve without keys. Use ASSISTANTD_AUTH=auto or keys."
+            )
+        if not self._keys_required:
+            return "open: no API key was ever created here; every request is project 'default'"
+        return f"keys: every request needs an API key ({len(hashes)} active)"
+
     async def is_open(self) -> bool:
-        return not await self._refresh()
+        await self._refresh()
+        return not self._keys_required
 
     async def project_for(self, authorization: str | None) -> str:
         hashes = await self._refresh()
-        if not hashes:
+        if not self._keys_required:
             return DEFAULT_PROJECT
         if not authorization:
             raise AuthenticationFailed(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -11,11 +12,16 @@ __all__ = ["dump", "encode", "metadata_or_empty"]
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
-    """A request sub-object as the client sent it (defaults it left out stay out)."""
-    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    """A request sub-object as the client sent it (defaults it left out stay out).
+
+    Explicit nulls are dropped too: the response schemas make none of these nested
+    fields nullable (`{"vector_store_ids": null}` must not come back as given), and to a
+    reader an absent optional field and a null one mean the same.
+    """
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True)
 
 
-def encode(doc: dict[str, Any]) -> str:
+def encode(doc: Mapping[str, Any]) -> str:
     return orjson.dumps(doc).decode()
 
 

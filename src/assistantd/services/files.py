@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mimetypes
+import os
 from collections.abc import Iterable
 from functools import partial
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -21,6 +22,9 @@ from assistantd.store.db import Database
 from assistantd.store.repos.files import FileRepository
 from assistantd.store.repos.pages import render_list
 from assistantd.store.sql import Conn
+
+# OpenAI's limit for one image in a prompt.
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
 __all__ = ["FileService", "blob_key", "file_doc"]
 
@@ -118,10 +122,33 @@ class FileService:
         doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, file_id))
         return self._live(doc, file_id)
 
-    async def content(self, project: str, file_id: str) -> tuple[Path, str]:
-        """Where the File's bytes are, and its filename."""
+    async def open_content(self, project: str, file_id: str) -> tuple[BinaryIO, int, str]:
+        """The File's bytes, opened, with their size and the File's name.
+
+        Opened here, not by the response: once open, the bytes stay readable even if
+        the File is deleted or expires mid-download (POSIX keeps an unlinked file's
+        data while it is open); a File deleted before it could be opened is a 404.
+        """
         doc = orjson.loads(await self.get(project, file_id))
-        return self.blobs.path(blob_key(file_id)), doc["filename"]
+        try:
+            handle = await asyncio.to_thread(open, self.blobs.path(blob_key(file_id)), "rb")
+        except FileNotFoundError:
+            raise NotFound.object("file", file_id) from None
+        return handle, os.fstat(handle.fileno()).st_size, doc["filename"]
+
+    async def read_image(self, project: str, file_id: str) -> tuple[bytes, str] | None:
+        """An image File's bytes and media type, for a model that sees images; None when
+        the File is gone or too large to send."""
+        try:
+            handle, size, filename = await self.open_content(project, file_id)
+        except NotFound:
+            return None
+        with handle:
+            if size > MAX_IMAGE_BYTES:
+                return None
+            data = await asyncio.to_thread(handle.read)
+        media_type = mimetypes.guess_type(filename)[0] or ""
+        return data, media_type if media_type.startswith("image/") else "image/png"
 
     async def delete(self, project: str, file_id: str) -> bytes:
         deleted = await self.db.write(lambda conn: self.repo.delete(conn, project, file_id))

@@ -11,6 +11,7 @@ from assistantd.errors import APIError, InvalidRequest, NotFound
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.messages import ContentPart, MessageCreate, MessageUpdate, TextPart
+from assistantd.protocol.objects import MessageDoc
 from assistantd.services.documents import dump, encode, metadata_or_empty
 from assistantd.services.file_refs import message_refs
 from assistantd.services.files import FileService
@@ -41,9 +42,16 @@ def _content(content: str | list[ContentPart]) -> list[dict[str, Any]]:
     return parts
 
 
+def _thread_locked(thread_id: str, run_id: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"Can't add messages to {thread_id} while a run {run_id} is active.",
+        code="thread_locked",
+    )
+
+
 def message_doc(
     req: MessageCreate, *, message_id: str, thread_id: str, created_at: int
-) -> dict[str, Any]:
+) -> MessageDoc:
     """A user- or API-created message: already complete, not tied to any run."""
     # Key order follows OpenAI's MessageObject reference.
     return {
@@ -101,30 +109,37 @@ class MessageService:
         )
         refs = message_refs(req)
 
-        def unit(conn: Conn) -> bool:
+        def unit(conn: Conn) -> APIError | None:
             if refs:
                 self.files.check_refs(conn, project, refs)
-            return self.repo.insert_into_thread(
-                conn,
-                project=project,
-                thread_id=thread_id,
-                message_id=message_id,
-                created_at=created_at,
-                doc=text,
+            # The insert is refused when the thread is missing or busy. The reason is
+            # decided here, in the same unit: a run that ends between the insert and a
+            # later read would otherwise turn "busy" into a 404 for a live thread.
+            for _ in range(3):
+                if self.repo.insert_into_thread(
+                    conn,
+                    project=project,
+                    thread_id=thread_id,
+                    message_id=message_id,
+                    created_at=created_at,
+                    doc=text,
+                ):
+                    return None
+                if self.threads.get_doc(conn, project, thread_id) is None:
+                    return NotFound.object("thread", thread_id)
+                active = self.runs.active_run(conn, thread_id)
+                if active is not None:
+                    return _thread_locked(thread_id, active)
+                # The blocking run ended between the two statements: insert again.
+            return InvalidRequest(
+                f"Can't add messages to {thread_id}: its runs keep changing; try again.",
+                code="thread_locked",
             )
 
-        if not await self.db.write(unit):
-            raise await self.db.read(lambda conn: self._why_not_inserted(conn, project, thread_id))
+        error = await self.db.write(unit)
+        if error is not None:
+            raise error
         return text.encode()
-
-    def _why_not_inserted(self, conn: Conn, project: str, thread_id: str) -> APIError:
-        active = self.runs.active_run(conn, thread_id)
-        if self.threads.get_doc(conn, project, thread_id) is None or active is None:
-            return NotFound.object("thread", thread_id)
-        return InvalidRequest(
-            f"Can't add messages to {thread_id} while a run {active} is active.",
-            code="thread_locked",
-        )
 
     def _thread_missing(self, conn: Conn, project: str, thread_id: str) -> NotFound | None:
         if self.threads.get_doc(conn, project, thread_id) is None:

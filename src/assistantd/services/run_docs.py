@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistantd.errors import InvalidRequest
+from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
 from assistantd.services.documents import dump
 
 __all__ = [
     "DEFAULT_TRUNCATION",
     "assistant_message_doc",
+    "check_tool_choice",
     "run_doc",
     "step_doc",
 ]
@@ -28,7 +31,7 @@ def run_doc(
     req: Any,
     created_at: int,
     expires_at: int,
-) -> dict[str, Any]:
+) -> RunDoc:
     """A new queued Run: the assistant's settings, overridden by the request's."""
 
     def pick(field: str, default: Any) -> Any:
@@ -84,13 +87,44 @@ def run_doc(
     }
 
 
+# Tools this server stores but cannot execute yet; a run may not be forced to use them.
+_NOT_RUNNABLE = frozenset({"code_interpreter", "file_search"})
+
+
+def check_tool_choice(run: RunDoc) -> None:
+    """Refuse, at create time, a tool_choice the run could only honour by ignoring it."""
+    choice = run["tool_choice"]
+    functions = {t["function"]["name"] for t in run["tools"] if t["type"] == "function"}
+    if isinstance(choice, dict) and choice["type"] in _NOT_RUNNABLE:
+        raise InvalidRequest(
+            f"Invalid 'tool_choice': this server cannot run the '{choice['type']}' tool yet, "
+            "so it cannot force it. Use 'auto' or name a function tool.",
+            param="tool_choice",
+            code="unsupported_value",
+        )
+    if isinstance(choice, dict) and choice["function"]["name"] not in functions:
+        raise InvalidRequest(
+            f"Invalid 'tool_choice': function '{choice['function']['name']}' is not one of "
+            f"the run's tools ({', '.join(sorted(functions)) or 'none'}).",
+            param="tool_choice.function.name",
+            code="invalid_value",
+        )
+    if choice == "required" and not functions:
+        raise InvalidRequest(
+            "Invalid 'tool_choice': 'required' needs at least one function tool on the run "
+            "(code_interpreter and file_search cannot run on this server yet).",
+            param="tool_choice",
+            code="invalid_value",
+        )
+
+
 def step_doc(
     *,
     step_id: str,
-    run: dict[str, Any],
+    run: RunDoc,
     created_at: int,
     details: dict[str, Any],
-) -> dict[str, Any]:
+) -> RunStepDoc:
     # Key order follows OpenAI's RunStepObject reference.
     return {
         "id": step_id,
@@ -112,9 +146,7 @@ def step_doc(
     }
 
 
-def assistant_message_doc(
-    *, message_id: str, run: dict[str, Any], created_at: int
-) -> dict[str, Any]:
+def assistant_message_doc(*, message_id: str, run: RunDoc, created_at: int) -> MessageDoc:
     """The message a run writes its answer into; in progress until the run finishes."""
     return {
         "id": message_id,

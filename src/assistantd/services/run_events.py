@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -23,10 +24,10 @@ RUN_ENDS = frozenset(
 )
 
 
-def publish_doc(bus: EventBus, run_id: str, name: str, doc: dict[str, Any]) -> None:
+def publish_doc(bus: EventBus, run_id: str, name: str, doc: Mapping[str, Any]) -> None:
     bus.publish(run_id, name, orjson.dumps(doc))
 
 
-def step_event(step: dict[str, Any]) -> str:
+def step_event(step: Mapping[str, Any]) -> str:
     """thread.run.step.<status> for a step's current status."""
     return f"thread.run.step.{step['status']}"

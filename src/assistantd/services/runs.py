@@ -16,6 +16,7 @@ from assistantd.errors import InvalidRequest, NotFound
 from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
+from assistantd.protocol.objects import RunDoc, RunStepDoc
 from assistantd.protocol.runs import (
     TERMINAL_STATUSES,
     RunCreate,
@@ -27,7 +28,7 @@ from assistantd.services.documents import encode
 from assistantd.services.file_refs import message_refs, resource_refs
 from assistantd.services.files import FileService
 from assistantd.services.messages import message_rows
-from assistantd.services.run_docs import run_doc
+from assistantd.services.run_docs import check_tool_choice, run_doc
 from assistantd.services.run_events import publish_doc, step_event
 from assistantd.services.run_states import answer_tool_calls, close_open_work, transition
 from assistantd.services.threads import thread_doc
@@ -95,6 +96,7 @@ class RunService:
             created_at=created_at,
             expires_at=created_at + QUEUED_EXPIRY_S,
         )
+        check_tool_choice(doc)
         private = {
             "additional_instructions": getattr(req, "additional_instructions", None),
             "reasoning_effort": getattr(req, "reasoning_effort", None),
@@ -223,13 +225,13 @@ class RunService:
 
     def _load(
         self, conn: Conn, project: str, thread_id: str, run_id: str
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[RunDoc, dict[str, Any]]:
         record = self.repo.load(conn, run_id)
         if record is None or record.project != project or record.thread_id != thread_id:
             raise NotFound.object("run", run_id)
         return orjson.loads(record.doc), orjson.loads(record.private)
 
-    def _save(self, conn: Conn, doc: dict[str, Any], private: dict[str, Any]) -> str:
+    def _save(self, conn: Conn, doc: RunDoc, private: dict[str, Any]) -> str:
         text = encode(doc)
         self.repo.save(conn, doc["id"], text, doc["status"], doc["expires_at"], encode(private))
         return text
@@ -246,14 +248,14 @@ class RunService:
     async def cancel(self, project: str, thread_id: str, run_id: str) -> bytes:
         """Queued and waiting runs end at once; a running one is asked to stop (`cancelling`)."""
 
-        def unit(conn: Conn) -> tuple[str, list[dict[str, Any]]]:
+        def unit(conn: Conn) -> tuple[str, list[RunStepDoc]]:
             doc, private = self._load(conn, project, thread_id, run_id)
             status = doc["status"]
             if status in TERMINAL_STATUSES or status == "cancelling":
                 raise InvalidRequest(
                     f"Cannot cancel run with status '{status}'.", code="run_not_cancellable"
                 )
-            steps: list[dict[str, Any]] = []
+            steps: list[RunStepDoc] = []
             if status == "in_progress":
                 transition(doc, "cancelling")  # the worker running it finishes the job
             else:
@@ -276,7 +278,7 @@ class RunService:
         req: SubmitToolOutputs,
         reserve_for: str | None = None,
     ) -> bytes:
-        def unit(conn: Conn) -> tuple[str, list[dict[str, Any]]]:
+        def unit(conn: Conn) -> tuple[str, list[RunStepDoc]]:
             doc, private = self._load(conn, project, thread_id, run_id)
             answered = answer_tool_calls(self.repo, conn, doc, req)
             text = self._save(conn, doc, private)

@@ -190,7 +190,17 @@ class UploadService:
 
         checked = await self.db.write(check)
         self._settle(checked)
-        joined = await asyncio.to_thread(self.blobs.concat, map(_part_key, req.part_ids))
+        try:
+            joined = await asyncio.to_thread(self.blobs.concat, map(_part_key, req.part_ids))
+        except FileNotFoundError:
+            # Cancelled or expired while its parts were being joined: say so (400/404).
+            lost = InvalidRequest(
+                f"The parts of upload {upload_id} were removed while they were being joined.",
+                param="part_ids",
+                code="upload_not_pending",
+            )
+            await self._cancel_after(project, upload_id, lost)
+            raise lost from None  # not reached: _cancel_after raises
         if req.md5 is not None and joined.md5 != req.md5.lower():
             joined.discard()
             error = InvalidRequest(
@@ -234,7 +244,8 @@ class UploadService:
             out = self._open(conn, project, upload_id, "complete")
             if out.error is None:
                 self._end(conn, out, "cancelled")
-            out.error = error
+            # Already cancelled or expired by someone else: that is the better answer.
+            out.error = out.error or error
             return out
 
         self._settle(await self.db.write(unit))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import time
 import uuid
 from collections.abc import Iterable
@@ -20,6 +21,17 @@ from typing import BinaryIO, Protocol
 __all__ = ["BlobStore", "LocalDirBlobStore", "TempBlob"]
 
 _COPY_CHUNK = 1024 * 1024
+_HOST = socket.gethostname().replace("~", "-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 class TempBlob:
@@ -85,6 +97,10 @@ class BlobStore(Protocol):
         """Remove temporary blobs abandoned by crashed processes; returns how many."""
         ...
 
+    def sweep_orphans(self) -> int:
+        """Remove temporary blobs of this host's processes that are gone; returns how many."""
+        ...
+
 
 class LocalDirBlobStore:
     """Blobs as files under `root`: `<root>/<kind>/<2 chars>/<key>`, temps in `<root>/tmp`."""
@@ -95,7 +111,22 @@ class LocalDirBlobStore:
         self._tmp.mkdir(parents=True, exist_ok=True)
 
     def temp(self, *, md5: bool = False) -> TempBlob:
-        return TempBlob(self._tmp / f"{os.getpid()}-{uuid.uuid4().hex}", md5=md5)
+        # Named by host and process, so a restarted server can tell its dead
+        # predecessors' temps (removed at once) from live neighbours' (left alone).
+        return TempBlob(self._tmp / f"{_HOST}~{os.getpid()}~{uuid.uuid4().hex}", md5=md5)
+
+    def sweep_orphans(self) -> int:
+        """Remove temps left by processes of this host that no longer run (a `kill -9`
+        mid-upload); returns how many. Other hosts' temps wait for `sweep_temps`."""
+        removed = 0
+        for entry in self._tmp.iterdir():
+            host, _, rest = entry.name.partition("~")
+            pid = rest.partition("~")[0]
+            if host != _HOST or not pid.isdigit() or _alive(int(pid)):
+                continue
+            entry.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def path(self, key: str) -> Path:
         kind, _, name = key.partition("/")

@@ -29,6 +29,7 @@ _REVOKE = Query(
     .values(revoked_at=bindparam("at"))
 )
 _ACTIVE = Query(select(_keys.c.key_hash, _keys.c.project).where(_keys.c.revoked_at.is_(None)))
+_ANY = Query(select(_keys.c.id).limit(1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,10 @@ class ApiKeyRepository:
 
     def revoke(self, conn: Conn, key_id: str, at: int) -> bool:
         return conn.execute(_REVOKE, {"key_id": key_id, "at": at}) > 0
+
+    def any_ever(self, conn: Conn) -> bool:
+        """Whether a key was ever created here, revoked or not."""
+        return conn.first(_ANY, {}) is not None
 
     def active_hashes(self, conn: Conn) -> dict[str, str]:
         """key hash → project, for every key not revoked."""

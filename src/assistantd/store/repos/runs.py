@@ -73,6 +73,12 @@ _RELEASE_STALE = Query(
     )
     .values(worker=None)
 )
+_RELEASE_MINE = Query(
+    update(_runs)
+    .where(_runs.c.status == "queued", _runs.c.worker == bindparam("key_worker"))
+    .values(worker=None)
+)
+_LIVENESS = Query(select(_runs.c.worker, _runs.c.heartbeat_at).where(_runs.c.id == bindparam("id")))
 _SET_WORKER = Query(
     update(_runs)
     .where(_runs.c.id == bindparam("key_id"))
@@ -84,7 +90,7 @@ _HEARTBEAT = Query(
     .values(heartbeat_at=bindparam("now"))
 )
 _STALE = Query(
-    select(_runs.c.id)
+    select(_runs.c.id, _runs.c.worker)
     .where(
         one_of(_runs.c.status, ("in_progress", "cancelling")),
         _runs.c.heartbeat_at < bindparam("before"),
@@ -187,14 +193,24 @@ class RunRepository:
         """Queued runs reserved by a process that stopped heartbeating go back to all."""
         conn.execute(_RELEASE_STALE, {"before": before})
 
+    def release_reservations(self, conn: Conn, worker: str) -> None:
+        """Queued runs reserved for `worker` (which is stopping) go back to all."""
+        conn.execute(_RELEASE_MINE, {"key_worker": worker})
+
+    def liveness(self, conn: Conn, run_id: str) -> tuple[str | None, int | None]:
+        """The worker that holds the run, and its last heartbeat."""
+        row = conn.first(_LIVENESS, {"id": run_id})
+        return (row[0], row[1]) if row else (None, None)
+
     def set_worker(self, conn: Conn, run_id: str, worker: str | None, now: int) -> None:
         conn.execute(_SET_WORKER, {"key_id": run_id, "worker": worker, "now": now})
 
     def heartbeat(self, conn: Conn, worker: str, now: int) -> None:
         conn.execute(_HEARTBEAT, {"key_worker": worker, "now": now})
 
-    def stale(self, conn: Conn, before: int) -> list[str]:
-        return [r[0] for r in conn.all(_STALE, {"before": before})]
+    def stale(self, conn: Conn, before: int) -> list[tuple[str, str | None]]:
+        """Running runs whose worker has not heartbeaten since `before`, with that worker."""
+        return [(r[0], r[1]) for r in conn.all(_STALE, {"before": before})]
 
     def expired(self, conn: Conn, now: int) -> list[str]:
         return [r[0] for r in conn.all(_EXPIRED, {"now": now})]
