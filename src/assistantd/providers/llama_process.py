@@ -1,0 +1,292 @@
+"""The embedded model in a child process that the server supervises.
+
+llama.cpp is native code: a schema whose grammar it rejects made llama-cpp-python
+sample with a null grammar and the whole server died with SIGSEGV, taking every
+tenant's runs in flight with it (and again after each restart, while the hostile run
+stayed queued). So generation runs here, in `python -m assistantd.providers.llama_process`,
+one job at a time, speaking JSON lines over stdin/stdout:
+
+    parent → child   {"op": "generate", "id": 7, "kwargs": {...}, "schema": {...} | null}
+                     {"op": "check", "id": 8, "schema": {...}}
+                     {"op": "cancel", "id": 7}
+    child → parent   {"ready": true} once loaded, or {"fatal": "..."}
+                     {"id": 7, "start": true}, {"id": 7, "chunk": {...}} ..., then
+                     {"id": 7, "end": true} or {"id": 7, "error": "..."}
+                     {"id": 8, "start": true}, {"id": 8, "problem": "..." | null}
+
+If the child dies, the job it had started fails with `server_error` and the jobs
+still waiting are sent again to a fresh child: one crash fails one run.
+
+Schemas are checked in a second child that loads only the vocabulary ("check" mode):
+llama.cpp's grammar parser is native code fed by clients, it writes a rejected
+grammar whole to stderr (megabytes), and a check must not wait behind a generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from assistantd.providers.base import ProviderError
+
+__all__ = ["LlamaProcess", "grammar_problem"]
+
+log = logging.getLogger(__name__)
+_LINE_LIMIT = 64 * 1024 * 1024  # one chunk line; chunks are small, errors can be long
+
+
+def grammar_problem(vocab: Any, schema: Any) -> str | None:
+    """Why llama.cpp cannot use the grammar of this JSON schema, or None if it can.
+
+    Parsed by llama.cpp itself (creating and freeing a grammar sampler), since its
+    parser, not ours, decides: llama-cpp-python does not check, and samples with the
+    null sampler it gets back.
+    """
+    import llama_cpp
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    try:
+        grammar = LlamaGrammar.from_json_schema(orjson.dumps(schema).decode(), verbose=False)
+    except Exception as exc:  # the converter refuses what it cannot express
+        return f"the schema cannot be turned into a grammar: {exc}"
+    sampler = llama_cpp.llama_sampler_init_grammar(
+        vocab, grammar._grammar.encode(), grammar._root.encode()
+    )
+    if not sampler:
+        return (
+            "the schema's grammar is too large for the embedded model (lower maxLength, "
+            "maxItems or nesting)"
+        )
+    llama_cpp.llama_sampler_free(sampler)
+    return None
+
+
+def quiet_llama() -> None:
+    """llama.cpp prints a rejected grammar whole (megabytes); our errors say enough."""
+    logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
+
+
+@dataclass
+class _Job:
+    message: bytes
+    events: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    started: bool = False
+
+
+class LlamaProcess:
+    """Parent side: starts the child on demand, routes its answers, survives its death."""
+
+    def __init__(self, model_path: str, context_window: int, *, mode: str = "generate") -> None:
+        self.model_path = model_path
+        self.context_window = context_window
+        self.mode = mode
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._jobs: dict[int, _Job] = {}
+        self._next_id = 0
+        self._starting = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Start the child (and load the model in it) unless it is running."""
+        async with self._starting:
+            if self._proc is not None and self._proc.returncode is None:
+                return
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "assistantd.providers.llama_process",
+                self.model_path,
+                str(self.context_window),
+                self.mode,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                limit=_LINE_LIMIT,
+            )
+            assert proc.stdout is not None
+            first = await proc.stdout.readline()
+            hello = orjson.loads(first) if first else {"fatal": "it exited while loading"}
+            if not hello.get("ready"):
+                await proc.wait()
+                raise ProviderError(f"The embedded model could not start: {hello.get('fatal')}")
+            self._proc = proc
+            self._reader = asyncio.create_task(self._read(proc))
+            for job in self._jobs.values():  # waiting when the last child died: again
+                self._send(job.message)
+            log.info("embedded model process %d ready (%s)", proc.pid, self.mode)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _send(self, message: bytes) -> None:
+        if self._proc is not None and self._proc.stdin is not None:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                self._proc.stdin.write(message)
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        while line := await proc.stdout.readline():
+            event = orjson.loads(line)
+            job = self._jobs.get(event.get("id", -1))
+            if job is None:
+                continue  # a job its caller gave up on
+            if event.get("start"):
+                job.started = True
+            job.events.put_nowait(event)
+        code = await proc.wait()
+        log.error("the embedded model process exited (code %s); restarting it on demand", code)
+        self._proc = None
+        for job in self._jobs.values():
+            job.events.put_nowait({"crashed": code} if job.started else {"resend": True})
+
+    async def _run(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """The child's events for one job until it ends; a dead child's job raises."""
+        self._next_id += 1
+        job_id = self._next_id
+        message = orjson.dumps({**request, "id": job_id}, option=orjson.OPT_APPEND_NEWLINE)
+        job = self._jobs[job_id] = _Job(message)
+        done = False
+        try:
+            await self.start()
+            self._send(message)
+            while True:
+                event = await job.events.get()
+                if "crashed" in event:
+                    done = True
+                    raise ProviderError(
+                        "The embedded model crashed while answering this run "
+                        f"(exit code {event['crashed']}); it has been restarted."
+                    )
+                if event.get("resend"):
+                    job.started = False
+                    await self.start()  # the new child is sent every waiting job
+                    continue
+                if "error" in event:
+                    done = True
+                    raise ProviderError(f"The embedded model refused the request: {event['error']}")
+                done = bool(event.get("end"))
+                yield event
+                if done:
+                    return
+        finally:
+            del self._jobs[job_id]
+            if not done:
+                self._send(orjson.dumps({"op": "cancel", "id": job_id}) + b"\n")
+
+    async def generate(
+        self, kwargs: dict[str, Any], schema: Any = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The chat-completion chunks of one generation, as llama-cpp-python yields them."""
+        request = {"op": "generate", "kwargs": kwargs, "schema": schema}
+        async for event in self._run(request):
+            if "chunk" in event:
+                yield event["chunk"]
+
+    async def check(self, schema: Any) -> str | None:
+        """`grammar_problem` for `schema`, decided in the child (a "check" mode one)."""
+        try:
+            async for event in self._run({"op": "check", "schema": schema}):
+                if event.get("end"):
+                    problem: str | None = event.get("problem")
+                    return problem
+        except ProviderError:  # it crashed the grammar parser: that settles it
+            return "the schema's grammar could not be parsed by the embedded model"
+        return None
+
+    async def aclose(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.kill()
+            await self._proc.wait()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+
+def _child(model_path: str, context_window: int, mode: str) -> int:
+    """The child: load the model (or only its vocabulary, to check schemas), then run jobs
+    one at a time until stdin closes."""
+    out = sys.stdout.buffer
+    write_lock = threading.Lock()
+
+    def write(event: dict[str, Any]) -> None:
+        with write_lock:
+            out.write(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
+            out.flush()
+
+    try:
+        from llama_cpp import Llama
+
+        if mode == "check":
+            llama = Llama(model_path=model_path, vocab_only=True, verbose=False)
+        else:
+            llama = Llama(model_path=model_path, n_ctx=context_window, n_threads=2, verbose=False)
+        quiet_llama()
+    except Exception as exc:
+        write({"fatal": f"{type(exc).__name__}: {exc}"})
+        return 1
+    write({"ready": True})
+
+    jobs: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+    cancelled: set[int] = set()
+
+    def read() -> None:
+        for line in sys.stdin.buffer:
+            message = orjson.loads(line)
+            if message["op"] == "cancel":
+                cancelled.add(message["id"])
+            else:
+                jobs.put(message)
+        jobs.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    while (job := jobs.get()) is not None:
+        if job["id"] not in cancelled:
+            _run_job(llama, job, cancelled, write)
+    return 0
+
+
+def _run_job(
+    llama: Any, job: dict[str, Any], cancelled: set[int], write: Callable[[dict[str, Any]], None]
+) -> None:
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    job_id = job["id"]
+    write({"id": job_id, "start": True})
+    if job["op"] == "check":
+        write(
+            {
+                "id": job_id,
+                "end": True,
+                "problem": grammar_problem(llama._model.vocab, job["schema"]),
+            }
+        )
+        return
+    try:
+        kwargs = job["kwargs"]
+        if job["schema"] is not None:
+            problem = grammar_problem(llama._model.vocab, job["schema"])
+            if problem is not None:
+                write({"id": job_id, "error": problem})
+                return
+            grammar = orjson.dumps(job["schema"]).decode()
+            kwargs["grammar"] = LlamaGrammar.from_json_schema(grammar, verbose=False)
+        for chunk in llama.create_chat_completion(**kwargs):
+            if job_id in cancelled:
+                break
+            write({"id": job_id, "chunk": chunk})
+        write({"id": job_id, "end": True})
+    except Exception as exc:
+        write({"id": job_id, "error": f"{type(exc).__name__}: {exc}"})
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
