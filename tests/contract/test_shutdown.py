@@ -193,3 +193,32 @@ def test_streamed_runs_without_slots_are_bounded(
 @pytest.fixture(autouse=True)
 def _uses_upstream(upstream: ScriptedUpstream) -> None:
     """Every test here talks to the scripted upstream (reset by conftest)."""
+
+
+def test_sigterm_with_a_stream_open_finishes_the_stream(
+    backend: str, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    env = {**route_env(upstream), "ASSISTANTD_SHUTDOWN_GRACE_S": "30"}
+    words = "one two three four five six seven eight nine ten"
+    upstream.script(Reply(text=words, token_delay_s=0.15))
+    with _db(backend, tmp_path) as url:
+        server = _start(url, tmp_path, env)
+        try:
+            assert server.process is not None
+            with make_client(server.base_url) as client:
+                assistant = client.beta.assistants.create(model="scripted-gpt")
+                thread_id = client.beta.threads.create().id
+                pieces: list[str] = []
+                with client.beta.threads.runs.stream(
+                    thread_id=thread_id, assistant_id=assistant.id
+                ) as events:
+                    for delta in events.text_deltas:
+                        if not pieces:
+                            server.process.send_signal(signal.SIGTERM)
+                        pieces.append(delta)
+                    final = events.get_final_run()
+            assert final.status == "completed"
+            assert "".join(pieces) == words
+            server.process.wait(timeout=30)
+        finally:
+            server.stop()
