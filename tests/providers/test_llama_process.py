@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistantd.providers.base import ChatRequest, ProviderError, TextDelta
@@ -43,5 +45,18 @@ async def test_schema_problems_are_judged_by_llama_cpp() -> None:
         # A maxLength past what llama.cpp takes is lowered, not refused.
         long = {"type": "string", "maxLength": 2000}
         assert await provider.schema_problem(long) is None
+    finally:
+        await provider.aclose()
+
+
+async def test_a_model_that_cannot_load_is_a_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a model at all")
+    provider = EmbeddedProvider(broken, context_window=512)
+    try:
+        plain = ChatRequest(model="m", messages=[{"role": "user", "content": "hi"}], max_tokens=4)
+        with pytest.raises(ProviderError, match="could not start"):
+            async for _ in provider.stream(plain):
+                pass
     finally:
         await provider.aclose()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
 import sys
 import threading
@@ -42,6 +43,7 @@ __all__ = ["LlamaProcess", "grammar_problem"]
 
 log = logging.getLogger(__name__)
 _LINE_LIMIT = 64 * 1024 * 1024  # one chunk line; chunks are small, errors can be long
+_START_TIMEOUT_S = 120  # loading a large GGUF from a slow disk; the bundled one takes 1 s
 
 
 def grammar_problem(vocab: Any, schema: Any) -> str | None:
@@ -113,7 +115,11 @@ class LlamaProcess:
                 limit=_LINE_LIMIT,
             )
             assert proc.stdout is not None
-            first = await proc.stdout.readline()
+            try:
+                first = await asyncio.wait_for(proc.stdout.readline(), timeout=_START_TIMEOUT_S)
+            except TimeoutError:
+                proc.kill()
+                first = b'{"fatal": "it did not load the model within %d s"}' % _START_TIMEOUT_S
             hello = orjson.loads(first) if first else {"fatal": "it exited while loading"}
             if not hello.get("ready"):
                 await proc.wait()
@@ -135,14 +141,20 @@ class LlamaProcess:
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
-        while line := await proc.stdout.readline():
-            event = orjson.loads(line)
-            job = self._jobs.get(event.get("id", -1))
-            if job is None:
-                continue  # a job its caller gave up on
-            if event.get("start"):
-                job.started = True
-            job.events.put_nowait(event)
+        try:
+            while line := await proc.stdout.readline():
+                event = orjson.loads(line)
+                job = self._jobs.get(event.get("id", -1))
+                if job is None:
+                    continue  # a job its caller gave up on
+                if event.get("start"):
+                    job.started = True
+                job.events.put_nowait(event)
+        except Exception:
+            # A line that is not the protocol: the child cannot be trusted any more.
+            log.exception("the embedded model process broke its protocol; restarting it")
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
         code = await proc.wait()
         log.error("the embedded model process exited (code %s); restarting it on demand", code)
         self._proc = None
@@ -214,7 +226,10 @@ class LlamaProcess:
 def _child(model_path: str, context_window: int, mode: str) -> int:
     """The child: load the model (or only its vocabulary, to check schemas), then run jobs
     one at a time until stdin closes."""
-    out = sys.stdout.buffer
+    # The protocol gets its own copy of stdout; fd 1 itself goes to stderr (discarded by
+    # the parent), so nothing native code prints can corrupt the protocol.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     write_lock = threading.Lock()
 
     def write(event: dict[str, Any]) -> None:
