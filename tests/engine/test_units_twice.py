@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from assistantd import clock
 from assistantd.container import Container
+from assistantd.engine.worker import Worker
 from assistantd.protocol.assistants import AssistantCreate
 from assistantd.protocol.common import ListParams
+from assistantd.protocol.files import FileListParams, UploadComplete, UploadCreate
 from assistantd.protocol.messages import MessageCreate
 from assistantd.protocol.runs import RunCreate, SubmitToolOutputs
 from assistantd.protocol.threads import ThreadCreate
@@ -160,3 +164,80 @@ async def test_messages_and_threads_twice_over(tmp_path: Path, upstream: Scripte
         )
         assert [m["id"] for m in await _messages(container, thread_id)][-1] == created["id"]
         assert len(await _messages(container, thread_id)) == 2  # once, not twice
+
+
+async def test_files_and_uploads_twice_over(tmp_path: Path, upstream: ScriptedUpstream) -> None:
+    async with in_process(tmp_path, upstream.base_url) as (container, _db):
+
+        def blob(data: bytes) -> Any:
+            temp = container.blobs.temp()
+            temp.write(data)
+            return temp
+
+        file = orjson.loads(
+            await container.files.create(
+                PROJECT, blob(b"plain"), filename="a.txt", purpose="user_data"
+            )
+        )
+        listed = orjson.loads(await container.files.list(PROJECT, FileListParams()))["data"]
+        assert [f["id"] for f in listed] == [file["id"]]  # one File, not two
+        upload = orjson.loads(
+            await container.uploads.create(
+                PROJECT,
+                UploadCreate.model_validate(
+                    {
+                        "bytes": 6,
+                        "filename": "b.txt",
+                        "purpose": "assistants",
+                        "mime_type": "text/plain",
+                    }
+                ),
+            )
+        )
+        parts = [
+            orjson.loads(await container.uploads.add_part(PROJECT, upload["id"], blob(data)))["id"]
+            for data in (b"abc", b"def")
+        ]
+        done = orjson.loads(
+            await container.uploads.complete(
+                PROJECT, upload["id"], UploadComplete.model_validate({"part_ids": parts})
+            )
+        )
+        assert done["status"] == "completed"
+        handle, size, _ = await container.files.open_content(PROJECT, done["file"]["id"])
+        with handle:
+            assert (size, handle.read()) == (6, b"abcdef")
+        other = orjson.loads(
+            await container.uploads.create(
+                PROJECT,
+                UploadCreate.model_validate(
+                    {
+                        "bytes": 1,
+                        "filename": "c.txt",
+                        "purpose": "assistants",
+                        "mime_type": "text/plain",
+                    }
+                ),
+            )
+        )
+        cancelled = orjson.loads(await container.uploads.cancel(PROJECT, other["id"]))
+        assert cancelled["status"] == "cancelled"
+
+
+async def test_reaping_twice_over(tmp_path: Path, upstream: ScriptedUpstream) -> None:
+    upstream.script(Reply(text="word " * 40, token_delay_s=0.05))
+    async with in_process(tmp_path, upstream.base_url, workers=0) as (container, db):
+        assistant_id, thread_id = await _setup(container)
+        run_id = await _start(container, assistant_id, thread_id)
+        holder = Worker(db, container.worker.executor, container.bus, concurrency=0)
+        assert await holder.claim_next() == run_id
+        unit = partial(
+            container.worker.end,
+            run_id=run_id,
+            status="failed",
+            stale=(clock.now() + 60, holder.id),
+        )
+        assert await db.write(unit) is not None
+        run = orjson.loads(await container.runs.get(PROJECT, thread_id, run_id))
+        assert run["status"] == "failed"
+        assert run["last_error"]["code"] == "server_error"
