@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import openai
-import pytest
 
 from tests.conftest import make_client
 from tests.servers import Server, database
@@ -188,11 +187,6 @@ def test_streamed_runs_without_slots_are_bounded(
                 assert finals == {threads[0]: "completed", threads[1]: "completed"}
         finally:
             server.stop()
-
-
-@pytest.fixture(autouse=True)
-def _uses_upstream(upstream: ScriptedUpstream) -> None:
-    """Every test here talks to the scripted upstream (reset by conftest)."""
 
 
 def test_sigterm_with_a_stream_open_finishes_the_stream(

@@ -174,6 +174,18 @@ async def test_files_and_uploads_twice_over(tmp_path: Path, upstream: ScriptedUp
             temp.write(data)
             return temp
 
+        async def new_upload(size: int, filename: str) -> dict[str, Any]:
+            req = {
+                "bytes": size,
+                "filename": filename,
+                "purpose": "assistants",
+                "mime_type": "text/plain",
+            }
+            created: dict[str, Any] = orjson.loads(
+                await container.uploads.create(PROJECT, UploadCreate.model_validate(req))
+            )
+            return created
+
         file = orjson.loads(
             await container.files.create(
                 PROJECT, blob(b"plain"), filename="a.txt", purpose="user_data"
@@ -181,19 +193,7 @@ async def test_files_and_uploads_twice_over(tmp_path: Path, upstream: ScriptedUp
         )
         listed = orjson.loads(await container.files.list(PROJECT, FileListParams()))["data"]
         assert [f["id"] for f in listed] == [file["id"]]  # one File, not two
-        upload = orjson.loads(
-            await container.uploads.create(
-                PROJECT,
-                UploadCreate.model_validate(
-                    {
-                        "bytes": 6,
-                        "filename": "b.txt",
-                        "purpose": "assistants",
-                        "mime_type": "text/plain",
-                    }
-                ),
-            )
-        )
+        upload = await new_upload(6, "b.txt")
         parts = [
             orjson.loads(await container.uploads.add_part(PROJECT, upload["id"], blob(data)))["id"]
             for data in (b"abc", b"def")
@@ -207,19 +207,7 @@ async def test_files_and_uploads_twice_over(tmp_path: Path, upstream: ScriptedUp
         handle, size, _ = await container.files.open_content(PROJECT, done["file"]["id"])
         with handle:
             assert (size, handle.read()) == (6, b"abcdef")
-        other = orjson.loads(
-            await container.uploads.create(
-                PROJECT,
-                UploadCreate.model_validate(
-                    {
-                        "bytes": 1,
-                        "filename": "c.txt",
-                        "purpose": "assistants",
-                        "mime_type": "text/plain",
-                    }
-                ),
-            )
-        )
+        other = await new_upload(1, "c.txt")
         cancelled = orjson.loads(await container.uploads.cancel(PROJECT, other["id"]))
         assert cancelled["status"] == "cancelled"
 

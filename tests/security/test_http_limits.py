@@ -141,6 +141,19 @@ def test_a_stalled_upload_is_cut_off_and_leaves_no_temp_file(limited: Server) ->
     assert _healthy(limited)
 
 
+def test_a_stalled_json_body_is_cut_off(limited: Server) -> None:
+    sock = _connect(limited)
+    sock.sendall(
+        b"POST /v1/threads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100\r\n\r\n{"metadata": '
+    )
+    answer = _read_all(sock)  # the client never sends the rest
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
+    assert b'"code":"request_timeout"' in answer
+    assert _healthy(limited)
+
+
 def test_an_upload_cut_by_a_disconnect_leaves_no_temp_file(limited: Server) -> None:
     sock = _connect(limited)
     sock.sendall(

@@ -166,7 +166,8 @@ async def receive_body(call: Call) -> MutableMapping[str, Any]:
     not hold its temp file, a socket and a task for as long as it likes)."""
     idle = call.container.settings.body_idle_timeout_s
     try:
-        message = await asyncio.wait_for(call.receive(), timeout=idle)
+        async with asyncio.timeout(idle):  # a timer handle; wait_for would add a task
+            message = await call.receive()
     except TimeoutError:
         raise RequestTimeout(
             f"The request body stopped arriving: nothing came for {idle:g} seconds."

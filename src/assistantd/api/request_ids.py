@@ -44,7 +44,6 @@ class RequestIds:
             return
         request_id = new_request_id()
         header = (b"x-request-id", request_id.encode())
-        scope.setdefault("state", {})["request_id"] = request_id
         status = 0
         started = time.perf_counter()
 

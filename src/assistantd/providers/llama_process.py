@@ -12,7 +12,7 @@ one job at a time, speaking JSON lines over stdin/stdout:
     child → parent   {"ready": true} once loaded, or {"fatal": "..."}
                      {"id": 7, "start": true}, {"id": 7, "chunk": {...}} ..., then
                      {"id": 7, "end": true} or {"id": 7, "error": "..."}
-                     {"id": 8, "start": true}, {"id": 8, "problem": "..." | null}
+                     {"id": 8, "start": true}, {"id": 8, "end": true, "problem": "..." | null}
 
 If the child dies, the job it had started fails with `server_error` and the jobs
 still waiting are sent again to a fresh child: one crash fails one run.
@@ -39,15 +39,15 @@ import orjson
 
 from assistantd.providers.base import ProviderError
 
-__all__ = ["LlamaProcess", "grammar_problem"]
+__all__ = ["LlamaProcess", "checked_grammar"]
 
 log = logging.getLogger(__name__)
 _LINE_LIMIT = 64 * 1024 * 1024  # one chunk line; chunks are small, errors can be long
 _START_TIMEOUT_S = 120  # loading a large GGUF from a slow disk; the bundled one takes 1 s
 
 
-def grammar_problem(vocab: Any, schema: Any) -> str | None:
-    """Why llama.cpp cannot use the grammar of this JSON schema, or None if it can.
+def checked_grammar(vocab: Any, schema: Any) -> tuple[Any, str | None]:
+    """The llama.cpp grammar of a JSON schema, or None and why llama.cpp cannot use it.
 
     Parsed by llama.cpp itself (creating and freeing a grammar sampler), since its
     parser, not ours, decides: llama-cpp-python does not check, and samples with the
@@ -59,17 +59,17 @@ def grammar_problem(vocab: Any, schema: Any) -> str | None:
     try:
         grammar = LlamaGrammar.from_json_schema(orjson.dumps(schema).decode(), verbose=False)
     except Exception as exc:  # the converter refuses what it cannot express
-        return f"the schema cannot be turned into a grammar: {exc}"
+        return None, f"the schema cannot be turned into a grammar: {exc}"
     sampler = llama_cpp.llama_sampler_init_grammar(
         vocab, grammar._grammar.encode(), grammar._root.encode()
     )
     if not sampler:
-        return (
+        return None, (
             "the schema's grammar is too large for the embedded model (lower maxLength, "
             "maxItems or nesting)"
         )
     llama_cpp.llama_sampler_free(sampler)
-    return None
+    return grammar, None
 
 
 def quiet_llama() -> None:
@@ -205,7 +205,8 @@ class LlamaProcess:
                 yield event["chunk"]
 
     async def check(self, schema: Any) -> str | None:
-        """`grammar_problem` for `schema`, decided in the child (a "check" mode one)."""
+        """Why llama.cpp cannot use `schema`'s grammar (`checked_grammar`), or None;
+        decided in a child (a "check" mode one)."""
         try:
             async for event in self._run({"op": "check", "schema": schema}):
                 if event.get("end"):
@@ -272,28 +273,20 @@ def _child(model_path: str, context_window: int, mode: str) -> int:
 def _run_job(
     llama: Any, job: dict[str, Any], cancelled: set[int], write: Callable[[dict[str, Any]], None]
 ) -> None:
-    from llama_cpp.llama_grammar import LlamaGrammar
-
     job_id = job["id"]
     write({"id": job_id, "start": True})
     if job["op"] == "check":
-        write(
-            {
-                "id": job_id,
-                "end": True,
-                "problem": grammar_problem(llama._model.vocab, job["schema"]),
-            }
-        )
+        _, problem = checked_grammar(llama._model.vocab, job["schema"])
+        write({"id": job_id, "end": True, "problem": problem})
         return
     try:
         kwargs = job["kwargs"]
         if job["schema"] is not None:
-            problem = grammar_problem(llama._model.vocab, job["schema"])
+            grammar, problem = checked_grammar(llama._model.vocab, job["schema"])
             if problem is not None:
                 write({"id": job_id, "error": problem})
                 return
-            grammar = orjson.dumps(job["schema"]).decode()
-            kwargs["grammar"] = LlamaGrammar.from_json_schema(grammar, verbose=False)
+            kwargs["grammar"] = grammar
         for chunk in llama.create_chat_completion(**kwargs):
             if job_id in cancelled:
                 break

@@ -108,8 +108,8 @@ class Authenticator:
         async with self._lock:
             if time.monotonic() - self._loaded_at >= self.ttl_s:
                 hashes, ever = await self.db.read(self._load)
-                # Keys created while running with ASSISTANTD_AUTH=open: fail closed.
                 self._hashes = hashes
+                # Never back to open; also fails closed if keys appear under AUTH=open.
                 self._keys_required = self._keys_required or ever
                 self._loaded_at = time.monotonic()
         return self._hashes

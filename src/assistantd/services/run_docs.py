@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from assistantd.errors import InvalidRequest
 from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
 from assistantd.services.documents import dump
@@ -121,20 +119,15 @@ def check_tool_choice(run: RunDoc) -> None:
         )
 
 
-def run_schemas(req: Any, assistant: dict[str, Any]) -> list[tuple[str, Any]]:
-    """(param, JSON schema) for every schema a run would hold its model to: its function
-    tools' parameters and a json_schema response_format, the request's or else the
-    assistant's."""
-    tools = [dump(t) for t in req.tools] if req.tools is not None else assistant["tools"]
+def run_schemas(run: RunDoc) -> list[tuple[str, Any]]:
+    """(param, JSON schema) for every schema the run holds its model to: its function
+    tools' parameters and a json_schema response_format."""
     out: list[tuple[str, Any]] = [
         (f"tools[{i}].function.parameters", t["function"].get("parameters") or {})
-        for i, t in enumerate(tools)
+        for i, t in enumerate(run["tools"])
         if t["type"] == "function"
     ]
-    given = "response_format" in req.model_fields_set and req.response_format is not None
-    response_format = req.response_format if given else assistant.get("response_format")
-    if isinstance(response_format, BaseModel):
-        response_format = dump(response_format)
+    response_format = run["response_format"]
     if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
         schema = response_format["json_schema"].get("schema") or {"type": "object"}
         out.append(("response_format.json_schema.schema", schema))

@@ -72,7 +72,9 @@ class RunService:
         self.threads = ThreadRepository()
         self.messages = MessageRepository()
 
-    async def _check_schemas(self, project: str, req: RunCreate | ThreadAndRunCreate) -> None:
+    async def _check_schemas(
+        self, project: str, req: RunCreate | ThreadAndRunCreate, run_id: str
+    ) -> None:
         """Refuse now, with a 400, schemas the run's model could never be held to (the
         embedded model's grammar limits), rather than fail the run later."""
         if self.schema_problem is None:
@@ -82,10 +84,17 @@ class RunService:
         )
         if raw is None:
             return  # the create itself answers the 404
-        assistant = orjson.loads(raw)
-        model = req.model or assistant["model"]
-        for param, schema in run_schemas(req, assistant):
-            problem = await self.schema_problem(model, schema)
+        # The run as it would be queued (the unit builds it again, from a fresh read).
+        preview = run_doc(
+            run_id=run_id,
+            thread_id="",
+            assistant=orjson.loads(raw),
+            req=req,
+            created_at=0,
+            expires_at=0,
+        )
+        for param, schema in run_schemas(preview):
+            problem = await self.schema_problem(preview["model"], schema)
             if problem is not None:
                 raise InvalidRequest(
                     f"Invalid '{param}': {problem}.", param=param, code="invalid_schema"
@@ -153,7 +162,7 @@ class RunService:
         """Queue a run. A streaming caller picks `run_id` to subscribe to it first, and
         reserves it for its own process's worker, whose events it can see."""
         run_id = run_id or new_id(IdKind.run)
-        await self._check_schemas(project, req)
+        await self._check_schemas(project, req, run_id)
         extra = req.additional_messages or []
         refs = [
             ref
@@ -196,7 +205,7 @@ class RunService:
     ) -> tuple[bytes, bytes]:
         """The new thread's document and the run's."""
         run_id = run_id or new_id(IdKind.run)
-        await self._check_schemas(project, req)
+        await self._check_schemas(project, req, run_id)
         thread_req = req.thread
         thread_id = new_id(IdKind.thread)
         thread = thread_doc(
