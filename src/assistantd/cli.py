@@ -102,6 +102,7 @@ def _worker(args: argparse.Namespace) -> int:
         await upgrade(settings.resolved_database_url())
         container = Container.build(settings)
         container.worker.start()
+        container.ingestor.start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

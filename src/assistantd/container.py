@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistantd import clock
+import os
+
 from assistantd.engine.executor import RunExecutor
+from assistantd.engine.ingestion import Ingestor
 from assistantd.engine.worker import Worker
 from assistantd.events.bus import EventBus, InMemoryEventBus
 from assistantd.providers.registry import ProviderRegistry
@@ -14,11 +17,15 @@ from assistantd.services.assistants import AssistantService
 from assistantd.services.files import FileService
 from assistantd.services.messages import MessageService
 from assistantd.services.runs import RunService
+from assistantd.services.search import SearchService
 from assistantd.services.threads import ThreadService
 from assistantd.services.uploads import UploadService
+from assistantd.services.vector_stores import VectorStoreService
 from assistantd.settings import Settings
 from assistantd.store.blobs import BlobStore, LocalDirBlobStore
+from assistantd.store.chunks import open_chunk_index
 from assistantd.store.db import Database, open_database
+from assistantd.tools.file_search.embeddings import Embedder, MiniLMEmbedder, UpstreamEmbedder
 
 __all__ = ["Container"]
 
@@ -38,6 +45,10 @@ class Container:
     providers: ProviderRegistry
     runs: RunService
     worker: Worker
+    vector_stores: VectorStoreService
+    search: SearchService
+    ingestor: Ingestor
+    embedder: Embedder
     bus: EventBus
     started_at: int
 
@@ -51,6 +62,22 @@ class Container:
         )
         blobs = LocalDirBlobStore(settings.resolved_blob_dir())
         files = FileService(db, blobs)
+        embedder = _embedder(settings)
+        chunks = open_chunk_index(db.dialect, embedder.dimensions, settings.vector_cache_bytes)
+        vector_stores = VectorStoreService(
+            db, files, chunks, inline_wait_s=settings.vector_store_inline_wait_s
+        )
+        search = SearchService(db, chunks, embedder)
+        ingestor = Ingestor(
+            db,
+            blobs,
+            chunks,
+            embedder,
+            vector_stores,
+            concurrency=settings.ingest_workers,
+            stale_s=settings.run_stale_s,
+        )
+        vector_stores.wake = ingestor.wake
         providers = ProviderRegistry(settings)
         bus = InMemoryEventBus()
         executor = RunExecutor(
@@ -91,10 +118,29 @@ class Container:
             ),
             bus=bus,
             worker=worker,
+            vector_stores=vector_stores,
+            search=search,
+            ingestor=ingestor,
+            embedder=embedder,
             started_at=clock.now(),
         )
 
     async def close(self) -> None:
         await self.worker.stop()
+        await self.ingestor.stop()
+        if isinstance(self.embedder, UpstreamEmbedder):
+            await self.embedder.aclose()
         await self.providers.aclose()
         await self.db.dispose()
+
+
+def _embedder(settings: Settings) -> Embedder:
+    if settings.embeddings_base_url:
+        key_env = settings.embeddings_api_key_env
+        return UpstreamEmbedder(
+            base_url=settings.embeddings_base_url,
+            model=settings.embeddings_model,
+            dimensions=settings.embeddings_dimensions,
+            api_key=os.environ.get(key_env) if key_env else None,
+        )
+    return MiniLMEmbedder()

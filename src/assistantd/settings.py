@@ -136,6 +136,31 @@ class Settings(BaseSettings):
     stream_keepalive_s: float = Field(
         default=15.0, gt=0, description="A streamed run sends a keep-alive comment this often."
     )
+    embeddings_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible /v1 base URL for file_search embeddings; "
+        "default: the bundled all-MiniLM-L6-v2 (int8 ONNX), offline.",
+    )
+    embeddings_model: str = Field(default="text-embedding-3-small", description="Upstream model.")
+    embeddings_dimensions: int = Field(
+        default=1536, ge=1, le=16_000, description="Length of the upstream's vectors."
+    )
+    embeddings_api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the embeddings upstream's key."
+    )
+    ingest_workers: int = Field(
+        default=1, ge=0, le=64, description="Vector-store files ingested at once per process."
+    )
+    vector_cache_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=0,
+        description="SQLite: memory for the cached vectors of recently searched stores.",
+    )
+    vector_store_inline_wait_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long attaching a file waits for its ingestion before answering.",
+    )
     access_log: bool = True
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 

@@ -27,6 +27,10 @@ class Database(Protocol):
         """Run a read-only unit; it sees every transaction committed before it started."""
         ...
 
+    async def read_heavy(self, unit: Callable[[Conn], T]) -> T:
+        """A read that computes for long (a vector scan): never on the event loop."""
+        ...
+
     async def write(self, unit: Callable[[Conn], T]) -> T:
         """Run a unit in a transaction that commits when it returns and rolls back if it raises.
 

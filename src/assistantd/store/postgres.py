@@ -46,6 +46,9 @@ class PostgresDatabase:
         async with self.engine.connect() as conn:
             return await conn.run_sync(lambda sync: unit(_PgConn(sync)))
 
+    async def read_heavy(self, unit: Callable[[Conn], T]) -> T:
+        return await self.read(unit)  # already off the loop, in asyncpg's greenlet
+
     async def write(self, unit: Callable[[Conn], T]) -> T:
         async with self.engine.begin() as conn:
             return await conn.run_sync(lambda sync: unit(_PgConn(sync)))

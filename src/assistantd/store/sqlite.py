@@ -159,9 +159,25 @@ class SqliteDatabase:
         self._reader = _SqliteConn(connect(path, synchronous))
         self._writer = _Writer(path, synchronous)
         self._writer.start()
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._heavy: list[_SqliteConn] = []
 
     async def read(self, unit: Callable[[Conn], T]) -> T:
         return unit(self._reader)
+
+    async def read_heavy(self, unit: Callable[[Conn], T]) -> T:
+        """On a thread with its own connection (one per thread, kept): WAL readers run in
+        parallel with the loop's reads and the writer."""
+
+        def run() -> T:
+            conn: _SqliteConn | None = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = _SqliteConn(connect(self.path, self._synchronous))
+                self._heavy.append(conn)
+            return unit(conn)
+
+        return await asyncio.to_thread(run)
 
     async def write(self, unit: Callable[[Conn], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -173,3 +189,5 @@ class SqliteDatabase:
         self._writer.jobs.put(None)
         await asyncio.get_running_loop().run_in_executor(None, self._writer.join)
         self._reader.raw.close()
+        for conn in self._heavy:
+            conn.raw.close()

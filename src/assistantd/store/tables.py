@@ -23,8 +23,20 @@ __all__ = [
     "ThreadRow",
     "UploadPartRow",
     "UploadRow",
+    "VectorStoreFileBatchRow",
+    "VectorStoreFileRow",
+    "VectorStoreRow",
+    "UNMAPPED_TABLES",
     "table_of",
 ]
+
+# Chunks and their search indexes have a different shape per backend (an FTS5 table and
+# float32 blobs on SQLite; tsvector and pgvector columns on PostgreSQL), so migration
+# 0004 creates them and the vector index modules query them; the ORM does not map them.
+UNMAPPED_TABLES = frozenset(
+    {"vs_chunks", "vs_chunks_fts", "vs_chunks_fts_data", "vs_chunks_fts_idx",
+     "vs_chunks_fts_docsize", "vs_chunks_fts_config", "vs_chunks_fts_content"}
+)  # fmt: skip
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -183,5 +195,62 @@ class RunStepRow(Base):
         IdColumn(), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
     )
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class VectorStoreRow(Base):
+    """A vector store. `doc` holds the whole object, counts included: every change to a
+    file's status rewrites it in the same transaction, so it never disagrees with them."""
+
+    __tablename__ = "vector_stores"
+    __table_args__ = (Index("ix_vector_stores_project_id", "project", "id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    # When it expires (last_active_at + days), or None; the sweeper deletes its files.
+    expires_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Bumped whenever its chunks change: search caches key on it.
+    generation: Mapped[int] = mapped_column(BigInteger)
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class VectorStoreFileRow(Base):
+    """A File attached to a store, and the ingestion queue (`in_progress`, no worker)."""
+
+    __tablename__ = "vector_store_files"
+    __table_args__ = (
+        Index("ix_vector_store_files_vector_store_id_status", "vector_store_id", "status", "id"),
+        Index("ix_vector_store_files_batch_id_status", "batch_id", "status", "id"),
+        Index("ix_vector_store_files_status_worker", "status", "worker"),
+        {"sqlite_with_rowid": False},
+    )
+
+    vector_store_id: Mapped[str] = mapped_column(
+        IdColumn(), ForeignKey("vector_stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The File's id: the SDK helpers poll the vector-store file by the File id.
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[str | None] = mapped_column(IdColumn())
+    usage_bytes: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(512))
+    worker: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[int | None] = mapped_column(BigInteger)
+    # The parsed text, one item per page, for GET .../content (JSON; set once ingested).
+    parsed: Mapped[str | None] = mapped_column(Text)
+    doc: Mapped[str] = mapped_column(Text)
+
+
+class VectorStoreFileBatchRow(Base):
+    __tablename__ = "vector_store_file_batches"
+    __table_args__ = (Index("ix_vector_store_file_batches_vector_store_id", "vector_store_id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    vector_store_id: Mapped[str] = mapped_column(
+        IdColumn(), ForeignKey("vector_stores.id", ondelete="CASCADE")
+    )
     project: Mapped[str] = mapped_column(String(64))
     doc: Mapped[str] = mapped_column(Text)

@@ -7,13 +7,18 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from assistantd.store.tables import Base
+from assistantd.store.tables import UNMAPPED_TABLES, Base
 
 config = context.config
 
 
+def _mapped(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (type_ == "table" and name in UNMAPPED_TABLES)
+
+
 def _run(connection: Connection) -> None:
     context.configure(
+        include_name=_mapped,
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",

@@ -1,0 +1,453 @@
+"""VectorStoreService: stores, attaching Files (queued for ingestion), batches, expiry.
+
+Attaching a File writes a vector-store file `in_progress` with no worker: that row is
+the ingestion queue (engine/ingestion.py claims it), committed with the attach itself,
+as runs are. The answer waits briefly for a worker in this process, so a small file
+is usually `completed` in the attach response, which is what clients that never poll
+expect; a large one comes back `in_progress` and the SDK helpers poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from assistantd import clock
+from assistantd.errors import InvalidRequest, NotFound
+from assistantd.ids import IdKind, new_id
+from assistantd.protocol.common import ListParams
+from assistantd.protocol.tools import AutoChunking, StaticChunking
+from assistantd.protocol.vector_stores import (
+    FileBatchCreate,
+    StoreFileCreate,
+    StoreFileListParams,
+    VectorStoreCreate,
+    VectorStoreUpdate,
+)
+from assistantd.services.documents import dump, encode, metadata_or_empty
+from assistantd.services.files import FileService
+from assistantd.services.vector_store_docs import (
+    batch_doc,
+    batches,
+    files,
+    refresh,
+    set_expiry,
+    store_doc,
+    store_file_doc,
+    stores,
+)
+from assistantd.store.chunks import ChunkIndex
+from assistantd.store.db import Database
+from assistantd.store.repos.pages import render_list
+from assistantd.store.sql import Conn
+from assistantd.tools.file_search.chunking import strategy_of
+from assistantd.tools.file_search.parsing import SUPPORTED_EXTENSIONS, extension_of
+
+__all__ = ["Attach", "VectorStoreService"]
+
+# Python polls every second and Node every five unless told: ingestion takes less.
+POLL_AFTER_MS = 200
+
+
+@dataclass(frozen=True)
+class Attach:
+    file_id: str
+    param: str
+    chunking: AutoChunking | StaticChunking | None = None
+    attributes: dict[str, Any] | None = None
+
+
+def _check_chunking(chunking: AutoChunking | StaticChunking | None, param: str) -> None:
+    if isinstance(chunking, StaticChunking):
+        static = chunking.static
+        if static.chunk_overlap_tokens > static.max_chunk_size_tokens // 2:
+            raise InvalidRequest(
+                "Invalid 'chunking_strategy.static.chunk_overlap_tokens': it must not exceed "
+                f"half of max_chunk_size_tokens ({static.max_chunk_size_tokens // 2}).",
+                param=f"{param}.static.chunk_overlap_tokens",
+                code="invalid_value",
+            )
+
+
+class VectorStoreService:
+    def __init__(
+        self,
+        db: Database,
+        file_service: FileService,
+        chunks: ChunkIndex,
+        *,
+        wake: Callable[[], None] = lambda: None,
+        inline_wait_s: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.file_service = file_service
+        self.chunks = chunks
+        self.wake = wake
+        self.inline_wait_s = inline_wait_s
+        self._done: dict[tuple[str, str], asyncio.Event] = {}
+
+    # -- ingestion handshake ------------------------------------------------------
+
+    def finished(self, store_id: str, file_id: str) -> None:
+        """Called by the in-process ingestion worker when a file leaves in_progress."""
+        event = self._done.get((store_id, file_id))
+        if event is not None:
+            event.set()
+
+    async def _wait_for(self, store_id: str, file_ids: Sequence[str]) -> None:
+        if not file_ids or self.inline_wait_s <= 0:
+            return
+        events = [self._done.setdefault((store_id, f), asyncio.Event()) for f in file_ids]
+        self.wake()
+        try:
+            waits = [asyncio.ensure_future(e.wait()) for e in events]
+            _, pending = await asyncio.wait(waits, timeout=self.inline_wait_s)
+            for task in pending:
+                task.cancel()
+        finally:
+            for f in file_ids:
+                self._done.pop((store_id, f), None)
+
+    # -- stores -------------------------------------------------------------------
+
+    def _store(self, conn: Conn, project: str, store_id: str) -> dict[str, Any]:
+        raw = stores.get_doc_for_update(conn, project, store_id)
+        if raw is None:
+            raise NotFound(f"No vector store found with id '{store_id}'.")
+        doc: dict[str, Any] = orjson.loads(raw)
+        return doc
+
+    def _attach(
+        self,
+        conn: Conn,
+        project: str,
+        store_id: str,
+        items: Sequence[Attach],
+        batch_id: str | None,
+    ) -> list[str]:
+        """Queue Files for ingestion (a File already attached keeps its state)."""
+        now = clock.now()
+        self.file_service.check_refs(conn, project, [(a.file_id, a.param) for a in items])
+        queued: list[str] = []
+        for item in items:
+            raw = self.file_service.repo.get_doc(conn, project, item.file_id)
+            assert raw is not None  # checked above
+            filename = orjson.loads(raw)["filename"]
+            ext = extension_of(filename)
+            if ext not in SUPPORTED_EXTENSIONS:
+                raise InvalidRequest(
+                    f"Files with extensions [{ext or '(none)'}] are not supported for "
+                    "retrieval. See https://platform.openai.com/docs/assistants/tools/"
+                    "file-search/supported-files",
+                    param=item.param,
+                    code="unsupported_file",
+                )
+            _check_chunking(item.chunking, item.param)
+            if files.get(conn, project, store_id, item.file_id) is not None:
+                continue
+            doc = store_file_doc(
+                file_id=item.file_id,
+                store_id=store_id,
+                created_at=now,
+                status="in_progress",
+                chunking_strategy=strategy_of(dump(item.chunking) if item.chunking else None),
+                attributes=item.attributes or {},
+            )
+            files.insert(
+                conn,
+                {
+                    "vector_store_id": store_id,
+                    "id": item.file_id,
+                    "project": project,
+                    "status": "in_progress",
+                    "batch_id": batch_id,
+                    "usage_bytes": 0,
+                    "filename": filename[:512],
+                    "worker": None,
+                    "heartbeat_at": None,
+                    "parsed": None,
+                    "doc": encode(doc),
+                },
+            )
+            queued.append(item.file_id)
+        return queued
+
+    def create_unit(
+        self, conn: Conn, project: str, req: VectorStoreCreate, *, default_days: int | None = None
+    ) -> tuple[bytes, list[str]]:
+        """Inside any write unit (assistant and thread creates call it too)."""
+        now = clock.now()
+        store_id = new_id(IdKind.vector_store)
+        expires_after = dump(req.expires_after) if req.expires_after else None
+        if expires_after is None and default_days:
+            expires_after = {"anchor": "last_active_at", "days": default_days}
+        doc = store_doc(
+            store_id=store_id,
+            created_at=now,
+            name=req.name,
+            description=req.description,
+            expires_after=expires_after,
+            last_active_at=now,
+            metadata=metadata_or_empty(req.metadata),
+        )
+        stores.insert(
+            conn,
+            {
+                "id": store_id,
+                "project": project,
+                "created_at": now,
+                "expires_at": doc["expires_at"],
+                "generation": 0,
+                "doc": encode(doc),
+            },
+        )
+        items = [
+            Attach(f, f"file_ids[{i}]", req.chunking_strategy) for i, f in enumerate(req.file_ids)
+        ]
+        queued = self._attach(conn, project, store_id, items, None)
+        return refresh(conn, project, store_id), queued
+
+    async def create(self, project: str, req: VectorStoreCreate) -> bytes:
+        doc, queued = await self.db.write(lambda conn: self.create_unit(conn, project, req))
+        if queued:
+            store_id = orjson.loads(doc)["id"]
+            await self._wait_for(store_id, queued)
+            return await self.get(project, store_id)
+        return doc
+
+    async def get(self, project: str, store_id: str) -> bytes:
+        raw = await self.db.read(lambda conn: stores.get_doc(conn, project, store_id))
+        if raw is None:
+            raise NotFound(f"No vector store found with id '{store_id}'.")
+        return raw
+
+    async def list(self, project: str, params: ListParams) -> bytes:
+        return render_list(await self.db.read(lambda conn: stores.page(conn, project, params)))
+
+    async def update(self, project: str, store_id: str, req: VectorStoreUpdate) -> bytes:
+        sent = req.model_fields_set
+
+        def unit(conn: Conn) -> bytes:
+            doc = self._store(conn, project, store_id)
+            if "name" in sent:
+                doc["name"] = req.name
+            if "metadata" in sent:
+                doc["metadata"] = metadata_or_empty(req.metadata)
+            if "expires_after" in sent:
+                doc["expires_after"] = dump(req.expires_after) if req.expires_after else None
+            sweep_at = set_expiry(doc)
+            text = encode(doc)
+            stores.set(conn, store_id, text, sweep_at)
+            return text.encode()
+
+        return await self.db.write(unit)
+
+    async def delete(self, project: str, store_id: str) -> bytes:
+        def unit(conn: Conn) -> bool:
+            self.chunks.remove(conn, store_id, None)
+            return stores.delete(conn, project, store_id)
+
+        if not await self.db.write(unit):
+            raise NotFound(f"No vector store found with id '{store_id}'.")
+        return orjson.dumps({"id": store_id, "object": "vector_store.deleted", "deleted": True})
+
+    def touch(self, conn: Conn, project: str, store_id: str) -> dict[str, Any] | None:
+        """The store was used by a run: `last_active_at` moves and so does its expiry."""
+        raw = stores.get_doc_for_update(conn, project, store_id)
+        if raw is None:
+            return None
+        doc: dict[str, Any] = orjson.loads(raw)
+        if doc["status"] == "expired":
+            return doc
+        doc["last_active_at"] = clock.now()
+        sweep_at = set_expiry(doc)
+        stores.set(conn, store_id, encode(doc), sweep_at)
+        return doc
+
+    async def expire_due(self, limit: int = 100) -> int:
+        """Stores past `expires_at` become `expired` and lose their files (lazily, here)."""
+        due = await self.db.read(lambda conn: stores.due(conn, clock.now(), limit))
+
+        def unit(conn: Conn, project: str, store_id: str) -> None:
+            raw = stores.get_doc_for_update(conn, project, store_id)
+            if raw is None:
+                return
+            doc = orjson.loads(raw)
+            if doc["expires_at"] is None or doc["expires_at"] > clock.now():
+                stores.set(conn, store_id, raw.decode(), doc["expires_at"])
+                return
+            for file_id in files.ids(conn, store_id):
+                files.delete(conn, store_id, file_id)
+            self.chunks.remove(conn, store_id, None)
+            stores.bump(conn, store_id)
+            doc["status"] = "expired"
+            stores.set(conn, store_id, encode(doc), None)
+            refresh(conn, project, store_id)
+
+        for store_id, project in due:
+            await self.db.write(lambda conn, p=project, s=store_id: unit(conn, p, s))
+        return len(due)
+
+    # -- files ---------------------------------------------------------------------
+
+    async def attach(self, project: str, store_id: str, req: StoreFileCreate) -> bytes:
+        item = Attach(req.file_id, "file_id", req.chunking_strategy, req.attributes)
+
+        def unit(conn: Conn) -> list[str]:
+            self._store(conn, project, store_id)
+            queued = self._attach(conn, project, store_id, [item], None)
+            refresh(conn, project, store_id)
+            return queued
+
+        queued = await self.db.write(unit)
+        await self._wait_for(store_id, queued)
+        return await self.get_file(project, store_id, req.file_id)
+
+    async def get_file(self, project: str, store_id: str, file_id: str) -> bytes:
+        def unit(conn: Conn) -> bytes | None:
+            if stores.get_doc(conn, project, store_id) is None:
+                raise NotFound(f"No vector store found with id '{store_id}'.")
+            row = files.get(conn, project, store_id, file_id)
+            return row[0] if row else None
+
+        found = await self.db.read(unit)
+        if found is None:
+            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.")
+        return found
+
+    async def list_files(
+        self, project: str, store_id: str, params: StoreFileListParams, batch_id: str | None = None
+    ) -> bytes:
+        def unit(conn: Conn) -> bytes:
+            if stores.get_doc(conn, project, store_id) is None:
+                raise NotFound(f"No vector store found with id '{store_id}'.")
+            scope: dict[str, Any] = {"vector_store_id": store_id}
+            if batch_id is not None:
+                if batches.get_in_store(conn, project, store_id, batch_id) is None:
+                    raise NotFound(f"No file batch found with id '{batch_id}'.")
+                scope["batch_id"] = batch_id
+            if params.filter is not None:
+                scope["status"] = params.filter
+            return render_list(files.page(conn, scope, params))
+
+        return await self.db.read(unit)
+
+    async def update_file(
+        self, project: str, store_id: str, file_id: str, attributes: dict[str, Any] | None
+    ) -> bytes:
+        def unit(conn: Conn) -> bytes:
+            self._store(conn, project, store_id)
+            row = files.get(conn, project, store_id, file_id)
+            if row is None:
+                raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.")
+            doc = orjson.loads(row[0])
+            doc["attributes"] = attributes or {}
+            text = encode(doc)
+            files.set(conn, store_id, file_id, doc=text, status=row[1], usage_bytes=doc["usage_bytes"])
+            return text.encode()
+
+        return await self.db.write(unit)
+
+    async def detach(self, project: str, store_id: str, file_id: str) -> bytes:
+        def unit(conn: Conn) -> bool:
+            self._store(conn, project, store_id)
+            row = files.get(conn, project, store_id, file_id)
+            if row is None:
+                return False
+            files.delete(conn, store_id, file_id)
+            self.chunks.remove(conn, store_id, file_id)
+            stores.bump(conn, store_id)
+            refresh(conn, project, store_id, [row[2]])
+            return True
+
+        if not await self.db.write(unit):
+            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.")
+        return orjson.dumps({"id": file_id, "object": "vector_store.file.deleted", "deleted": True})
+
+    async def content(self, project: str, store_id: str, file_id: str) -> bytes:
+        await self.get_file(project, store_id, file_id)
+        parsed = await self.db.read(lambda conn: files.parsed(conn, project, store_id, file_id))
+        pages = orjson.loads(parsed) if parsed else []
+        data = [{"type": "text", "text": page} for page in pages if page]
+        return orjson.dumps(
+            {
+                "object": "vector_store.file_content.page",
+                "data": data,
+                "has_more": False,
+                "next_page": None,
+            }
+        )
+
+    # -- batches -------------------------------------------------------------------
+
+    async def create_batch(self, project: str, store_id: str, req: FileBatchCreate) -> bytes:
+        if req.files is not None:
+            items = [
+                Attach(f.file_id, f"files[{i}].file_id", f.chunking_strategy, f.attributes)
+                for i, f in enumerate(req.files)
+            ]
+        else:
+            items = [
+                Attach(f, f"file_ids[{i}]", req.chunking_strategy, req.attributes)
+                for i, f in enumerate(req.file_ids or [])
+            ]
+        batch_id = new_id(IdKind.vector_store_file_batch)
+
+        def unit(conn: Conn) -> list[str]:
+            self._store(conn, project, store_id)
+            doc = batch_doc(batch_id=batch_id, store_id=store_id, created_at=clock.now())
+            batches.insert(
+                conn,
+                {"id": batch_id, "vector_store_id": store_id, "project": project, "doc": encode(doc)},
+            )
+            queued = self._attach(conn, project, store_id, items, batch_id)
+            # Files already attached join the batch as they are.
+            for item in items:
+                if item.file_id not in queued:
+                    files.rebatch(conn, store_id, item.file_id, batch_id)
+            refresh(conn, project, store_id, [batch_id])
+            return queued
+
+        queued = await self.db.write(unit)
+        await self._wait_for(store_id, queued)
+        return await self.get_batch(project, store_id, batch_id)
+
+    async def get_batch(self, project: str, store_id: str, batch_id: str) -> bytes:
+        def unit(conn: Conn) -> bytes | None:
+            if stores.get_doc(conn, project, store_id) is None:
+                raise NotFound(f"No vector store found with id '{store_id}'.")
+            return batches.get_in_store(conn, project, store_id, batch_id)
+
+        found = await self.db.read(unit)
+        if found is None:
+            raise NotFound(f"No file batch found with id '{batch_id}'.")
+        return found
+
+    async def cancel_batch(self, project: str, store_id: str, batch_id: str) -> bytes:
+        """Files still in progress become `cancelled` at once, so the batch's in-progress
+        count is 0 and its status final together (Python polls one, Node the other)."""
+
+        def unit(conn: Conn) -> None:
+            self._store(conn, project, store_id)
+            raw = batches.get_in_store(conn, project, store_id, batch_id)
+            if raw is None:
+                raise NotFound(f"No file batch found with id '{batch_id}'.")
+            for s, file_id in files.in_progress_of_batch(conn, batch_id):
+                row = files.get(conn, project, s, file_id)
+                if row is None:
+                    continue
+                doc = orjson.loads(row[0])
+                doc["status"] = "cancelled"
+                files.set(conn, s, file_id, doc=encode(doc), status="cancelled", usage_bytes=0)
+            batch = orjson.loads(raw)
+            if batch["status"] == "in_progress":
+                batch["status"] = "cancelled"
+                batches.replace(conn, project, batch_id, encode(batch))
+            refresh(conn, project, store_id, [batch_id])
+
+        await self.db.write(unit)
+        return await self.get_batch(project, store_id, batch_id)

@@ -1,0 +1,83 @@
+"""Chunks of vector-store files and the two searches over them, one module per backend.
+
+Both backends answer the same two questions for one store, restricted to some files
+when an attribute filter chose them (the restriction is part of the query, so a filter
+never empties a top-k that was cut before it):
+- `keyword`: the best chunks by full-text rank (FTS5 bm25 / PostgreSQL ts_rank_cd);
+- `nearest`: the best chunks by cosine similarity (an exact scan / pgvector HNSW).
+`services/search.py` fuses the two lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from assistantd.store.sql import Conn
+
+__all__ = ["ChunkIndex", "Hit", "NewChunk", "StoredChunk", "open_chunk_index"]
+
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class NewChunk:
+    seq: int
+    text: str
+    embedding: Vector
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    chunk_id: int
+    score: float  # cosine similarity for `nearest`, a positive rank for `keyword`
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    chunk_id: int
+    file_id: str
+    text: str
+    embedding: Vector
+
+
+class ChunkIndex(Protocol):
+    def add(self, conn: Conn, store_id: str, file_id: str, chunks: Sequence[NewChunk]) -> None:
+        """Inside a write unit: the file's chunks become searchable when it commits."""
+        ...
+
+    def remove(self, conn: Conn, store_id: str, file_id: str | None) -> None:
+        """Inside a write unit: one file's chunks, or (None) every chunk of the store."""
+        ...
+
+    def keyword(
+        self, conn: Conn, store_id: str, terms: list[str], files: list[str] | None, limit: int
+    ) -> list[Hit]: ...
+
+    def nearest(
+        self,
+        conn: Conn,
+        store_id: str,
+        generation: int,
+        query: Vector,
+        files: list[str] | None,
+        limit: int,
+    ) -> list[Hit]: ...
+
+    def fetch(self, conn: Conn, chunk_ids: Sequence[int], query: Vector) -> list[StoredChunk]:
+        """The chunks, with their embeddings (cosine with `query` is computed from them)."""
+        ...
+
+
+def open_chunk_index(dialect: str, dimensions: int, cache_bytes: int) -> ChunkIndex:
+    if dialect == "postgresql":
+        from assistantd.store.chunks.postgres import PgChunkIndex
+
+        return PgChunkIndex(dimensions)
+    from assistantd.store.chunks.sqlite import SqliteChunkIndex
+
+    return SqliteChunkIndex(dimensions, cache_bytes)

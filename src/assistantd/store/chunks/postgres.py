@@ -1,0 +1,165 @@
+"""PostgreSQL: a GIN index on a generated tsvector for keywords, pgvector HNSW for similarity.
+
+The embedding column is an untyped `vector` with its length in `dims`, so that an
+embedder of any size can be configured; the HNSW index is a partial expression index
+per length (`embedding::vector(N) WHERE dims = N`), created the first time chunks of
+that length are written. The index covers every store: a query for one store (and
+perhaps some of its files) uses pgvector 0.8's iterative scan, which keeps walking the
+graph until enough rows pass the filter, instead of filtering a truncated top-k.
+Vectors cross the wire as text (`'[0.1,...]'`) and are cast on the server, because
+asyncpg has no codec for the `vector` type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+
+from assistantd.store.chunks import Hit, NewChunk, StoredChunk, Vector
+from assistantd.store.sql import Conn, Query
+
+__all__ = ["PgChunkIndex"]
+
+
+def _literal(vector: Vector) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
+
+
+def _parse(value: Any) -> Vector:
+    if isinstance(value, str):
+        return np.array(value.strip("[]").split(","), dtype=np.float32)
+    return np.asarray(value, dtype=np.float32)
+
+
+_INSERT = Query(
+    text(
+        "INSERT INTO vs_chunks (vector_store_id, file_id, seq, text, dims, embedding)"
+        " VALUES (:store, :file, :seq, :text, :dims, CAST(CAST(:embedding AS text) AS vector))"
+    )
+)
+_DELETE_FILE = Query(
+    text("DELETE FROM vs_chunks WHERE vector_store_id = :store AND file_id = :file")
+)
+_DELETE_STORE = Query(text("DELETE FROM vs_chunks WHERE vector_store_id = :store"))
+_KEYWORD = (
+    "SELECT id, ts_rank_cd(tsv, q) AS rank FROM vs_chunks,"
+    " to_tsquery('english', CAST(:match AS text)) q"
+    " WHERE vector_store_id = :store AND tsv @@ q {files}"
+    " ORDER BY rank DESC LIMIT :limit"
+)
+_KEYWORD_ALL = Query(text(_KEYWORD.format(files="")))
+_KEYWORD_FILES = Query(
+    text(_KEYWORD.format(files="AND file_id = ANY(CAST(:files AS text[]))"))
+)
+_SCAN = Query(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+_EF = Query(text("SET LOCAL hnsw.ef_search = 100"))
+_FETCH = Query(
+    text(
+        "SELECT id, file_id, text, CAST(embedding AS text) FROM vs_chunks"
+        " WHERE id = ANY(CAST(:ids AS bigint[]))"
+    )
+)
+
+
+def _word(term: str) -> str:
+    """A term as a tsquery operand: letters and digits only, so no operator can leak in."""
+    return "".join(ch for ch in term if ch.isalnum())
+
+
+class PgChunkIndex:
+    def __init__(self, dimensions: int) -> None:
+        self.dimensions = dimensions
+        self._indexed: set[int] = set()
+        d = int(dimensions)
+        cast = f"CAST(embedding AS vector({d}))"
+        self._nearest = {
+            files: Query(
+                text(
+                    f"SELECT id, {cast} <=> CAST(CAST(:q AS text) AS vector({d})) AS distance"
+                    f" FROM vs_chunks WHERE dims = {d} AND vector_store_id = :store"
+                    + (" AND file_id = ANY(CAST(:files AS text[]))" if files else "")
+                    + " ORDER BY distance LIMIT :limit"
+                )
+            )
+            for files in (False, True)
+        }
+
+    def _ensure_index(self, conn: Conn, dims: int) -> None:
+        if dims in self._indexed:
+            return
+        d = int(dims)
+        conn.execute(
+            Query(
+                text(
+                    f"CREATE INDEX IF NOT EXISTS ix_vs_chunks_hnsw_{d} ON vs_chunks"
+                    f" USING hnsw ((CAST(embedding AS vector({d}))) vector_cosine_ops)"
+                    f" WHERE dims = {d}"
+                )
+            ),
+            {},
+        )
+        self._indexed.add(dims)
+
+    def add(self, conn: Conn, store_id: str, file_id: str, chunks: Sequence[NewChunk]) -> None:
+        if not chunks:
+            return
+        self._ensure_index(conn, self.dimensions)
+        rows = [
+            {
+                "store": store_id,
+                "file": file_id,
+                "seq": c.seq,
+                "text": c.text,
+                "dims": len(c.embedding),
+                "embedding": _literal(c.embedding),
+            }
+            for c in chunks
+        ]
+        conn.executemany(_INSERT, rows)
+
+    def remove(self, conn: Conn, store_id: str, file_id: str | None) -> None:
+        if file_id is None:
+            conn.execute(_DELETE_STORE, {"store": store_id})
+        else:
+            conn.execute(_DELETE_FILE, {"store": store_id, "file": file_id})
+
+    def keyword(
+        self, conn: Conn, store_id: str, terms: list[str], files: list[str] | None, limit: int
+    ) -> list[Hit]:
+        words = [w for w in (_word(t) for t in terms) if w]
+        if not words:
+            return []
+        params: dict[str, Any] = {"match": " | ".join(words), "store": store_id, "limit": limit}
+        query = _KEYWORD_ALL
+        if files is not None:
+            query = _KEYWORD_FILES
+            params["files"] = files
+        return [Hit(int(r[0]), float(r[1])) for r in conn.all(query, params)]
+
+    def nearest(
+        self,
+        conn: Conn,
+        store_id: str,
+        generation: int,
+        query: Vector,
+        files: list[str] | None,
+        limit: int,
+    ) -> list[Hit]:
+        conn.execute(_SCAN, {})
+        conn.execute(_EF, {})
+        params: dict[str, Any] = {"q": _literal(query), "store": store_id, "limit": limit}
+        if files is not None:
+            params["files"] = files
+        rows = conn.all(self._nearest[files is not None], params)
+        hits = [Hit(int(r[0]), 1.0 - float(r[1])) for r in rows]
+        # relaxed_order may return a few rows out of order.
+        return sorted(hits, key=lambda h: -h.score)
+
+    def fetch(self, conn: Conn, chunk_ids: Sequence[int], query: Vector) -> list[StoredChunk]:
+        if not chunk_ids:
+            return []
+        rows = conn.all(_FETCH, {"ids": [int(i) for i in chunk_ids]})
+        return [StoredChunk(int(r[0]), r[1], r[2], _parse(r[3])) for r in rows]
