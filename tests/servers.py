@@ -10,11 +10,11 @@ import asyncio
 import os
 import socket
 import subprocess
-import tempfile
-import warnings
 import sys
+import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field

@@ -130,7 +130,15 @@ def _routes() -> list[Route]:
     routes = [Route("/health", _health, methods=["GET"])]
     # runs before threads: /threads/runs is not /threads/{thread_id}
     for module in (
-        assistants, runs, run_steps, threads, messages, files, uploads, models, vector_stores
+        assistants,
+        runs,
+        run_steps,
+        threads,
+        messages,
+        files,
+        uploads,
+        models,
+        vector_stores,
     ):
         for route in module.routes:
             routes.append(Route("/v1" + route.path, route.endpoint, methods=route.methods))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from assistantd import clock
-import os
-
 from assistantd.engine.executor import RunExecutor
 from assistantd.engine.ingestion import Ingestor
+from assistantd.engine.server_tools import StoreLookup
 from assistantd.engine.worker import Worker
 from assistantd.events.bus import EventBus, InMemoryEventBus
 from assistantd.providers.registry import ProviderRegistry
@@ -26,6 +26,7 @@ from assistantd.store.blobs import BlobStore, LocalDirBlobStore
 from assistantd.store.chunks import open_chunk_index
 from assistantd.store.db import Database, open_database
 from assistantd.tools.file_search.embeddings import Embedder, MiniLMEmbedder, UpstreamEmbedder
+from assistantd.tools.file_search.tool import FileSearchTool
 
 __all__ = ["Container"]
 
@@ -80,12 +81,16 @@ class Container:
         vector_stores.wake = ingestor.wake
         providers = ProviderRegistry(settings)
         bus = InMemoryEventBus()
+        file_search = FileSearchTool(
+            search, StoreLookup(db, vector_stores), settings.file_search_output_chars
+        )
         executor = RunExecutor(
             db,
             providers,
             bus,
             read_image=files.read_image,
             requires_action_ttl_s=settings.requires_action_ttl_s,
+            server_tools={"file_search": file_search},
         )
         worker = Worker(
             db,
@@ -102,9 +107,9 @@ class Container:
             blobs=blobs,
             auth=Authenticator(db, settings.key_cache_ttl_s, settings.auth),
             api_keys=ApiKeyService(db),
-            assistants=AssistantService(db, files),
-            threads=ThreadService(db, files),
-            messages=MessageService(db, files),
+            assistants=AssistantService(db, files, vector_stores),
+            threads=ThreadService(db, files, vector_stores),
+            messages=MessageService(db, files, vector_stores),
             files=files,
             uploads=UploadService(db, blobs, files, settings),
             providers=providers,

@@ -161,6 +161,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How long attaching a file waits for its ingestion before answering.",
     )
+    file_search_output_chars: int = Field(
+        default=8000,
+        ge=500,
+        description="Most characters of search results a run's model is shown per search.",
+    )
     access_log: bool = True
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 

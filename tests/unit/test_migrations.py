@@ -18,7 +18,8 @@ from tests.servers import database
 
 def _drift(conn: Connection) -> list[object]:
     assert {"assistants", "threads", "messages", "api_keys"} <= set(inspect(conn).get_table_names())
-    def mapped(name: str | None, type_: str, parent_names: object) -> bool:
+
+    def mapped(name: str | None, type_: str, _parents: object) -> bool:
         return not (type_ == "table" and name in UNMAPPED_TABLES)
 
     context = MigrationContext.configure(conn, opts={"include_name": mapped})

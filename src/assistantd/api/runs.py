@@ -27,10 +27,13 @@ T = TypeVar("T")
 _INCLUDABLE = {"step_details.tool_calls[*].file_search.results[*].content"}
 
 
-def _check_include(call: Call) -> None:
-    """`include[]` (or `include`) may only name what the spec allows."""
+def check_include(call: Call) -> bool:
+    """`include[]` (or `include`) may only name what the spec allows; whether it did."""
     raw = call.scope.get("query_string", b"").decode("latin-1")
+    included = False
     for key, value in parse_qsl(raw, keep_blank_values=True):
+        if key in ("include[]", "include"):
+            included = True
         if key in ("include[]", "include") and value not in _INCLUDABLE:
             raise InvalidRequest(
                 f"Invalid value: '{value}'. Supported values are: "
@@ -38,6 +41,7 @@ def _check_include(call: Call) -> None:
                 param="include",
                 code="invalid_value",
             )
+    return included
 
 
 # Streamed runs are reserved for this process's worker: the event bus is in-process,
@@ -56,16 +60,18 @@ def _stream(
 
 async def create_run(call: Call) -> Response:
     thread_id = call.path(IdKind.thread, "thread_id")
-    _check_include(call)
+    include = check_include(call)
     req = parse_body(RunCreate, await read_body(call))
     runs = call.container.runs
     run_id = new_id(IdKind.run)
     if req.stream:
         local = call.container.worker.id
         return await _stream(
-            call, run_id, lambda: runs.create(call.project, thread_id, req, run_id, local)
+            call,
+            run_id,
+            lambda: runs.create(call.project, thread_id, req, run_id, local, include=include),
         )
-    return polled(call, await runs.create(call.project, thread_id, req, run_id))
+    return polled(call, await runs.create(call.project, thread_id, req, run_id, include=include))
 
 
 async def create_thread_and_run(call: Call) -> Response:

@@ -81,7 +81,9 @@ async def list_files(call: Call) -> bytes:
 
 async def get_file(call: Call) -> Response:
     store_id, file_id = _store(call), _file(call)
-    return polled(call, await call.container.vector_stores.get_file(call.project, store_id, file_id))
+    return polled(
+        call, await call.container.vector_stores.get_file(call.project, store_id, file_id)
+    )
 
 
 async def update_file(call: Call) -> bytes:
@@ -105,12 +107,16 @@ async def file_content(call: Call) -> bytes:
 async def create_batch(call: Call) -> Response:
     store_id = _store(call)
     req = parse_body(FileBatchCreate, await read_body(call))
-    return polled(call, await call.container.vector_stores.create_batch(call.project, store_id, req))
+    return polled(
+        call, await call.container.vector_stores.create_batch(call.project, store_id, req)
+    )
 
 
 async def get_batch(call: Call) -> Response:
     store_id, batch_id = _store(call), _batch(call)
-    return polled(call, await call.container.vector_stores.get_batch(call.project, store_id, batch_id))
+    return polled(
+        call, await call.container.vector_stores.get_batch(call.project, store_id, batch_id)
+    )
 
 
 async def cancel_batch(call: Call) -> bytes:

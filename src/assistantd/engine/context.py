@@ -103,14 +103,33 @@ async def _with_images(
     return {**message, "content": parts}
 
 
-def _tool_exchanges(steps: list[str]) -> list[dict[str, Any]]:
-    """This run's answered tool calls, as an assistant turn and one tool message each."""
+def _tool_exchanges(steps: list[str], private: dict[str, Any]) -> list[dict[str, Any]]:
+    """This run's answered tool calls, as an assistant turn and one tool message each.
+
+    A server tool's call (file_search) is replayed as the function call the model made,
+    with the output it was given, both kept in the run's private state."""
+    exchanges = private.get("exchanges") or {}
     out: list[dict[str, Any]] = []
     for text in steps:
         step = orjson.loads(text)
         if step["type"] != "tool_calls" or step["status"] != "completed":
             continue
-        calls = [c for c in step["step_details"]["tool_calls"] if c["type"] == "function"]
+        calls = []
+        for c in step["step_details"]["tool_calls"]:
+            if c["type"] == "function":
+                calls.append(c)
+            elif c["id"] in exchanges:
+                e = exchanges[c["id"]]
+                calls.append(
+                    {
+                        "id": c["id"],
+                        "function": {
+                            "name": e["name"],
+                            "arguments": e["arguments"],
+                            "output": e["output"],
+                        },
+                    }
+                )
         if not calls:
             continue
         out.append(
@@ -169,7 +188,8 @@ async def build_context(
     if private.get("additional_instructions"):
         instructions = f"{instructions}\n\n{private['additional_instructions']}".strip()
     head = [{"role": "system", "content": instructions}] if instructions else []
-    tail = _tool_exchanges(await db.read(lambda conn: RunRepository().step_docs(conn, run["id"])))
+    steps = await db.read(lambda conn: RunRepository().step_docs(conn, run["id"]))
+    tail = _tool_exchanges(steps, private)
     budget = context_window - (run["max_completion_tokens"] or _ANSWER_ROOM)
     if run["max_prompt_tokens"]:
         budget = min(budget, run["max_prompt_tokens"])

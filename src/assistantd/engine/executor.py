@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from assistantd.engine.context import Context, ImageReader, build_context
+from assistantd.engine.server_tools import server_tools_for
 from assistantd.engine.turn import Call, Turn, TurnWriter
 from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
@@ -35,6 +36,9 @@ from assistantd.providers.base import (
 from assistantd.providers.registry import ProviderRegistry
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
+from assistantd.tools.base import ServerTool, ToolRequest
+from assistantd.tools.file_search.citations import CitationStream, Source
+from assistantd.tools.file_search.tool import ToolFailed
 
 __all__ = ["RunExecutor"]
 
@@ -42,14 +46,19 @@ log = logging.getLogger(__name__)
 _CANCEL_CHECK_S = 0.2
 
 
-def _tools(run: RunDoc) -> list[dict[str, Any]]:
-    # Only function tools reach the model for now; code_interpreter and file_search
-    # are stored on runs but not executed by this server yet.
-    return [
+# Server tool calls a run may make before the model must answer without them.
+MAX_SERVER_ROUNDS = 3
+
+
+def _tools(run: RunDoc, server: dict[str, ServerTool]) -> list[dict[str, Any]]:
+    """Function tools as the client defined them, then the server tools as functions.
+    code_interpreter is stored on runs but not executed by this server yet."""
+    functions = [
         {"type": "function", "function": t["function"]}
         for t in run["tools"]
         if t["type"] == "function"
     ]
+    return functions + [tool.definition(dict(run)) for tool in server.values()]
 
 
 def _tool_choice(run: RunDoc, answered_tools: bool) -> str | dict[str, Any] | None:
@@ -64,6 +73,8 @@ def _tool_choice(run: RunDoc, answered_tools: bool) -> str | dict[str, Any] | No
     choice = run["tool_choice"]
     if answered_tools and choice != "none":
         return "auto"
+    if isinstance(choice, dict) and choice["type"] != "function":
+        return {"type": "function", "function": {"name": choice["type"]}}
     if isinstance(choice, dict):
         return {"type": "function", "function": {"name": choice["function"]["name"]}}
     return str(choice) if choice else None
@@ -85,8 +96,10 @@ class RunExecutor:
         *,
         read_image: ImageReader | None = None,
         requires_action_ttl_s: int = 600,
+        server_tools: dict[str, ServerTool] | None = None,
     ) -> None:
         self.db = db
+        self.server_tools = server_tools or {}
         self.providers = providers
         self.bus = bus
         self.read_image = read_image
@@ -102,7 +115,16 @@ class RunExecutor:
             return
         try:
             provider = self.providers.for_model(turn.run["model"])
-            await self._generate(turn, provider)
+            server = server_tools_for(dict(turn.run), self.server_tools)
+            for rounds in range(MAX_SERVER_ROUNDS + 1):
+                offered = server if rounds < MAX_SERVER_ROUNDS else {}
+                if not await self._generate(turn, provider, offered):
+                    break
+                turn = turn.next()
+        except ToolFailed as error:
+            await self.turns.end(
+                turn, "failed", last_error={"code": error.code, "message": error.message}
+            )
         except ProviderError as error:
             await self.turns.end(
                 turn, "failed", last_error={"code": error.code, "message": error.message}
@@ -118,9 +140,15 @@ class RunExecutor:
                 },
             )
 
-    def _request(self, turn: Turn, context: Context, max_tokens: int | None) -> ChatRequest:
+    def _request(
+        self,
+        turn: Turn,
+        context: Context,
+        max_tokens: int | None,
+        server: dict[str, ServerTool],
+    ) -> ChatRequest:
         run = turn.run
-        tools = _tools(run)
+        tools = _tools(run, server)
         return ChatRequest(
             model=run["model"],
             messages=context.messages,
@@ -134,8 +162,12 @@ class RunExecutor:
             reasoning_effort=turn.private.get("reasoning_effort"),
         )
 
-    async def _generate(self, turn: Turn, provider: Provider) -> None:
+    async def _generate(
+        self, turn: Turn, provider: Provider, server: dict[str, ServerTool]
+    ) -> bool:
+        """One model turn; True when it called server tools and the run goes on."""
         run = turn.run
+        await self._prepare(turn, server)
         context = await build_context(
             self.db,
             run=run,
@@ -147,19 +179,20 @@ class RunExecutor:
         )
         if context.over_budget:
             await self.turns.end(turn, "incomplete", incomplete={"reason": "max_prompt_tokens"})
-            return
+            return False
         used = run["usage"]["completion_tokens"] if run["usage"] else 0
         max_tokens = run["max_completion_tokens"] - used if run["max_completion_tokens"] else None
         if max_tokens is not None and max_tokens <= 0:
             await self.turns.end(turn, "incomplete", incomplete={"reason": "max_completion_tokens"})
-            return
+            return False
         turn.prompt_tokens = context.prompt_tokens
         checked = time.monotonic()
-        async for event in provider.stream(self._request(turn, context, max_tokens)):
+        request = self._request(turn, context, max_tokens, server)
+        async for event in provider.stream(request):
             if isinstance(event, TextDelta):
                 await self._on_text(turn, event.text)
             elif isinstance(event, ToolCallDelta):
-                await self._on_tool_call(turn, event)
+                await self._on_tool_call(turn, event, server)
             elif isinstance(event, Usage):
                 turn.prompt_tokens = event.prompt_tokens
                 turn.completion_tokens = event.completion_tokens
@@ -170,17 +203,117 @@ class RunExecutor:
                 status = await self.db.read(lambda conn: self.runs.status(conn, run["id"]))
                 if status == "cancelling":
                     await self.turns.end(turn, "cancelled")
-                    return
+                    return False
+        return await self._after_stream(turn, provider, server)
+
+    async def _after_stream(
+        self, turn: Turn, provider: Provider, server: dict[str, ServerTool]
+    ) -> bool:
         if not turn.completion_tokens:
             # An upstream that reports no usage: estimate, as for prompts.
             pieces = [turn.text, *(c.arguments for c in turn.calls.values())]
             turn.completion_tokens = sum(len(p) for p in pieces) // 4
+        server_calls = [turn.calls[i] for i in sorted(turn.calls) if turn.calls[i].server]
+        if server_calls:
+            return await self._run_server_tools(turn, server_calls, server)
+        if turn.citer is not None and turn.message is not None:
+            self._publish_pieces(turn, turn.citer.flush())
+            if not provider.cites_sources:
+                self._publish_pieces(turn, turn.citer.cite_top())
         await self.turns.finish(turn)
+        return False
+
+    async def _prepare(self, turn: Turn, server: dict[str, ServerTool]) -> None:
+        """Before the model: an expired store fails the run; earlier search results can
+        be cited."""
+        if "file_search" in server and not turn.private.get("stores_checked"):
+            await server["file_search"].check(turn.project, dict(turn.run))
+            turn.private["stores_checked"] = True
+        if turn.private.get("sources"):
+            sources = {
+                key: Source(key, s["file_id"], s["filename"])
+                for key, s in turn.private["sources"].items()
+            }
+            turn.citer = CitationStream(sources, latest=int(turn.private.get("latest", 0)))
+
+    async def _run_server_tools(
+        self, turn: Turn, calls: list[Call], server: dict[str, ServerTool]
+    ) -> bool:
+        """Run the turn's server tool calls (function calls beside them are dropped: the
+        model asks again once it has the results) in one tool_calls step."""
+        if turn.citer is not None and turn.message is not None:
+            self._publish_pieces(turn, turn.citer.flush())
+        for call in turn.calls.values():
+            call.server = True  # nothing of this turn goes to the client as a function call
+        turn.calls = {i: c for i, c in enumerate(calls)}
+        await self.turns.open_tool_step(turn)
+        assert turn.tool_step is not None
+        run_id = turn.run["id"]
+        rounds = int(turn.private.get("server_rounds", 0))
+        entries, private = [], dict(turn.private)
+        exchanges = dict(private.get("exchanges") or {})
+        for index, call in enumerate(calls):
+            tool = server[call.name]
+            first = {"index": index, **tool.first_entry(dict(turn.run), call.id)}
+            delta = {
+                "id": turn.tool_step["id"],
+                "object": "thread.run.step.delta",
+                "delta": {"step_details": {"type": "tool_calls", "tool_calls": [first]}},
+            }
+            self.bus.publish(run_id, "thread.run.step.delta", orjson.dumps(delta))
+            request = ToolRequest(
+                project=turn.project,
+                run=dict(turn.run),
+                private=private,
+                call_id=call.id,
+                arguments=call.arguments,
+                round=rounds,
+            )
+            outcome = await tool.run(request)
+            entries.append(outcome.entry)
+            private.update(outcome.private)
+            exchanges[call.id] = {
+                "name": call.name,
+                "arguments": call.arguments,
+                "output": outcome.output,
+            }
+            rounds += 1
+        private["exchanges"] = exchanges
+        private["server_rounds"] = rounds
+        include = bool(private.get("include_search_content"))
+        return await self.turns.complete_server_step(turn, entries, private, include)
+
+    def _publish_pieces(self, turn: Turn, pieces: list[tuple[str, dict[str, Any] | None]]) -> None:
+        assert turn.message is not None
+        assert turn.citer is not None
+        for text, annotation in pieces:
+            delta = {
+                "id": turn.message["id"],
+                "object": "thread.message.delta",
+                "delta": {
+                    "content": [
+                        {
+                            "index": 0,
+                            "type": "text",
+                            "text": {
+                                "value": text,
+                                "annotations": [annotation] if annotation else [],
+                            },
+                        }
+                    ]
+                },
+            }
+            self.bus.publish(turn.run["id"], "thread.message.delta", orjson.dumps(delta))
+        turn.text = turn.citer.text
+        turn.annotations = turn.citer.annotations
 
     async def _on_text(self, turn: Turn, text: str) -> None:
         if turn.message is None:
             await self.turns.open_message(turn)
         assert turn.message is not None
+        if turn.citer is not None:
+            self._publish_pieces(turn, turn.citer.feed(text))
+            return
         turn.text += text
         delta = {
             "id": turn.message["id"],
@@ -193,9 +326,23 @@ class RunExecutor:
         }
         self.bus.publish(turn.run["id"], "thread.message.delta", orjson.dumps(delta))
 
-    async def _on_tool_call(self, turn: Turn, event: ToolCallDelta) -> None:
+    async def _on_tool_call(
+        self, turn: Turn, event: ToolCallDelta, server: dict[str, ServerTool]
+    ) -> None:
         if event.index > 0 and not turn.run["parallel_tool_calls"]:
             return  # only the first call is kept; do not stream the others
+        known = turn.calls.get(event.index)
+        if known is None and (event.name or "") in server:
+            turn.calls[event.index] = Call(
+                id=new_id(IdKind.tool_call),
+                name=event.name or "",
+                arguments=event.arguments,
+                server=True,
+            )
+            return
+        if known is not None and known.server:
+            known.arguments += event.arguments
+            return
         if turn.tool_step is None:
             await self.turns.open_tool_step(turn)
         assert turn.tool_step is not None

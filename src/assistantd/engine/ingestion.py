@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import uuid
+from functools import partial
 from typing import Any
 
 import orjson
@@ -102,8 +103,7 @@ class Ingestor:
     async def _sweeper(self) -> None:
         while self._running:
             try:
-                now = clock.now()
-                await self.db.write(lambda conn: files.heartbeat(conn, self.id, now))
+                await self.db.write(partial(files.heartbeat, worker=self.id, now=clock.now()))
                 await self.fail_stale()
                 await self.vector_stores.expire_due()
             except Exception:
@@ -116,9 +116,15 @@ class Ingestor:
         stale = await self.db.read(lambda conn: files.stale(conn, before, 100))
         for store_id, file_id, project in stale:
             await self.db.write(
-                lambda conn, s=store_id, f=file_id, p=project: self._settle(
-                    conn, p, s, f, None, last_error={"code": "server_error", "message": _DIED},
-                    before=before, only_worker=worker,
+                partial(
+                    self._settle,
+                    project=project,
+                    store_id=store_id,
+                    file_id=file_id,
+                    result=None,
+                    last_error={"code": "server_error", "message": _DIED},
+                    before=before,
+                    only_worker=worker,
                 )
             )
             self.vector_stores.finished(store_id, file_id)
@@ -136,7 +142,9 @@ class Ingestor:
         try:
             if isinstance(result, dict):
                 await self.db.write(
-                    lambda conn: self._settle(conn, project, store_id, file_id, None, last_error=result)
+                    lambda conn: self._settle(
+                        conn, project, store_id, file_id, None, last_error=result
+                    )
                 )
             else:
                 await self.db.write(

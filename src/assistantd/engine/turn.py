@@ -22,13 +22,14 @@ from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.objects import ErrorInfo, MessageDoc, RunDoc, RunStepDoc, UsageInfo
 from assistantd.services.documents import encode
-from assistantd.services.run_docs import assistant_message_doc, step_doc
+from assistantd.services.run_docs import assistant_message_doc, step_doc, strip_search_content
 from assistantd.services.run_events import publish_doc, step_event
 from assistantd.services.run_states import close_open_work, end_step, transition
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.runs import RunRepository
 from assistantd.store.sql import Conn
+from assistantd.tools.file_search.citations import CitationStream
 
 __all__ = ["Call", "Turn", "TurnWriter"]
 
@@ -46,6 +47,7 @@ class Call:
     id: str
     name: str = ""
     arguments: str = ""
+    server: bool = False  # a server tool's call: run here, not sent to the client
 
 
 @dataclass
@@ -63,6 +65,12 @@ class Turn:
     message: MessageDoc | None = None
     step: RunStepDoc | None = None
     tool_step: RunStepDoc | None = None
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    citer: CitationStream | None = None
+
+    def next(self) -> Turn:
+        """The turn after server tools ran: same run, nothing written yet."""
+        return Turn(self.run, self.private, self.project)
 
 
 def _usage(prompt: int, completion: int) -> UsageInfo:
@@ -166,7 +174,9 @@ class TurnWriter:
         assert turn.message is not None
         message = _copy(turn.message)
         now = clock.now()
-        message["content"] = [{"type": "text", "text": {"value": turn.text, "annotations": []}}]
+        message["content"] = [
+            {"type": "text", "text": {"value": turn.text, "annotations": list(turn.annotations)}}
+        ]
         if status == "completed":
             message["status"] = "completed"
             message["completed_at"] = now
@@ -246,6 +256,46 @@ class TurnWriter:
         for step in closed:
             publish_doc(self.bus, run_id, step_event(step), step)
         publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
+
+    async def complete_server_step(
+        self,
+        turn: Turn,
+        entries: list[dict[str, Any]],
+        private: dict[str, Any],
+        include_content: bool,
+    ) -> bool:
+        """Server tools ran: their step is completed with this turn's usage, the run keeps
+        going (its usage and private state saved). False if it was cancelled meanwhile."""
+        run_usage, step_usage = self._usages(turn)
+        assert turn.tool_step is not None
+        tool_step = _copy(turn.tool_step)
+        tool_step["step_details"]["tool_calls"] = entries
+        tool_step["usage"] = step_usage
+        tool_step = end_step(tool_step, "completed", clock.now())
+
+        def unit(conn: Conn) -> tuple[RunDoc, list[RunStepDoc]]:
+            run = self._current(conn, turn, run_usage)
+            if run["status"] == "cancelling":
+                transition(run, "cancelled")
+                closed = close_open_work(self.runs, conn, run, {tool_step["id"]: tool_step})
+                self._save_run(conn, run, private)
+                return run, closed
+            self.runs.save_step(conn, run["id"], tool_step["id"], encode(tool_step))
+            self._save_run(conn, run, private)
+            return run, []
+
+        run, closed = await self.db.write(unit)
+        turn.run, turn.private, turn.tool_step = run, private, tool_step
+        if closed:
+            for step in closed:
+                publish_doc(self.bus, run["id"], step_event(step), step)
+            publish_doc(self.bus, run["id"], f"thread.run.{run['status']}", run)
+            return False
+        shown = tool_step
+        if not include_content:
+            shown = orjson.loads(strip_search_content(orjson.dumps(tool_step)))
+        publish_doc(self.bus, run["id"], "thread.run.step.completed", shown)
+        return True
 
     async def require_action(self, turn: Turn, calls: list[Call]) -> None:
         run_usage, step_usage = self._usages(turn)

@@ -95,6 +95,9 @@ class Provider(Protocol):
     # Whether image parts (`image_url` with a `data:` URL) reach the model; a text-only
     # model is sent a placeholder for each image instead.
     accepts_images: bool
+    # Writes the citation markers it is shown (a capable model); a model that does not
+    # gets the best search result cited at the end of its answer instead.
+    cites_sources: bool
 
     def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
         """Generate a reply, event by event. Raises ProviderError."""

@@ -93,6 +93,7 @@ def _tool_prompt(tools: list[dict[str, Any]]) -> str:
 
 
 class EmbeddedProvider:
+    cites_sources = False
     accepts_images = False  # SmolLM2 reads text: images become "[image file file-…]"
 
     def __init__(self, model_path: Path | None = None, *, context_window: int = 8192) -> None:

@@ -44,6 +44,7 @@ def estimate_tokens(messages: list[dict[str, Any]]) -> int:
 
 
 class OpenAICompatibleProvider:
+    cites_sources = True
     accepts_images = True
 
     def __init__(

@@ -14,7 +14,8 @@ from assistantd.protocol.common import ListParams
 from assistantd.services.documents import dump, encode, metadata_or_empty
 from assistantd.services.file_refs import resource_refs
 from assistantd.services.files import FileService
-from assistantd.services.tool_resources import render_tool_resources
+from assistantd.services.tool_resources import realize_stores, render_tool_resources
+from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
 from assistantd.store.repos.pages import render_list
@@ -28,9 +29,10 @@ def _response_format(value: Any) -> Any:
 
 
 class AssistantService:
-    def __init__(self, db: Database, files: FileService) -> None:
+    def __init__(self, db: Database, files: FileService, vector_stores: VectorStoreService) -> None:
         self.db = db
         self.files = files
+        self.vector_stores = vector_stores
         self.repo = AssistantRepository()
 
     async def create(self, project: str, req: AssistantCreate) -> bytes:
@@ -62,12 +64,20 @@ class AssistantService:
         }
         refs = resource_refs(req.tool_resources)
 
-        def unit(conn: Conn) -> None:
+        def unit(conn: Conn) -> tuple[str, bool]:
             self.files.check_refs(conn, project, refs)
-            self.repo.insert(conn, values)
+            made = dict(doc, tool_resources=dict(doc["tool_resources"]))
+            queued = realize_stores(
+                conn, project, made["tool_resources"], self.vector_stores, default_days=None
+            )
+            final = encode(made)
+            self.repo.insert(conn, {**values, "doc": final})
+            return final, queued
 
-        await self.db.write(unit)
-        return text.encode()
+        final, queued = await self.db.write(unit)
+        if queued:
+            self.vector_stores.wake()
+        return final.encode()
 
     async def get(self, project: str, assistant_id: str) -> bytes:
         doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, assistant_id))

@@ -15,6 +15,8 @@ from assistantd.protocol.objects import MessageDoc
 from assistantd.services.documents import dump, encode, metadata_or_empty
 from assistantd.services.file_refs import message_refs
 from assistantd.services.files import FileService
+from assistantd.services.tool_resources import attach_to_thread_store, file_search_attachments
+from assistantd.services.vector_stores import Attach, VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.pages import render_list
@@ -94,9 +96,10 @@ def message_rows(
 
 
 class MessageService:
-    def __init__(self, db: Database, files: FileService) -> None:
+    def __init__(self, db: Database, files: FileService, vector_stores: VectorStoreService) -> None:
         self.db = db
         self.files = files
+        self.vector_stores = vector_stores
         self.repo = MessageRepository()
         self.threads = ThreadRepository()
         self.runs = RunRepository()
@@ -108,6 +111,7 @@ class MessageService:
             message_doc(req, message_id=message_id, thread_id=thread_id, created_at=created_at)
         )
         refs = message_refs(req)
+        attachments = file_search_attachments([req], None)
 
         def unit(conn: Conn) -> APIError | None:
             if refs:
@@ -124,6 +128,8 @@ class MessageService:
                     created_at=created_at,
                     doc=text,
                 ):
+                    if attachments:
+                        self._attach(conn, project, thread_id, attachments)
                     return None
                 if self.threads.get_doc(conn, project, thread_id) is None:
                     return NotFound.object("thread", thread_id)
@@ -139,7 +145,16 @@ class MessageService:
         error = await self.db.write(unit)
         if error is not None:
             raise error
+        if attachments:
+            self.vector_stores.wake()
         return text.encode()
+
+    def _attach(self, conn: Conn, project: str, thread_id: str, items: list[Attach]) -> None:
+        raw = self.threads.get_doc_for_update(conn, project, thread_id)
+        assert raw is not None  # the message was just inserted into it
+        thread = orjson.loads(raw)
+        if attach_to_thread_store(conn, project, thread, items, self.vector_stores):
+            self.threads.replace(conn, project, thread_id, encode(thread))
 
     def _thread_missing(self, conn: Conn, project: str, thread_id: str) -> NotFound | None:
         if self.threads.get_doc(conn, project, thread_id) is None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from assistantd.errors import InvalidRequest
 from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
 from assistantd.services.documents import dump
 
 __all__ = [
+    "strip_search_content",
     "DEFAULT_TRUNCATION",
     "assistant_message_doc",
     "check_tool_choice",
@@ -89,13 +92,14 @@ def run_doc(
 
 
 # Tools this server stores but cannot execute yet; a run may not be forced to use them.
-_NOT_RUNNABLE = frozenset({"code_interpreter", "file_search"})
+_NOT_RUNNABLE = frozenset({"code_interpreter"})
 
 
 def check_tool_choice(run: RunDoc) -> None:
     """Refuse, at create time, a tool_choice the run could only honour by ignoring it."""
     choice = run["tool_choice"]
     functions = {t["function"]["name"] for t in run["tools"] if t["type"] == "function"}
+    enabled = {t["type"] for t in run["tools"]}
     if isinstance(choice, dict) and choice["type"] in _NOT_RUNNABLE:
         raise InvalidRequest(
             f"Invalid 'tool_choice': this server cannot run the '{choice['type']}' tool yet, "
@@ -103,6 +107,14 @@ def check_tool_choice(run: RunDoc) -> None:
             param="tool_choice",
             code="unsupported_value",
         )
+    if isinstance(choice, dict) and choice["type"] == "file_search":
+        if "file_search" not in enabled:
+            raise InvalidRequest(
+                "Invalid 'tool_choice': the run has no file_search tool.",
+                param="tool_choice",
+                code="invalid_value",
+            )
+        return
     if isinstance(choice, dict) and choice["function"]["name"] not in functions:
         raise InvalidRequest(
             f"Invalid 'tool_choice': function '{choice['function']['name']}' is not one of "
@@ -110,13 +122,27 @@ def check_tool_choice(run: RunDoc) -> None:
             param="tool_choice.function.name",
             code="invalid_value",
         )
-    if choice == "required" and not functions:
+    if choice == "required" and not functions and "file_search" not in enabled:
         raise InvalidRequest(
-            "Invalid 'tool_choice': 'required' needs at least one function tool on the run "
-            "(code_interpreter and file_search cannot run on this server yet).",
+            "Invalid 'tool_choice': 'required' needs at least one function or file_search "
+            "tool on the run (code_interpreter cannot run on this server yet).",
             param="tool_choice",
             code="invalid_value",
         )
+
+
+def strip_search_content(doc: bytes) -> bytes:
+    """A run step without its file_search results' `content`, as OpenAI answered unless
+    `include[]=step_details.tool_calls[*].file_search.results[*].content` was asked."""
+    if b'"file_search"' not in doc:
+        return doc
+    step = orjson.loads(doc)
+    details = step.get("step_details") or {}
+    for call in details.get("tool_calls") or []:
+        if call.get("type") == "file_search":
+            for result in call["file_search"].get("results") or []:
+                result.pop("content", None)
+    return orjson.dumps(step)
 
 
 def run_schemas(run: RunDoc) -> list[tuple[str, Any]]:

@@ -28,14 +28,19 @@ from assistantd.services.documents import encode
 from assistantd.services.file_refs import message_refs, resource_refs
 from assistantd.services.files import FileService
 from assistantd.services.messages import message_rows
-from assistantd.services.run_docs import check_tool_choice, run_doc, run_schemas
+from assistantd.services.run_docs import (
+    check_tool_choice,
+    run_doc,
+    run_schemas,
+    strip_search_content,
+)
 from assistantd.services.run_events import publish_doc, step_event
 from assistantd.services.run_states import answer_tool_calls, close_open_work, transition
 from assistantd.services.threads import thread_doc
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
 from assistantd.store.repos.messages import MessageRepository
-from assistantd.store.repos.pages import render_list
+from assistantd.store.repos.pages import Page, render_list
 from assistantd.store.repos.runs import RunRepository
 from assistantd.store.repos.threads import ThreadRepository
 from assistantd.store.sql import Conn
@@ -108,6 +113,7 @@ class RunService:
         req: RunCreate | ThreadAndRunCreate,
         run_id: str,
         reserve_for: str | None,
+        include: bool = False,
     ) -> str:
         """Insert a queued run on a thread that has no active one; returns its document."""
         raw = self.assistants.get_doc(conn, project, req.assistant_id)
@@ -132,6 +138,8 @@ class RunService:
         private = {
             "additional_instructions": getattr(req, "additional_instructions", None),
             "reasoning_effort": getattr(req, "reasoning_effort", None),
+            # include[] on createRun: streamed file_search steps carry result content.
+            "include_search_content": include,
         }
         text = encode(doc)
         self.repo.insert(
@@ -158,6 +166,8 @@ class RunService:
         req: RunCreate,
         run_id: str | None = None,
         reserve_for: str | None = None,
+        *,
+        include: bool = False,
     ) -> bytes:
         """Queue a run. A streaming caller picks `run_id` to subscribe to it first, and
         reserves it for its own process's worker, whose events it can see."""
@@ -175,7 +185,7 @@ class RunService:
             if not self.repo.lock_thread(conn, project, thread_id):
                 raise NotFound.object("thread", thread_id)
             self.files.check_refs(conn, project, refs)
-            text = self._new_run(conn, project, thread_id, req, run_id, reserve_for)
+            text = self._new_run(conn, project, thread_id, req, run_id, reserve_for, include)
             self.messages.insert_many(conn, rows)
             return text
 
@@ -326,23 +336,28 @@ class RunService:
         self._dispatch(run_id, reserve_for)
         return text.encode()
 
-    async def get_step(self, project: str, thread_id: str, run_id: str, step_id: str) -> bytes:
+    async def get_step(
+        self, project: str, thread_id: str, run_id: str, step_id: str, include: bool = False
+    ) -> bytes:
         def unit(conn: Conn) -> bytes:
             if self.repo.get_doc(conn, project, thread_id, run_id) is None:
                 raise NotFound.object("run", run_id)
             doc = self.repo.get_step(conn, project, run_id, step_id)
             if doc is None:
                 raise NotFound.object("run step", step_id)
-            return doc
+            return doc if include else strip_search_content(doc)
 
         return await self.db.read(unit)
 
     async def list_steps(
-        self, project: str, thread_id: str, run_id: str, params: ListParams
+        self, project: str, thread_id: str, run_id: str, params: ListParams, include: bool = False
     ) -> bytes:
         def unit(conn: Conn) -> bytes:
             if self.repo.get_doc(conn, project, thread_id, run_id) is None:
                 raise NotFound.object("run", run_id)
-            return render_list(self.repo.page_steps(conn, project, run_id, params))
+            page = self.repo.page_steps(conn, project, run_id, params)
+            if not include:
+                page = Page([strip_search_content(d) for d in page.docs], page.has_more)
+            return render_list(page)
 
         return await self.db.read(unit)

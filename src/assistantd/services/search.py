@@ -33,11 +33,15 @@ __all__ = ["Result", "SearchService", "matches", "rewrite"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset(
-    "a an and are as at be but by can could did do does for from had has have how i i'd "
-    "id if in into is it its i'd like know me my of on or our please should so tell than "
-    "that the their them then there these they this to want was we were what when where "
-    "which who whom why will with would you your".split()
-)
+    {
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does",
+        "for", "from", "had", "has", "have", "how", "i", "id", "if", "in", "into", "is", "it",
+        "its", "like", "know", "me", "my", "of", "on", "or", "our", "please", "should", "so",
+        "tell", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this",
+        "to", "want", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why",
+        "will", "with", "would", "you", "your"
+    }
+)  # fmt: skip
 _VECTOR_WEIGHT = 0.5
 
 
@@ -126,7 +130,9 @@ class SearchService:
                 score = _VECTOR_WEIGHT * cosine + (1 - _VECTOR_WEIGHT) * kw.get(chunk.chunk_id, 0.0)
             else:
                 score = cosine
-            results.append(Result(chunk.chunk_id, store_id, chunk.file_id, score=score, text=chunk.text))
+            results.append(
+                Result(chunk.chunk_id, store_id, chunk.file_id, score=score, text=chunk.text)
+            )
         return results
 
     async def search(

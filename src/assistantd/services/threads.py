@@ -15,7 +15,14 @@ from assistantd.services.documents import encode, metadata_or_empty
 from assistantd.services.file_refs import message_refs, resource_refs
 from assistantd.services.files import FileService
 from assistantd.services.messages import message_rows
-from assistantd.services.tool_resources import render_tool_resources
+from assistantd.services.tool_resources import (
+    THREAD_STORE_DAYS,
+    attach_to_thread_store,
+    file_search_attachments,
+    realize_stores,
+    render_tool_resources,
+)
+from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.threads import ThreadRepository
@@ -41,9 +48,10 @@ def thread_doc(
 
 
 class ThreadService:
-    def __init__(self, db: Database, files: FileService) -> None:
+    def __init__(self, db: Database, files: FileService, vector_stores: VectorStoreService) -> None:
         self.db = db
         self.files = files
+        self.vector_stores = vector_stores
         self.repo = ThreadRepository()
         self.messages = MessageRepository()
 
@@ -66,13 +74,30 @@ class ThreadService:
         for i, message in enumerate(req.messages):
             refs += message_refs(message, prefix=f"messages[{i}].")
 
-        def unit(conn: Conn) -> None:
-            self.files.check_refs(conn, project, refs)
-            self.repo.insert(conn, row)
-            self.messages.insert_many(conn, rows)
+        attachments = file_search_attachments(req.messages, "messages")
 
-        await self.db.write(unit)
-        return text.encode()
+        def unit(conn: Conn) -> tuple[str, bool]:
+            self.files.check_refs(conn, project, refs)
+            made = dict(doc, tool_resources=dict(doc["tool_resources"]))
+            queued = realize_stores(
+                conn,
+                project,
+                made["tool_resources"],
+                self.vector_stores,
+                default_days=THREAD_STORE_DAYS,
+            )
+            if attachments:
+                attach_to_thread_store(conn, project, made, attachments, self.vector_stores)
+                queued = True
+            final = encode(made)
+            self.repo.insert(conn, {**row, "doc": final})
+            self.messages.insert_many(conn, rows)
+            return final, queued
+
+        final, queued = await self.db.write(unit)
+        if queued:
+            self.vector_stores.wake()
+        return final.encode()
 
     async def get(self, project: str, thread_id: str) -> bytes:
         doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, thread_id))

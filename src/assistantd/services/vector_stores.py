@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -289,10 +290,15 @@ class VectorStoreService:
             refresh(conn, project, store_id)
 
         for store_id, project in due:
-            await self.db.write(lambda conn, p=project, s=store_id: unit(conn, p, s))
+            await self.db.write(partial(unit, project=project, store_id=store_id))
         return len(due)
 
     # -- files ---------------------------------------------------------------------
+
+    def attach_unit(self, conn: Conn, project: str, store_id: str, items: Sequence[Attach]) -> None:
+        """Inside any write unit (message attachments): queue Files into a store."""
+        if stores.get_doc(conn, project, store_id) is not None:
+            self._attach(conn, project, store_id, items, None)
 
     async def attach(self, project: str, store_id: str, req: StoreFileCreate) -> bytes:
         item = Attach(req.file_id, "file_id", req.chunking_strategy, req.attributes)
@@ -347,7 +353,9 @@ class VectorStoreService:
             doc = orjson.loads(row[0])
             doc["attributes"] = attributes or {}
             text = encode(doc)
-            files.set(conn, store_id, file_id, doc=text, status=row[1], usage_bytes=doc["usage_bytes"])
+            files.set(
+                conn, store_id, file_id, doc=text, status=row[1], usage_bytes=doc["usage_bytes"]
+            )
             return text.encode()
 
         return await self.db.write(unit)
@@ -402,7 +410,12 @@ class VectorStoreService:
             doc = batch_doc(batch_id=batch_id, store_id=store_id, created_at=clock.now())
             batches.insert(
                 conn,
-                {"id": batch_id, "vector_store_id": store_id, "project": project, "doc": encode(doc)},
+                {
+                    "id": batch_id,
+                    "vector_store_id": store_id,
+                    "project": project,
+                    "doc": encode(doc),
+                },
             )
             queued = self._attach(conn, project, store_id, items, batch_id)
             # Files already attached join the batch as they are.

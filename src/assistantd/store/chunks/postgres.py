@@ -51,9 +51,7 @@ _KEYWORD = (
     " ORDER BY rank DESC LIMIT :limit"
 )
 _KEYWORD_ALL = Query(text(_KEYWORD.format(files="")))
-_KEYWORD_FILES = Query(
-    text(_KEYWORD.format(files="AND file_id = ANY(CAST(:files AS text[]))"))
-)
+_KEYWORD_FILES = Query(text(_KEYWORD.format(files="AND file_id = ANY(CAST(:files AS text[]))")))
 _SCAN = Query(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
 _EF = Query(text("SET LOCAL hnsw.ef_search = 100"))
 _FETCH = Query(

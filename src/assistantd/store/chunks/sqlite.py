@@ -156,10 +156,11 @@ class SqliteChunkIndex:
             return []
         marks = ",".join(str(int(i)) for i in chunk_ids)  # ints only: safe to inline
         rows = conn.all(
-            Query(text(f"SELECT id, file_id, text, embedding FROM vs_chunks WHERE id IN ({marks})")),
+            Query(
+                text(f"SELECT id, file_id, text, embedding FROM vs_chunks WHERE id IN ({marks})")
+            ),
             {},
         )
         return [
-            StoredChunk(int(r[0]), r[1], r[2], np.frombuffer(r[3], dtype=np.float32))
-            for r in rows
+            StoredChunk(int(r[0]), r[1], r[2], np.frombuffer(r[3], dtype=np.float32)) for r in rows
         ]

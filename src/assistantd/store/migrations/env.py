@@ -12,7 +12,7 @@ from assistantd.store.tables import UNMAPPED_TABLES, Base
 config = context.config
 
 
-def _mapped(name: str | None, type_: str, parent_names: object) -> bool:
+def _mapped(name: str | None, type_: str, _parents: object) -> bool:
     return not (type_ == "table" and name in UNMAPPED_TABLES)
 
 

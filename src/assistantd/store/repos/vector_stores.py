@@ -55,9 +55,9 @@ _COUNTS = {
 
 _file_key = and_(_files.c.vector_store_id == bindparam("store"), _files.c.id == bindparam("file"))
 _FILE_GET = Query(
-    select(
-        as_bytes(_files.c.doc), _files.c.status, _files.c.batch_id, _files.c.filename
-    ).where(_file_key, _files.c.project == bindparam("project"))
+    select(as_bytes(_files.c.doc), _files.c.status, _files.c.batch_id, _files.c.filename).where(
+        _file_key, _files.c.project == bindparam("project")
+    )
 )
 _LIVENESS = Query(select(_files.c.worker, _files.c.heartbeat_at).where(_file_key))
 _FILE_PARSED = Query(
@@ -67,9 +67,7 @@ _FILE_INSERT = Query(insert(_files))
 _FILE_DELETE = Query(delete(_files).where(_file_key))
 _FILE_SET = Query(
     update(_files)
-    .where(
-        _files.c.vector_store_id == bindparam("key_store"), _files.c.id == bindparam("key_file")
-    )
+    .where(_files.c.vector_store_id == bindparam("key_store"), _files.c.id == bindparam("key_file"))
     .values(
         doc=bindparam("doc"),
         status=bindparam("status"),
@@ -80,16 +78,12 @@ _FILE_SET = Query(
 )
 _REBATCH = Query(
     update(_files)
-    .where(
-        _files.c.vector_store_id == bindparam("key_store"), _files.c.id == bindparam("key_file")
-    )
+    .where(_files.c.vector_store_id == bindparam("key_store"), _files.c.id == bindparam("key_file"))
     .values(batch_id=bindparam("batch_id"))
 )
 _FILE_PARSED_SET = Query(
     update(_files)
-    .where(
-        _files.c.vector_store_id == bindparam("key_store"), _files.c.id == bindparam("key_file")
-    )
+    .where(_files.c.vector_store_id == bindparam("key_store"), _files.c.id == bindparam("key_file"))
     .values(parsed=bindparam("parsed"))
 )
 _CLAIMABLE = Query(
@@ -209,7 +203,9 @@ class StoreFileRepository:
         )
 
     def set_parsed(self, conn: Conn, store_id: str, file_id: str, parsed: str) -> None:
-        conn.execute(_FILE_PARSED_SET, {"key_store": store_id, "key_file": file_id, "parsed": parsed})
+        conn.execute(
+            _FILE_PARSED_SET, {"key_store": store_id, "key_file": file_id, "parsed": parsed}
+        )
 
     def owner(self, conn: Conn, store_id: str, file_id: str) -> str | None:
         row = conn.first(_LIVENESS, {"store": store_id, "file": file_id})

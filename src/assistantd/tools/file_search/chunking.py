@@ -40,9 +40,7 @@ def chunk_pages(pages: list[str], size: int, overlap: int) -> list[Chunk]:
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     spans = load_word_pieces().spans(text)
     if len(spans) > MAX_FILE_TOKENS:
-        raise ParseError(
-            "invalid_file", "The file could not be parsed because it is too large."
-        )
+        raise ParseError("invalid_file", "The file could not be parsed because it is too large.")
     if not spans:
         return []
     stride = max(1, size - overlap)

@@ -1,0 +1,53 @@
+"""The seam for tools that run inside the engine (server-side tools).
+
+A function tool stops the run at `requires_action`; a server tool does not: the model
+calls it like a function, the engine runs it, records a `tool_calls` step of the tool's
+own type, hands the output back to the model and lets it go on in the same run.
+`file_search` is the first; `code_interpreter` plugs in the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = ["ServerTool", "ToolOutcome", "ToolRequest"]
+
+
+@dataclass(frozen=True)
+class ToolRequest:
+    """What a server tool knows about the call: whose run, and what the model asked."""
+
+    project: str
+    run: dict[str, Any]
+    private: dict[str, Any]
+    call_id: str
+    arguments: str
+    round: int  # how many server tool calls this run made before this one
+
+
+@dataclass
+class ToolOutcome:
+    """The step entry clients see, the text the model reads, and the run's new state."""
+
+    entry: dict[str, Any]
+    output: str
+    private: dict[str, Any] = field(default_factory=dict)
+
+
+class ServerTool(Protocol):
+    type: str  # the tool type in `tools` and in step details, e.g. "file_search"
+
+    def definition(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The function the model is shown (OpenAI's `{"type":"function",...}` shape)."""
+        ...
+
+    def first_entry(self, run: dict[str, Any], call_id: str) -> dict[str, Any]:
+        """The step entry streamed while the tool runs (before its results)."""
+        ...
+
+    async def check(self, project: str, run: dict[str, Any]) -> None:
+        """Before the run's first model turn: raise if the run cannot use the tool."""
+        ...
+
+    async def run(self, request: ToolRequest) -> ToolOutcome: ...
