@@ -43,6 +43,9 @@ class Rehearsing:
     async def read(self, unit: Callable[[Conn], T]) -> T:
         return await self.inner.read(unit)
 
+    async def read_heavy(self, unit: Callable[[Conn], T]) -> T:
+        return await self.inner.read_heavy(unit)
+
     async def write(self, unit: Callable[[Conn], T]) -> T:
         def rehearsal(conn: Conn) -> T:
             unit(conn)

@@ -67,13 +67,15 @@ def store_doc(
         "last_active_at": last_active_at,
         "metadata": metadata,
     }
+    if expires_after is None:
+        del doc["expires_after"]  # optional and not nullable in the schema: left out
     set_expiry(doc)
     return doc
 
 
 def set_expiry(doc: dict[str, Any]) -> int | None:
     """`expires_at` = last_active_at + days; returns when the sweeper must look."""
-    policy = doc["expires_after"]
+    policy = doc.get("expires_after")
     if doc["status"] == "expired":
         return None
     doc["expires_at"] = doc["last_active_at"] + policy["days"] * DAY_S if policy else None

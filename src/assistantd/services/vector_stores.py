@@ -239,7 +239,9 @@ class VectorStoreService:
             if "metadata" in sent:
                 doc["metadata"] = metadata_or_empty(req.metadata)
             if "expires_after" in sent:
-                doc["expires_after"] = dump(req.expires_after) if req.expires_after else None
+                doc.pop("expires_after", None)
+                if req.expires_after is not None:
+                    doc["expires_after"] = dump(req.expires_after)
             sweep_at = set_expiry(doc)
             text = encode(doc)
             stores.set(conn, store_id, text, sweep_at)
