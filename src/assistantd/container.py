@@ -120,6 +120,7 @@ class Container:
                 wake=worker.wake,
                 take=worker.take,
                 schema_problem=providers.schema_problem,
+                vector_stores=vector_stores,
             ),
             bus=bus,
             worker=worker,

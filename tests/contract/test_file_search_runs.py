@@ -215,3 +215,26 @@ def test_message_attachment_goes_into_the_threads_store(fc: openai.OpenAI) -> No
         )
     assert caught.value.body["code"] == "unsupported_file"  # type: ignore[index]
     assert len(fc.beta.threads.messages.list(thread_id=thread.id).data) == 1
+
+
+def test_thread_and_run_makes_the_thread_store(
+    fc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    f = fc.files.create(file=("a.txt", b"Otters hold hands while sleeping."), purpose="assistants")
+    assistant = fc.beta.assistants.create(model="scripted-fs", tools=[{"type": "file_search"}])
+    upstream.script(Reply(text="Noted."))
+    run = fc.beta.threads.create_and_run(
+        assistant_id=assistant.id,
+        thread={
+            "messages": [{"role": "user", "content": "otters?"}],
+            "tool_resources": {"file_search": {"vector_stores": [{"file_ids": [f.id]}]}},
+        },
+    )
+    thread = fc.beta.threads.retrieve(run.thread_id)
+    assert thread.tool_resources is not None
+    assert thread.tool_resources.file_search is not None
+    (store_id,) = thread.tool_resources.file_search.vector_store_ids or []
+    store = fc.vector_stores.retrieve(store_id)
+    assert store.file_counts.total == 1
+    assert store.expires_after is not None
+    assert store.expires_after.days == 7

@@ -37,6 +37,13 @@ from assistantd.services.run_docs import (
 from assistantd.services.run_events import publish_doc, step_event
 from assistantd.services.run_states import answer_tool_calls, close_open_work, transition
 from assistantd.services.threads import thread_doc
+from assistantd.services.tool_resources import (
+    THREAD_STORE_DAYS,
+    attach_to_thread_store,
+    file_search_attachments,
+    realize_stores,
+)
+from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
 from assistantd.store.repos.messages import MessageRepository
@@ -64,8 +71,10 @@ class RunService:
         take: Callable[[str], None] = lambda _run_id: None,
         schema_problem: SchemaCheck | None = None,
         requires_action_ttl_s: int = 600,
+        vector_stores: VectorStoreService | None = None,
     ) -> None:
         self.db = db
+        self.vector_stores = vector_stores
         self.files = files
         self.wake = wake
         self.take = take
@@ -232,10 +241,22 @@ class RunService:
         for i, message in enumerate(messages):
             refs += message_refs(message, prefix=f"thread.messages[{i}].")
         rows = message_rows(messages, project=project, thread_id=thread_id, created_at=clock.now())
-        thread_text = encode(thread)
+        attachments = file_search_attachments(messages, "thread.messages")
 
         def unit(conn: Conn) -> str:
             self.files.check_refs(conn, project, refs)
+            made = dict(thread, tool_resources=dict(thread["tool_resources"]))
+            if self.vector_stores is not None:
+                realize_stores(
+                    conn,
+                    project,
+                    made["tool_resources"],
+                    self.vector_stores,
+                    default_days=THREAD_STORE_DAYS,
+                )
+                attach_to_thread_store(conn, project, made, attachments, self.vector_stores)
+            thread_text = encode(made)
+            holder.append(thread_text)
             self.threads.insert(
                 conn,
                 {
@@ -248,9 +269,12 @@ class RunService:
             self.messages.insert_many(conn, rows)
             return self._new_run(conn, project, thread_id, req, run_id, reserve_for)
 
+        holder: list[str] = []
         text = await self.db.write(unit)
+        if self.vector_stores is not None:
+            self.vector_stores.wake()
         self._queued(text, reserve_for)
-        return thread_text.encode(), text.encode()
+        return holder[-1].encode(), text.encode()
 
     async def get(self, project: str, thread_id: str, run_id: str) -> bytes:
         doc = await self.db.read(lambda conn: self.repo.get_doc(conn, project, thread_id, run_id))

@@ -1,0 +1,115 @@
+"""Ingestion survives a dead worker, and stores expire: on the real stack, in process."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import text
+
+from assistantd import clock
+from assistantd.errors import InvalidRequest
+from assistantd.protocol.assistants import AssistantCreate
+from assistantd.protocol.runs import ThreadAndRunCreate
+from assistantd.protocol.vector_stores import SearchRequest, StoreFileCreate, VectorStoreCreate
+from assistantd.services.vector_store_docs import files
+from assistantd.store.blobs import TempBlob
+from assistantd.store.sql import Query
+from tests.engine.stack import PROJECT, in_process, settled
+from tests.upstream import ScriptedUpstream
+
+
+async def _file(c, name: str, data: bytes) -> str:  # type: ignore[no-untyped-def]
+    temp: TempBlob = c.blobs.temp()
+    temp.write(data)
+    temp.finish()
+    doc = await c.files.create(PROJECT, temp, filename=name, purpose="assistants")
+    return str(orjson.loads(doc)["id"])
+
+
+async def test_a_file_held_by_a_dead_worker_ends_failed(
+    tmp_path: Path, upstream: ScriptedUpstream
+) -> None:
+    async with in_process(
+        tmp_path, upstream.base_url, rehearse=False, ingest_workers=0, vector_store_inline_wait_s=0
+    ) as (c, db):
+        store = orjson.loads(await c.vector_stores.create(PROJECT, VectorStoreCreate()))
+        file_id = await _file(c, "a.txt", b"hello world")
+        doc = await c.vector_stores.attach(PROJECT, store["id"], StoreFileCreate(file_id=file_id))
+        assert orjson.loads(doc)["status"] == "in_progress"
+        # A worker claims it, then dies: its heartbeat stops long ago.
+        claimed = await db.write(partial(files.claim, worker="dead-worker", now=clock.now() - 600))
+        assert claimed == (store["id"], file_id, PROJECT)
+        assert await c.ingestor.fail_stale() == 1
+        after = orjson.loads(await c.vector_stores.get_file(PROJECT, store["id"], file_id))
+        assert after["status"] == "failed"
+        assert after["last_error"]["code"] == "server_error"
+        counts = orjson.loads(await c.vector_stores.get(PROJECT, store["id"]))["file_counts"]
+        assert (counts["in_progress"], counts["failed"]) == (0, 1)
+        # A live worker's file is not touched.
+        other = await _file(c, "b.txt", b"more")
+        await c.vector_stores.attach(PROJECT, store["id"], StoreFileCreate(file_id=other))
+        await db.write(partial(files.claim, worker="live-worker", now=clock.now()))
+        assert await c.ingestor.fail_stale() == 0
+
+
+async def test_expired_store_loses_its_files_and_fails_runs(
+    tmp_path: Path, upstream: ScriptedUpstream
+) -> None:
+    async with in_process(tmp_path, upstream.base_url, rehearse=False) as (c, db):
+        file_id = await _file(c, "facts.txt", b"The sky is blue.")
+        store = orjson.loads(
+            await c.vector_stores.create(
+                PROJECT,
+                VectorStoreCreate.model_validate(
+                    {
+                        "file_ids": [file_id],
+                        "expires_after": {"anchor": "last_active_at", "days": 1},
+                    }
+                ),
+            )
+        )
+        assert store["expires_at"] == store["last_active_at"] + 86400
+        assistant = orjson.loads(
+            await c.assistants.create(
+                PROJECT,
+                AssistantCreate.model_validate(
+                    {
+                        "model": "scripted-x",
+                        "tools": [{"type": "file_search"}],
+                        "tool_resources": {"file_search": {"vector_store_ids": [store["id"]]}},
+                    }
+                ),
+            )
+        )
+        # Two days pass: the store's expiry is now behind us.
+        past = clock.now() - 2 * 86400
+        old = {**store, "last_active_at": past, "expires_at": past + 86400}
+        await db.write(
+            lambda conn: conn.execute(
+                Query(text("UPDATE vector_stores SET doc = :doc, expires_at = :at WHERE id = :id")),
+                {"doc": orjson.dumps(old).decode(), "at": past + 86400, "id": store["id"]},
+            )
+        )
+        assert await c.vector_stores.expire_due() == 1
+        expired = orjson.loads(await c.vector_stores.get(PROJECT, store["id"]))
+        assert expired["status"] == "expired"
+        assert expired["file_counts"]["total"] == 0
+        with pytest.raises(InvalidRequest, match="has expired"):
+            await c.search.search_store(PROJECT, store["id"], SearchRequest(query="sky"))
+        _, run_doc = await c.runs.create_thread_and_run(
+            PROJECT,
+            ThreadAndRunCreate.model_validate(
+                {
+                    "assistant_id": assistant["id"],
+                    "thread": {"messages": [{"role": "user", "content": "sky?"}]},
+                }
+            ),
+        )
+        run = orjson.loads(run_doc)
+        ended = await settled(c, run["thread_id"], run["id"])
+        assert ended["status"] == "failed"
+        assert ended["last_error"]["message"] == f"Vector store '{store['id']}' has expired."
+        assert upstream.requests == []  # the model was never asked
