@@ -31,9 +31,14 @@ serve: install
 	$(BIN)/assistantd serve
 
 ## Install the test dependencies and run the whole suite (SQLite and PostgreSQL).
-test: dev
+test: dev tests/node/node_modules/.installed
 	./scripts/ensure-services.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The Node SDK smoke test's one dependency (the official `openai` package).
+tests/node/node_modules/.installed: tests/node/package.json
+	npm install --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $@
 
 ## Linters and type checks; CI runs this too.
 check: dev

