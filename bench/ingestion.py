@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import orjson
+from tests import documents
 
 from assistantd.container import Container
 from assistantd.protocol.vector_stores import StoreFileCreate, VectorStoreCreate
@@ -23,7 +24,6 @@ from assistantd.tools.file_search.chunking import chunk_pages
 from assistantd.tools.file_search.parsing import parse
 from bench.harness import machine
 from bench.retrieval_quality import corpus
-from tests import documents
 
 PROJECT = "default"
 

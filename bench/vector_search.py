@@ -181,9 +181,8 @@ async def run(sizes: list[int]) -> None:
             vectors,
             queries,
         )
-        print(
-            f"| {size:,} | SQLite | {lite['cold']:.1f} | {lite['p50']:.1f} | {lite['p99']:.1f} | | |"
-        )
+        cells = f"{lite['cold']:.1f} | {lite['p50']:.1f} | {lite['p99']:.1f}"
+        print(f"| {size:,} | SQLite | {cells} | | |")
         print(
             f"| {size:,} | PostgreSQL | {post['cold']:.1f} | {post['p50']:.1f} | {post['p99']:.1f}"
             f" | {post['p50'] / lite['p50']:.2f} | {post['recall@10']:.3f} |"

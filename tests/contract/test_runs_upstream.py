@@ -248,11 +248,10 @@ def test_forced_tool_choice_applies_to_the_first_turn_only(
 @pytest.mark.parametrize(
     ("choice", "param"),
     [
-        ({"type": "file_search"}, "tool_choice"),
         ({"type": "code_interpreter"}, "tool_choice"),
         ({"type": "function", "function": {"name": "not_a_tool"}}, "tool_choice.function.name"),
     ],
-    ids=["file_search", "code_interpreter", "unknown_function"],
+    ids=["code_interpreter", "unknown_function"],
 )
 def test_a_tool_choice_the_run_cannot_honour_is_a_400(
     rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str, choice: object, param: str
@@ -276,10 +275,24 @@ def test_a_tool_choice_the_run_cannot_honour_is_a_400(
     assert upstream.requests == []
 
 
-def test_required_without_a_function_tool_is_a_400(
+def test_forcing_file_search_needs_the_tool(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        rc.beta.threads.runs.create(
+            thread_id=_thread(rc, "x"),
+            assistant_id=assistant_id,
+            tools=[WEATHER],  # type: ignore[list-item]
+            tool_choice={"type": "file_search"},
+        )
+    assert error_body(info.value)["param"] == "tool_choice"
+    assert upstream.requests == []
+
+
+def test_required_without_a_runnable_tool_is_a_400(
     rc: openai.OpenAI, upstream: ScriptedUpstream
 ) -> None:
-    bare = rc.beta.assistants.create(model="scripted-gpt", tools=[{"type": "file_search"}])
+    bare = rc.beta.assistants.create(model="scripted-gpt", tools=[{"type": "code_interpreter"}])
     with pytest.raises(openai.BadRequestError) as info:
         rc.beta.threads.runs.create(
             thread_id=_thread(rc, "x"), assistant_id=bare.id, tool_choice="required"

@@ -72,12 +72,24 @@ def test_delete_removes_thread_and_its_messages(client: openai.OpenAI) -> None:
         client.beta.threads.delete(thread.id)
 
 
-def test_inline_vector_store_creation_is_refused_clearly(client: openai.OpenAI) -> None:
+def test_inline_vector_store_with_a_bad_file_is_refused_whole(client: openai.OpenAI) -> None:
+    before = len(client.vector_stores.list(limit=100).data)
     with pytest.raises(openai.BadRequestError) as info:
         client.beta.threads.create(
             tool_resources={"file_search": {"vector_stores": [{"file_ids": ["file-1"]}]}}
         )
-    assert error_body(info.value)["param"] == "tool_resources.file_search.vector_stores"
+    assert error_body(info.value)["param"] == (
+        "tool_resources.file_search.vector_stores[0].file_ids[0]"
+    )
+    assert len(client.vector_stores.list(limit=100).data) == before  # no store left behind
+    with pytest.raises(openai.BadRequestError) as both:
+        client.beta.assistants.create(
+            model="m",
+            tool_resources={
+                "file_search": {"vector_store_ids": ["vs_1"], "vector_stores": [{"file_ids": []}]}
+            },
+        )
+    assert error_body(both.value)["param"] == "tool_resources.file_search"
 
 
 async def test_async_thread_lifecycle(async_client: openai.AsyncOpenAI) -> None:

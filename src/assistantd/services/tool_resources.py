@@ -63,7 +63,13 @@ def realize_stores(
     if not helpers:
         return False
     req = VectorStoreCreate.model_validate(helpers[0])
-    doc, queued = vector_stores.create_unit(conn, project, req, default_days=default_days)
+    doc, queued = vector_stores.create_unit(
+        conn,
+        project,
+        req,
+        default_days=default_days,
+        param="tool_resources.file_search.vector_stores[0].",
+    )
     resources["file_search"] = {"vector_store_ids": [orjson.loads(doc)["id"]]}
     return bool(queued)
 

@@ -178,7 +178,13 @@ class VectorStoreService:
         return queued
 
     def create_unit(
-        self, conn: Conn, project: str, req: VectorStoreCreate, *, default_days: int | None = None
+        self,
+        conn: Conn,
+        project: str,
+        req: VectorStoreCreate,
+        *,
+        default_days: int | None = None,
+        param: str = "",
     ) -> tuple[bytes, list[str]]:
         """Inside any write unit (assistant and thread creates call it too)."""
         now = clock.now()
@@ -207,7 +213,8 @@ class VectorStoreService:
             },
         )
         items = [
-            Attach(f, f"file_ids[{i}]", req.chunking_strategy) for i, f in enumerate(req.file_ids)
+            Attach(f, f"{param}file_ids[{i}]", req.chunking_strategy)
+            for i, f in enumerate(req.file_ids)
         ]
         queued = self._attach(conn, project, store_id, items, None)
         return refresh(conn, project, store_id), queued
