@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -77,10 +78,15 @@ def _tokens(text: str, size: int = 4) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
+EMBEDDING_DIMENSIONS = 64
+
+
 class ScriptedUpstream:
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.embedding_requests: list[dict[str, Any]] = []
+        self.embedding_status = 200  # anything else: the embeddings endpoint fails so
         self.port = free_port()
         self._server: uvicorn.Server | None = None
 
@@ -94,6 +100,24 @@ class ScriptedUpstream:
     def reset(self) -> None:
         self.replies.clear()
         self.requests.clear()
+        self.embedding_requests.clear()
+        self.embedding_status = 200
+
+    async def _embeddings(self, request: Request) -> Response:
+        """A toy embedder over real HTTP: hashed bag of words, 64 dimensions."""
+        body = orjson.loads(await request.body())
+        self.embedding_requests.append(body)
+        if self.embedding_status != 200:
+            return JSONResponse(
+                {"error": {"message": "scripted"}}, status_code=self.embedding_status
+            )
+        data = []
+        for index, text in enumerate(body["input"]):
+            vector = [0.0] * EMBEDDING_DIMENSIONS
+            for word in text.lower().split():
+                vector[zlib.crc32(word.strip(".,?!").encode()) % EMBEDDING_DIMENSIONS] += 1.0
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        return JSONResponse({"object": "list", "data": data, "model": body["model"]})
 
     async def _chat(self, request: Request) -> Response:
         body = orjson.loads(await request.body())
@@ -126,7 +150,12 @@ class ScriptedUpstream:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+            ]
+        )
 
     @contextmanager
     def running(self) -> Iterator[ScriptedUpstream]:

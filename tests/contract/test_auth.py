@@ -225,3 +225,38 @@ def test_open_mode_is_refused_once_keys_exist(
         srv.env["ASSISTANTD_AUTH"] = "open"
         with pytest.raises(RuntimeError, match="refusing to serve without keys"):
             srv.start()
+
+
+def test_vector_stores_are_private_to_their_project(
+    auth_server: Server, keys: dict[str, str]
+) -> None:
+    with (
+        make_client(auth_server.base_url, keys["alpha"]) as alpha,
+        make_client(auth_server.base_url, keys["beta"]) as beta,
+    ):
+        f = alpha.files.create(
+            file=("secret.txt", b"The vault code is 4711."), purpose="assistants"
+        )
+        store = alpha.vector_stores.create(file_ids=[f.id])
+        batch = alpha.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=[f.id])
+        hidden = [
+            lambda: beta.vector_stores.retrieve(store.id),
+            lambda: beta.vector_stores.update(store.id, name="mine"),
+            lambda: beta.vector_stores.delete(store.id),
+            lambda: beta.vector_stores.search(store.id, query="vault code"),
+            lambda: beta.vector_stores.files.list(store.id),
+            lambda: beta.vector_stores.files.retrieve(file_id=f.id, vector_store_id=store.id),
+            lambda: beta.vector_stores.files.content(file_id=f.id, vector_store_id=store.id),
+            lambda: beta.vector_stores.files.delete(file_id=f.id, vector_store_id=store.id),
+            lambda: beta.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id),
+            lambda: beta.vector_stores.file_batches.cancel(batch.id, vector_store_id=store.id),
+        ]
+        for call in hidden:
+            with pytest.raises(openai.NotFoundError):
+                call()
+        # Beta cannot attach alpha's File to a store of its own either.
+        own = beta.vector_stores.create()
+        with pytest.raises(openai.BadRequestError):
+            beta.vector_stores.files.create(vector_store_id=own.id, file_id=f.id)
+        assert store.id not in {s.id for s in beta.vector_stores.list(limit=100)}
+        assert alpha.vector_stores.retrieve(store.id).file_counts.total == 1

@@ -33,7 +33,7 @@ from assistantd.store.chunks import ChunkIndex, NewChunk
 from assistantd.store.db import Database
 from assistantd.store.sql import Conn
 from assistantd.tools.file_search.chunking import chunk_pages
-from assistantd.tools.file_search.embeddings import Embedder
+from assistantd.tools.file_search.embeddings import Embedder, EmbeddingError
 from assistantd.tools.file_search.parsing import ParseError, parse
 
 __all__ = ["Ingestor"]
@@ -136,6 +136,9 @@ class Ingestor:
             result = await self._work(project, store_id, file_id)
         except ParseError as error:
             result = {"code": error.code, "message": error.message}
+        except EmbeddingError as error:
+            log.warning("ingesting %s into %s failed: %s", file_id, store_id, error)
+            result = {"code": "server_error", "message": "The embeddings upstream failed."}
         except Exception:
             log.exception("ingesting %s into %s failed", file_id, store_id)
             result = {"code": "server_error", "message": "The server could not process the file."}

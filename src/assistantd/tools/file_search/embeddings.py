@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 __all__ = [
     "Embedder",
+    "EmbeddingError",
     "MiniLMEmbedder",
     "UpstreamEmbedder",
     "WordPieces",
