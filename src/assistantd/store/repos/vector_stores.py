@@ -104,7 +104,8 @@ _CLAIM = Query(
 )
 _HEARTBEAT = Query(
     update(_files)
-    .where(_files.c.worker == bindparam("worker"), _files.c.status == "in_progress")
+    # Not bindparam("worker"): an UPDATE reserves its table's column names for SET.
+    .where(_files.c.worker == bindparam("key_worker"), _files.c.status == "in_progress")
     .values(heartbeat_at=bindparam("now"))
 )
 _STALE = Query(
@@ -229,7 +230,7 @@ class StoreFileRepository:
         return row[0], row[1], row[2]
 
     def heartbeat(self, conn: Conn, worker: str, now: int) -> None:
-        conn.execute(_HEARTBEAT, {"worker": worker, "now": now})
+        conn.execute(_HEARTBEAT, {"key_worker": worker, "now": now})
 
     def stale(self, conn: Conn, before: int, limit: int) -> list[tuple[str, str, str]]:
         rows = conn.all(_STALE, {"before": before, "limit": limit})

@@ -1,0 +1,125 @@
+"""The ingestion queue's queries (claim, heartbeat, stale) and the chunk index, on both
+backends: what the engine relies on to never strand a file."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistantd.store.chunks import NewChunk, open_chunk_index
+from assistantd.store.db import open_database
+from assistantd.store.migrate import upgrade
+from assistantd.store.repos.vector_stores import StoreFileRepository, VectorStoreRepository
+from assistantd.store.sql import Conn
+from tests.servers import database
+
+files = StoreFileRepository()
+stores = VectorStoreRepository()
+
+
+def _seed(conn: Conn) -> None:
+    stores.insert(
+        conn,
+        {
+            "id": "vs_1",
+            "project": "p",
+            "created_at": 0,
+            "expires_at": None,
+            "generation": 0,
+            "doc": "{}",
+        },
+    )
+    for name in ("file-a", "file-b"):
+        files.insert(
+            conn,
+            {
+                "vector_store_id": "vs_1",
+                "id": name,
+                "project": "p",
+                "status": "in_progress",
+                "batch_id": None,
+                "usage_bytes": 0,
+                "filename": f"{name}.txt",
+                "worker": None,
+                "heartbeat_at": None,
+                "parsed": None,
+                "doc": "{}",
+            },
+        )
+
+
+@pytest.mark.parametrize("engine_backend", ["sqlite", "postgres"])
+def test_claim_heartbeat_and_stale(engine_backend: str, tmp_path: Path) -> None:
+    async def check(url: str) -> None:
+        await upgrade(url)
+        db = open_database(url)
+        try:
+            await db.write(_seed)
+            first = await db.write(partial(files.claim, worker="w1", now=100))
+            second = await db.write(partial(files.claim, worker="w2", now=100))
+            assert {first, second} == {("vs_1", "file-a", "p"), ("vs_1", "file-b", "p")}
+            assert await db.write(partial(files.claim, worker="w3", now=100)) is None
+            await db.write(partial(files.heartbeat, worker="w1", now=200))
+            stale = await db.read(partial(files.stale, before=150, limit=10))
+            assert [s[1] for s in stale] == [second[1]]  # w2 went silent, w1 did not
+            assert await db.read(partial(files.owner, store_id="vs_1", file_id=first[1])) == "w1"
+        finally:
+            await db.dispose()
+
+    with database(engine_backend, tmp_path) as url:
+        asyncio.run(check(url))
+
+
+@pytest.mark.parametrize("engine_backend", ["sqlite", "postgres"])
+def test_chunk_index_keyword_nearest_and_file_restriction(
+    engine_backend: str, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(6, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    texts = ["red apples", "green pears", "red cars", "blue sky", "apples and pears", "sky high"]
+
+    async def check(url: str) -> None:
+        await upgrade(url)
+        db = open_database(url)
+        index = open_chunk_index(db.dialect, 8, 1 << 20)
+        try:
+            await db.write(_seed)
+
+            def add(conn: Conn) -> None:
+                index.add(
+                    conn, "vs_1", "file-a", [NewChunk(i, texts[i], vectors[i]) for i in range(3)]
+                )
+                index.add(
+                    conn, "vs_1", "file-b", [NewChunk(i, texts[i], vectors[i]) for i in range(3, 6)]
+                )
+
+            await db.write(add)
+            hits = await db.read(lambda c: index.keyword(c, "vs_1", ["apples"], None, 10))
+            found = await db.read(lambda c: index.fetch(c, [h.chunk_id for h in hits], vectors[0]))
+            assert sorted(ch.text for ch in found) == ["apples and pears", "red apples"]
+            only_b = await db.read(lambda c: index.keyword(c, "vs_1", ["apples"], ["file-b"], 10))
+            assert len(only_b) == 1
+            near = await db.read(lambda c: index.nearest(c, "vs_1", 1, vectors[3], None, 2))
+            (top,) = await db.read(lambda c: index.fetch(c, [near[0].chunk_id], vectors[3]))
+            assert top.text == "blue sky"
+            assert near[0].score == pytest.approx(1.0, abs=1e-4)
+            restricted = await db.read(
+                lambda c: index.nearest(c, "vs_1", 1, vectors[3], ["file-a"], 10)
+            )
+            fetched = await db.read(
+                lambda c: index.fetch(c, [h.chunk_id for h in restricted], vectors[3])
+            )
+            assert {ch.file_id for ch in fetched} == {"file-a"}
+            await db.write(lambda c: index.remove(c, "vs_1", "file-a"))
+            gone = await db.read(lambda c: index.keyword(c, "vs_1", ["red"], None, 10))
+            assert gone == []
+        finally:
+            await db.dispose()
+
+    with database(engine_backend, tmp_path) as url:
+        asyncio.run(check(url))
