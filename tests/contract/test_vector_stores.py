@@ -79,6 +79,7 @@ def test_create_and_poll_and_batch_helpers(client: openai.OpenAI) -> None:
         ("r.pdf", documents.pdf([["The aurora glows green over Tromso."]]), "aurora"),
         ("r.docx", documents.docx(["Quarterly revenue rose in spring."]), "revenue"),
         ("r.pptx", documents.pptx(["Roadmap to Mars"]), "Mars"),
+        ("r.doc", documents.doc("The budget for lighthouses was approved."), "lighthouses"),
         (
             "r.html",
             b"<html><body><p>Cats purr loudly.</p><script>x()</script></body></html>",

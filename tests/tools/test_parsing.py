@@ -92,3 +92,8 @@ def test_auto_is_reported_as_static_800_400() -> None:
         "static": {"max_chunk_size_tokens": 300, "chunk_overlap_tokens": 20},
     }
     assert strategy_of(static) == static
+
+
+def test_legacy_word_doc_parses() -> None:
+    data = documents.doc("Minutes of the meeting.\nThe budget was approved.")
+    assert parse("minutes.doc", data) == ["Minutes of the meeting.\nThe budget was approved."]

@@ -52,8 +52,17 @@ _KEYWORD = (
 )
 _KEYWORD_ALL = Query(text(_KEYWORD.format(files="")))
 _KEYWORD_FILES = Query(text(_KEYWORD.format(files="AND file_id = ANY(CAST(:files AS text[]))")))
-_SCAN = Query(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-_EF = Query(text("SET LOCAL hnsw.ef_search = 100"))
+# One round trip, for this transaction only. A custom plan per query: the generic plan
+# of a prepared statement cannot see which store it filters on, picks the global HNSW
+# index even for a store of 1,000 chunks and walks it for 20 ms where the store's own
+# rows take 0.6 ms (measured; bench/RESULTS.md).
+_SETTINGS = Query(
+    text(
+        "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+        " set_config('hnsw.ef_search', '100', true),"
+        " set_config('plan_cache_mode', 'force_custom_plan', true)"
+    )
+)
 _FETCH = Query(
     text(
         "SELECT id, file_id, text, CAST(embedding AS text) FROM vs_chunks"
@@ -146,8 +155,7 @@ class PgChunkIndex:
         files: list[str] | None,
         limit: int,
     ) -> list[Hit]:
-        conn.execute(_SCAN, {})
-        conn.execute(_EF, {})
+        conn.all(_SETTINGS, {})
         params: dict[str, Any] = {"q": _literal(query), "store": store_id, "limit": limit}
         if files is not None:
             params["files"] = files
