@@ -238,3 +238,31 @@ def test_thread_and_run_makes_the_thread_store(
     assert store.file_counts.total == 1
     assert store.expires_after is not None
     assert store.expires_after.days == 7
+
+
+def test_a_run_waits_for_the_threads_store_to_be_ready(
+    fc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    filler = b" ".join(b"Paragraph %d about nothing in particular." % i for i in range(1500))
+    f = fc.files.create(
+        file=("manual.txt", filler + b" The secret ingredient is saffron."), purpose="assistants"
+    )
+    assistant = fc.beta.assistants.create(model="scripted-fs", tools=[{"type": "file_search"}])
+    thread = fc.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": "What is the secret ingredient?",
+                "attachments": [{"file_id": f.id, "tools": [{"type": "file_search"}]}],
+            }
+        ]
+    )
+    store_id = thread.tool_resources.file_search.vector_store_ids[0]  # type: ignore[union-attr,index]
+    assert fc.vector_stores.retrieve(store_id).status == "in_progress"  # still ingesting
+    upstream.script(
+        Reply(tool_calls=[("file_search", json.dumps({"query": "secret ingredient saffron"}))]),
+        Reply(text="Saffron."),
+    )
+    run = fc.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert run.status == "completed", run.last_error
+    assert "saffron" in upstream.requests[1]["messages"][-1]["content"]

@@ -9,6 +9,8 @@ expired store fails with a `last_error` that names it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import orjson
@@ -17,6 +19,7 @@ from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
 from assistantd.store.repos.threads import ThreadRepository
+from assistantd.store.repos.vector_stores import VectorStoreRepository
 from assistantd.store.sql import Conn
 from assistantd.tools.base import ServerTool
 from assistantd.tools.file_search.tool import ToolFailed
@@ -33,9 +36,31 @@ def _ids(doc: bytes | None) -> list[str]:
 
 
 class StoreLookup:
-    def __init__(self, db: Database, vector_stores: VectorStoreService) -> None:
+    def __init__(
+        self, db: Database, vector_stores: VectorStoreService, *, ready_wait_s: float = 60.0
+    ) -> None:
         self.db = db
         self.vector_stores = vector_stores
+        self.ready_wait_s = ready_wait_s
+
+    async def wait_for_thread_store(self, project: str, run: dict[str, Any]) -> None:
+        """OpenAI's rule: a run waits (at most 60 s) for files still being ingested into
+        the *thread's* store, so "attach, then run at once" searches them; the
+        assistant's store is not waited for."""
+        deadline = time.monotonic() + self.ready_wait_s
+        while time.monotonic() < deadline:
+
+            def unit(conn: Conn) -> bool:
+                thread = ThreadRepository().get_doc(conn, project, run["thread_id"])
+                for store_id in _ids(thread):
+                    doc = VectorStoreRepository().get_doc(conn, project, store_id)
+                    if doc is not None and orjson.loads(doc)["status"] == "in_progress":
+                        return True
+                return False
+
+            if not await self.db.read(unit):
+                return
+            await asyncio.sleep(0.2)
 
     async def __call__(self, project: str, run: dict[str, Any]) -> list[str]:
         """The run's store ids, each marked active now; ToolFailed if one has expired."""

@@ -4,8 +4,7 @@ thread's vector stores → a `file_search` step entry and a cited text for the m
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from assistantd.services.search import SearchService
 from assistantd.tools.base import ToolOutcome, ToolRequest
@@ -16,8 +15,14 @@ __all__ = ["FileSearchTool", "ToolFailed"]
 DEFAULT_MAX_RESULTS = 20  # OpenAI's default for gpt-4* and o-series
 RANKER = "default_2024_08_21"  # what OpenAI echoed for `auto`
 
-# (project, run) → the ids of the run's stores; raises ToolFailed for an expired one.
-StoresFor = Callable[[str, dict[str, Any]], Awaitable[list[str]]]
+class StoresFor(Protocol):
+    async def __call__(self, project: str, run: dict[str, Any]) -> list[str]:
+        """The ids of the run's stores; raises ToolFailed for an expired one."""
+        ...
+
+    async def wait_for_thread_store(self, project: str, run: dict[str, Any]) -> None:
+        """Return once the thread's store has nothing in progress (or after a while)."""
+        ...
 
 
 class ToolFailed(Exception):
@@ -68,6 +73,7 @@ class FileSearchTool:
 
     async def check(self, project: str, run: dict[str, Any]) -> None:
         await self.stores_for(project, run)  # raises ToolFailed for an expired store
+        await self.stores_for.wait_for_thread_store(project, run)
 
     def _ranking(self, run: dict[str, Any]) -> dict[str, Any]:
         ranking = _options(run).get("ranking_options") or {}
