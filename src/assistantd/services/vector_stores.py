@@ -122,6 +122,15 @@ class VectorStoreService:
         doc: dict[str, Any] = orjson.loads(raw)
         return doc
 
+    def _live_store(self, conn: Conn, project: str, store_id: str) -> dict[str, Any]:
+        """A store that can take files: an expired one cannot."""
+        doc = self._store(conn, project, store_id)
+        if doc["status"] == "expired":
+            raise InvalidRequest(
+                f"Vector store '{store_id}' has expired.", code="vector_store_expired"
+            )
+        return doc
+
     def _attach(
         self,
         conn: Conn,
@@ -313,7 +322,7 @@ class VectorStoreService:
         item = Attach(req.file_id, "file_id", req.chunking_strategy, req.attributes)
 
         def unit(conn: Conn) -> list[str]:
-            self._store(conn, project, store_id)
+            self._live_store(conn, project, store_id)
             queued = self._attach(conn, project, store_id, [item], None)
             refresh(conn, project, store_id)
             return queued
@@ -415,7 +424,7 @@ class VectorStoreService:
         batch_id = new_id(IdKind.vector_store_file_batch)
 
         def unit(conn: Conn) -> list[str]:
-            self._store(conn, project, store_id)
+            self._live_store(conn, project, store_id)
             doc = batch_doc(batch_id=batch_id, store_id=store_id, created_at=clock.now())
             batches.insert(
                 conn,
