@@ -16,10 +16,11 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import text
 
-from assistantd.store.sql import Conn
+from assistantd.store.sql import Conn, Query
 
-__all__ = ["ChunkIndex", "Hit", "NewChunk", "StoredChunk", "open_chunk_index"]
+__all__ = ["ChunkIndex", "ChunkRemoval", "Hit", "NewChunk", "StoredChunk", "open_chunk_index"]
 
 Vector = npt.NDArray[np.float32]
 
@@ -71,6 +72,22 @@ class ChunkIndex(Protocol):
     def fetch(self, conn: Conn, chunk_ids: Sequence[int], query: Vector) -> list[StoredChunk]:
         """The chunks, with their embeddings (cosine with `query` is computed from them)."""
         ...
+
+
+_DELETE_FILE = Query(
+    text("DELETE FROM vs_chunks WHERE vector_store_id = :store AND file_id = :file")
+)
+_DELETE_STORE = Query(text("DELETE FROM vs_chunks WHERE vector_store_id = :store"))
+
+
+class ChunkRemoval:
+    """Deleting chunks is the same SQL on both backends."""
+
+    def remove(self, conn: Conn, store_id: str, file_id: str | None) -> None:
+        if file_id is None:
+            conn.execute(_DELETE_STORE, {"store": store_id})
+        else:
+            conn.execute(_DELETE_FILE, {"store": store_id, "file": file_id})
 
 
 def open_chunk_index(dialect: str, dimensions: int, cache_bytes: int) -> ChunkIndex:

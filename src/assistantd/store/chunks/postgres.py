@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import text
 
-from assistantd.store.chunks import Hit, NewChunk, StoredChunk, Vector
+from assistantd.store.chunks import ChunkRemoval, Hit, NewChunk, StoredChunk, Vector
 from assistantd.store.sql import Conn, Query
 
 __all__ = ["PgChunkIndex"]
@@ -40,10 +40,6 @@ _INSERT = Query(
         " VALUES (:store, :file, :seq, :text, :dims, CAST(CAST(:embedding AS text) AS vector))"
     )
 )
-_DELETE_FILE = Query(
-    text("DELETE FROM vs_chunks WHERE vector_store_id = :store AND file_id = :file")
-)
-_DELETE_STORE = Query(text("DELETE FROM vs_chunks WHERE vector_store_id = :store"))
 _KEYWORD = (
     "SELECT id, ts_rank_cd(tsv, q) AS rank FROM vs_chunks,"
     " to_tsquery('english', CAST(:match AS text)) q"
@@ -76,7 +72,7 @@ def _word(term: str) -> str:
     return "".join(ch for ch in term if ch.isalnum())
 
 
-class PgChunkIndex:
+class PgChunkIndex(ChunkRemoval):
     def __init__(self, dimensions: int) -> None:
         self.dimensions = dimensions
         self._indexed: set[int] = set()
@@ -126,12 +122,6 @@ class PgChunkIndex:
             for c in chunks
         ]
         conn.executemany(_INSERT, rows)
-
-    def remove(self, conn: Conn, store_id: str, file_id: str | None) -> None:
-        if file_id is None:
-            conn.execute(_DELETE_STORE, {"store": store_id})
-        else:
-            conn.execute(_DELETE_FILE, {"store": store_id, "file": file_id})
 
     def keyword(
         self, conn: Conn, store_id: str, terms: list[str], files: list[str] | None, limit: int

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import text
 
-from assistantd.store.chunks import Hit, NewChunk, StoredChunk, Vector
+from assistantd.store.chunks import ChunkRemoval, Hit, NewChunk, StoredChunk, Vector
 from assistantd.store.sql import Conn, Query
 
 __all__ = ["SqliteChunkIndex"]
@@ -32,10 +32,6 @@ _INSERT = Query(
         " VALUES (:store, :file, :seq, :text, :embedding)"
     )
 )
-_DELETE_FILE = Query(
-    text("DELETE FROM vs_chunks WHERE vector_store_id = :store AND file_id = :file")
-)
-_DELETE_STORE = Query(text("DELETE FROM vs_chunks WHERE vector_store_id = :store"))
 _VECTORS = Query(
     text("SELECT id, file_id, embedding FROM vs_chunks WHERE vector_store_id = :store ORDER BY id")
 )
@@ -66,7 +62,7 @@ class _Matrix:
         return int(self.vectors.nbytes + self.ids.nbytes + 80 * len(self.file_ids))
 
 
-class SqliteChunkIndex:
+class SqliteChunkIndex(ChunkRemoval):
     def __init__(self, dimensions: int, cache_bytes: int) -> None:
         self.dimensions = dimensions
         self.cache_bytes = cache_bytes
@@ -85,12 +81,6 @@ class SqliteChunkIndex:
             for c in chunks
         ]
         conn.executemany(_INSERT, rows)
-
-    def remove(self, conn: Conn, store_id: str, file_id: str | None) -> None:
-        if file_id is None:
-            conn.execute(_DELETE_STORE, {"store": store_id})
-        else:
-            conn.execute(_DELETE_FILE, {"store": store_id, "file": file_id})
 
     def keyword(
         self, conn: Conn, store_id: str, terms: list[str], files: list[str] | None, limit: int

@@ -15,6 +15,7 @@ __all__ = ["FileSearchTool", "ToolFailed"]
 DEFAULT_MAX_RESULTS = 20  # OpenAI's default for gpt-4* and o-series
 RANKER = "default_2024_08_21"  # what OpenAI echoed for `auto`
 
+
 class StoresFor(Protocol):
     async def __call__(self, project: str, run: dict[str, Any]) -> list[str]:
         """The ids of the run's stores; raises ToolFailed for an expired one."""
