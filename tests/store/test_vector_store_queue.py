@@ -123,3 +123,41 @@ def test_chunk_index_keyword_nearest_and_file_restriction(
 
     with database(engine_backend, tmp_path) as url:
         asyncio.run(check(url))
+
+
+def test_postgres_approximate_path_finds_neighbours_within_a_file_filter(tmp_path: Path) -> None:
+    """Past `exact_max` chunks a store is searched through HNSW with iterative scan."""
+    from assistantd.store.chunks.postgres import PgChunkIndex
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(400, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    async def check(url: str) -> None:
+        await upgrade(url)
+        db = open_database(url)
+        index = PgChunkIndex(8, exact_max=10)
+        try:
+            await db.write(_seed)
+
+            def add(conn: Conn) -> None:
+                for n, name in enumerate(("file-a", "file-b")):
+                    part = range(n * 200, (n + 1) * 200)
+                    index.add(conn, "vs_1", name, [NewChunk(i, f"t{i}", vectors[i]) for i in part])
+
+            await db.write(add)
+            query = vectors[250]
+            hits = await db.read(lambda c: index.nearest(c, "vs_1", 1, query, None, 5))
+            (top,) = await db.read(lambda c: index.fetch(c, [hits[0].chunk_id], query))
+            assert top.text == "t250"
+            only_a = await db.read(lambda c: index.nearest(c, "vs_1", 1, query, ["file-a"], 5))
+            assert len(only_a) == 5
+            fetched = await db.read(lambda c: index.fetch(c, [h.chunk_id for h in only_a], query))
+            assert {ch.file_id for ch in fetched} == {"file-a"}
+            best_a = max(range(200), key=lambda i: float(vectors[i] @ query))
+            assert f"t{best_a}" in {ch.text for ch in fetched}
+        finally:
+            await db.dispose()
+
+    with database("postgres", tmp_path) as url:
+        asyncio.run(check(url))

@@ -3,7 +3,7 @@
 Both backends answer the same two questions for one store, restricted to some files
 when an attribute filter chose them (the restriction is part of the query, so a filter
 never empties a top-k that was cut before it):
-- `keyword`: the best chunks by full-text rank (FTS5 bm25 / PostgreSQL ts_rank_cd);
+- `keyword`: the best chunks by full-text rank (FTS5 bm25 / PostgreSQL ts_rank);
 - `nearest`: the best chunks by cosine similarity (an exact scan / pgvector HNSW).
 `services/search.py` fuses the two lists.
 """

@@ -41,24 +41,39 @@ _INSERT = Query(
     )
 )
 _KEYWORD = (
-    "SELECT id, ts_rank_cd(tsv, q) AS rank FROM vs_chunks,"
+    "SELECT id, ts_rank(tsv, q) AS rank FROM vs_chunks,"
     " to_tsquery('english', CAST(:match AS text)) q"
     " WHERE vector_store_id = :store AND tsv @@ q {files}"
     " ORDER BY rank DESC LIMIT :limit"
 )
 _KEYWORD_ALL = Query(text(_KEYWORD.format(files="")))
 _KEYWORD_FILES = Query(text(_KEYWORD.format(files="AND file_id = ANY(CAST(:files AS text[]))")))
-# One round trip, for this transaction only. A custom plan per query: the generic plan
-# of a prepared statement cannot see which store it filters on, picks the global HNSW
-# index even for a store of 1,000 chunks and walks it for 20 ms where the store's own
-# rows take 0.6 ms (measured; bench/RESULTS.md).
-_SETTINGS = Query(
+# Which plan, decided here rather than by the planner, whose costs for pgvector were
+# wrong both ways (measured, bench/RESULTS.md):
+# - a store of up to EXACT_MAX chunks is scanned exactly through its own rows (recall
+#   1.0; 0.6 ms at 1,000 chunks); the generic plan of a prepared statement walked the
+#   global HNSW index instead, for 20 ms, so plans are made per query;
+# - a larger store uses HNSW (2 ms at 100,000 chunks where the planner chose an exact
+#   sort of 75 ms), with pgvector 0.8's iterative scan, which keeps walking the graph
+#   until enough rows of this store (and of the filtered files) are found.
+# Settings are for this transaction only, in one round trip.
+EXACT_MAX = 20_000
+_EXACT = Query(
     text(
-        "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
-        " set_config('hnsw.ef_search', '100', true),"
-        " set_config('plan_cache_mode', 'force_custom_plan', true)"
+        "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+        " set_config('enable_indexscan', 'off', true)"
     )
 )
+_APPROXIMATE = Query(
+    text(
+        "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+        " set_config('hnsw.ef_search', :ef, true),"
+        " set_config('plan_cache_mode', 'force_custom_plan', true),"
+        " set_config('enable_bitmapscan', 'off', true),"
+        " set_config('enable_seqscan', 'off', true)"
+    )
+)
+_COUNT = Query(text("SELECT count(*) FROM vs_chunks WHERE vector_store_id = :store"))
 _FETCH = Query(
     text(
         "SELECT id, file_id, text, CAST(embedding AS text) FROM vs_chunks"
@@ -73,9 +88,13 @@ def _word(term: str) -> str:
 
 
 class PgChunkIndex(ChunkRemoval):
-    def __init__(self, dimensions: int) -> None:
+    def __init__(self, dimensions: int, ef_search: int = 200, exact_max: int = EXACT_MAX) -> None:
         self.dimensions = dimensions
+        self.ef_search = ef_search
+        self.exact_max = exact_max
         self._indexed: set[int] = set()
+        # (store, generation) → its chunk count; a store's generation moves with its chunks.
+        self._counts: dict[tuple[str, int], int] = {}
         d = int(dimensions)
         cast = f"CAST(embedding AS vector({d}))"
         self._nearest = {
@@ -99,6 +118,7 @@ class PgChunkIndex(ChunkRemoval):
                 text(
                     f"CREATE INDEX IF NOT EXISTS ix_vs_chunks_hnsw_{d} ON vs_chunks"
                     f" USING hnsw ((CAST(embedding AS vector({d}))) vector_cosine_ops)"
+                    " WITH (m = 16, ef_construction = 128)"
                     f" WHERE dims = {d}"
                 )
             ),
@@ -145,7 +165,15 @@ class PgChunkIndex(ChunkRemoval):
         files: list[str] | None,
         limit: int,
     ) -> list[Hit]:
-        conn.all(_SETTINGS, {})
+        key = (store_id, generation)
+        if key not in self._counts:
+            if len(self._counts) > 10_000:
+                self._counts.clear()
+            self._counts[key] = int(conn.all(_COUNT, {"store": store_id})[0][0])
+        if self._counts[key] <= self.exact_max:
+            conn.all(_EXACT, {})
+        else:
+            conn.all(_APPROXIMATE, {"ef": str(self.ef_search)})
         params: dict[str, Any] = {"q": _literal(query), "store": store_id, "limit": limit}
         if files is not None:
             params["files"] = files
