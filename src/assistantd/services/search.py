@@ -131,7 +131,7 @@ class SearchService:
         ids = list(dict.fromkeys([h.chunk_id for h in near] + list(kw)))
         results = []
         for chunk in self.chunks.fetch(conn, ids, vector):
-            cosine = max(0.0, min(1.0, float(chunk.embedding @ vector)))
+            cosine = max(0.0, min(1.0, chunk.cosine))
             if mode == "hybrid":
                 score = _VECTOR_WEIGHT * cosine + (1 - _VECTOR_WEIGHT) * kw.get(chunk.chunk_id, 0.0)
             elif mode == "keyword":

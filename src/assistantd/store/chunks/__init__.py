@@ -43,7 +43,7 @@ class StoredChunk:
     chunk_id: int
     file_id: str
     text: str
-    embedding: Vector
+    cosine: float  # with the query it was fetched for
 
 
 class ChunkIndex(Protocol):
@@ -70,7 +70,7 @@ class ChunkIndex(Protocol):
     ) -> list[Hit]: ...
 
     def fetch(self, conn: Conn, chunk_ids: Sequence[int], query: Vector) -> list[StoredChunk]:
-        """The chunks, with their embeddings (cosine with `query` is computed from them)."""
+        """The chunks, each with its cosine similarity to `query`."""
         ...
 
 

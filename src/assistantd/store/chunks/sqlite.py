@@ -151,6 +151,8 @@ class SqliteChunkIndex(ChunkRemoval):
             ),
             {},
         )
+        q = query.astype(np.float32)
         return [
-            StoredChunk(int(r[0]), r[1], r[2], np.frombuffer(r[3], dtype=np.float32)) for r in rows
+            StoredChunk(int(r[0]), r[1], r[2], float(np.frombuffer(r[3], dtype=np.float32) @ q))
+            for r in rows
         ]
