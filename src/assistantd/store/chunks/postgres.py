@@ -46,9 +46,10 @@ _KEYWORD_FILES = Query(text(_KEYWORD.format(files="AND file_id = ANY(CAST(:files
 # - a store of up to EXACT_MAX chunks is scanned exactly through its own rows (recall
 #   1.0; 0.6 ms at 1,000 chunks); the generic plan of a prepared statement walked the
 #   global HNSW index instead, for 20 ms, so plans are made per query;
-# - a larger store uses HNSW (2 ms at 100,000 chunks where the planner chose an exact
-#   sort of 75 ms), with pgvector 0.8's iterative scan, which keeps walking the graph
-#   until enough rows of this store (and of the filtered files) are found.
+# - a larger store uses HNSW (5-10 ms at 100,000 chunks where the planner chose an
+#   exact sort of 75 ms), ef_search 400, with pgvector 0.8's iterative scan, which keeps
+#   walking the graph until enough rows of this store (and of the filtered files) are
+#   found.
 # Settings are for this transaction only, in one round trip.
 EXACT_MAX = 20_000
 _EXACT = Query(
