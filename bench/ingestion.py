@@ -43,9 +43,9 @@ async def ingest(c: Container, name: str, data: bytes) -> float:
         await c.files.create(PROJECT, temp, filename=name, purpose="assistants")
     )["id"]
     started = time.perf_counter()
-    await c.vector_stores.attach(PROJECT, store_id, StoreFileCreate(file_id=file_id))
+    await c.vector_store_files.attach(PROJECT, store_id, StoreFileCreate(file_id=file_id))
     while True:
-        doc = orjson.loads(await c.vector_stores.get_file(PROJECT, store_id, file_id))
+        doc = orjson.loads(await c.vector_store_files.get_file(PROJECT, store_id, file_id))
         if doc["status"] != "in_progress":
             break
         await asyncio.sleep(0.05)

@@ -90,7 +90,7 @@ async def run(pages: int) -> None:
             by_file[name] = file_id
             file_ids.append(file_id)
         started = time.monotonic()
-        await c.vector_stores.create_batch(
+        await c.vector_store_files.create_batch(
             PROJECT,
             store_id,
             __import__("assistantd.protocol.vector_stores", fromlist=["x"]).FileBatchCreate(

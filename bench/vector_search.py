@@ -85,7 +85,7 @@ async def _build(
         file_id = orjson.loads(
             await c.files.create(PROJECT, temp, filename=f"f{i}.txt", purpose="assistants")
         )["id"]
-        await c.vector_stores.attach(PROJECT, store_id, StoreFileCreate(file_id=file_id))
+        await c.vector_store_files.attach(PROJECT, store_id, StoreFileCreate(file_id=file_id))
         file_ids.append(file_id)
     rng = np.random.default_rng(7)
     words = " ".join(base).split()

@@ -20,6 +20,7 @@ from assistantd.services.runs import RunService
 from assistantd.services.search import SearchService
 from assistantd.services.threads import ThreadService
 from assistantd.services.uploads import UploadService
+from assistantd.services.vector_store_files import VectorStoreFileService
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.settings import Settings
 from assistantd.store.blobs import BlobStore, LocalDirBlobStore
@@ -47,6 +48,7 @@ class Container:
     runs: RunService
     worker: Worker
     vector_stores: VectorStoreService
+    vector_store_files: VectorStoreFileService
     search: SearchService
     ingestor: Ingestor
     embedder: Embedder
@@ -125,6 +127,7 @@ class Container:
             bus=bus,
             worker=worker,
             vector_stores=vector_stores,
+            vector_store_files=VectorStoreFileService(db, vector_stores),
             search=search,
             ingestor=ingestor,
             embedder=embedder,

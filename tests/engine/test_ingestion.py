@@ -37,20 +37,22 @@ async def test_a_file_held_by_a_dead_worker_ends_failed(
     ) as (c, db):
         store = orjson.loads(await c.vector_stores.create(PROJECT, VectorStoreCreate()))
         file_id = await _file(c, "a.txt", b"hello world")
-        doc = await c.vector_stores.attach(PROJECT, store["id"], StoreFileCreate(file_id=file_id))
+        doc = await c.vector_store_files.attach(
+            PROJECT, store["id"], StoreFileCreate(file_id=file_id)
+        )
         assert orjson.loads(doc)["status"] == "in_progress"
         # A worker claims it, then dies: its heartbeat stops long ago.
         claimed = await db.write(partial(files.claim, worker="dead-worker", now=clock.now() - 600))
         assert claimed == (store["id"], file_id, PROJECT)
         assert await c.ingestor.fail_stale() == 1
-        after = orjson.loads(await c.vector_stores.get_file(PROJECT, store["id"], file_id))
+        after = orjson.loads(await c.vector_store_files.get_file(PROJECT, store["id"], file_id))
         assert after["status"] == "failed"
         assert after["last_error"]["code"] == "server_error"
         counts = orjson.loads(await c.vector_stores.get(PROJECT, store["id"]))["file_counts"]
         assert (counts["in_progress"], counts["failed"]) == (0, 1)
         # A live worker's file is not touched.
         other = await _file(c, "b.txt", b"more")
-        await c.vector_stores.attach(PROJECT, store["id"], StoreFileCreate(file_id=other))
+        await c.vector_store_files.attach(PROJECT, store["id"], StoreFileCreate(file_id=other))
         await db.write(partial(files.claim, worker="live-worker", now=clock.now()))
         assert await c.ingestor.fail_stale() == 0
 
@@ -100,7 +102,9 @@ async def test_expired_store_loses_its_files_and_fails_runs(
         with pytest.raises(InvalidRequest, match="has expired"):
             await c.search.search_store(PROJECT, store["id"], SearchRequest(query="sky"))
         with pytest.raises(InvalidRequest, match="has expired"):
-            await c.vector_stores.attach(PROJECT, store["id"], StoreFileCreate(file_id=file_id))
+            await c.vector_store_files.attach(
+                PROJECT, store["id"], StoreFileCreate(file_id=file_id)
+            )
         _, run_doc = await c.runs.create_thread_and_run(
             PROJECT,
             ThreadAndRunCreate.model_validate(

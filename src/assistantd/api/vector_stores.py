@@ -70,64 +70,66 @@ async def delete_store(call: Call) -> bytes:
 async def attach_file(call: Call) -> Response:
     store_id = _store(call)
     req = parse_body(StoreFileCreate, await read_body(call))
-    return polled(call, await call.container.vector_stores.attach(call.project, store_id, req))
+    return polled(call, await call.container.vector_store_files.attach(call.project, store_id, req))
 
 
 async def list_files(call: Call) -> bytes:
     store_id = _store(call)
     params = _file_list_params(call)
-    return await call.container.vector_stores.list_files(call.project, store_id, params)
+    return await call.container.vector_store_files.list_files(call.project, store_id, params)
 
 
 async def get_file(call: Call) -> Response:
     store_id, file_id = _store(call), _file(call)
     return polled(
-        call, await call.container.vector_stores.get_file(call.project, store_id, file_id)
+        call, await call.container.vector_store_files.get_file(call.project, store_id, file_id)
     )
 
 
 async def update_file(call: Call) -> bytes:
     store_id, file_id = _store(call), _file(call)
     req = parse_body(StoreFileUpdate, await read_body(call))
-    return await call.container.vector_stores.update_file(
+    return await call.container.vector_store_files.update_file(
         call.project, store_id, file_id, req.attributes
     )
 
 
 async def detach_file(call: Call) -> bytes:
     store_id, file_id = _store(call), _file(call)
-    return await call.container.vector_stores.detach(call.project, store_id, file_id)
+    return await call.container.vector_store_files.detach(call.project, store_id, file_id)
 
 
 async def file_content(call: Call) -> bytes:
     store_id, file_id = _store(call), _file(call)
-    return await call.container.vector_stores.content(call.project, store_id, file_id)
+    return await call.container.vector_store_files.content(call.project, store_id, file_id)
 
 
 async def create_batch(call: Call) -> Response:
     store_id = _store(call)
     req = parse_body(FileBatchCreate, await read_body(call))
     return polled(
-        call, await call.container.vector_stores.create_batch(call.project, store_id, req)
+        call, await call.container.vector_store_files.create_batch(call.project, store_id, req)
     )
 
 
 async def get_batch(call: Call) -> Response:
     store_id, batch_id = _store(call), _batch(call)
     return polled(
-        call, await call.container.vector_stores.get_batch(call.project, store_id, batch_id)
+        call, await call.container.vector_store_files.get_batch(call.project, store_id, batch_id)
     )
 
 
 async def cancel_batch(call: Call) -> bytes:
     store_id, batch_id = _store(call), _batch(call)
-    return await call.container.vector_stores.cancel_batch(call.project, store_id, batch_id)
+    return await call.container.vector_store_files.cancel_batch(call.project, store_id, batch_id)
 
 
 async def list_batch_files(call: Call) -> bytes:
     store_id, batch_id = _store(call), _batch(call)
     params = _file_list_params(call)
-    return await call.container.vector_stores.list_files(call.project, store_id, params, batch_id)
+    return await call.container.vector_store_files.list_files(
+        call.project, store_id, params, batch_id
+    )
 
 
 async def search(call: Call) -> bytes:

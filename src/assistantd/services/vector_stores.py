@@ -1,4 +1,4 @@
-"""VectorStoreService: stores, attaching Files (queued for ingestion), batches, expiry.
+"""VectorStoreService: stores, queueing Files for ingestion, the wait for it, expiry.
 
 Attaching a File writes a vector-store file `in_progress` with no worker: that row is
 the ingestion queue (engine/ingestion.py claims it), committed with the attach itself,
@@ -23,17 +23,12 @@ from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.tools import AutoChunking, StaticChunking
 from assistantd.protocol.vector_stores import (
-    FileBatchCreate,
-    StoreFileCreate,
-    StoreFileListParams,
     VectorStoreCreate,
     VectorStoreUpdate,
 )
 from assistantd.services.documents import dump, encode, metadata_or_empty
 from assistantd.services.files import FileService
 from assistantd.services.vector_store_docs import (
-    batch_doc,
-    batches,
     files,
     refresh,
     set_expiry,
@@ -99,7 +94,7 @@ class VectorStoreService:
         if event is not None:
             event.set()
 
-    async def _wait_for(self, store_id: str, file_ids: Sequence[str]) -> None:
+    async def wait_for(self, store_id: str, file_ids: Sequence[str]) -> None:
         if not file_ids or self.inline_wait_s <= 0:
             return
         events = [self._done.setdefault((store_id, f), asyncio.Event()) for f in file_ids]
@@ -115,23 +110,23 @@ class VectorStoreService:
 
     # -- stores -------------------------------------------------------------------
 
-    def _store(self, conn: Conn, project: str, store_id: str) -> dict[str, Any]:
+    def locked(self, conn: Conn, project: str, store_id: str) -> dict[str, Any]:
         raw = stores.get_doc_for_update(conn, project, store_id)
         if raw is None:
             raise NotFound(f"No vector store found with id '{store_id}'.")
         doc: dict[str, Any] = orjson.loads(raw)
         return doc
 
-    def _live_store(self, conn: Conn, project: str, store_id: str) -> dict[str, Any]:
+    def live(self, conn: Conn, project: str, store_id: str) -> dict[str, Any]:
         """A store that can take files: an expired one cannot."""
-        doc = self._store(conn, project, store_id)
+        doc = self.locked(conn, project, store_id)
         if doc["status"] == "expired":
             raise InvalidRequest(
                 f"Vector store '{store_id}' has expired.", code="vector_store_expired"
             )
         return doc
 
-    def _attach(
+    def attach_files(
         self,
         conn: Conn,
         project: str,
@@ -225,14 +220,14 @@ class VectorStoreService:
             Attach(f, f"{param}file_ids[{i}]", req.chunking_strategy)
             for i, f in enumerate(req.file_ids)
         ]
-        queued = self._attach(conn, project, store_id, items, None)
+        queued = self.attach_files(conn, project, store_id, items, None)
         return refresh(conn, project, store_id), queued
 
     async def create(self, project: str, req: VectorStoreCreate) -> bytes:
         doc, queued = await self.db.write(lambda conn: self.create_unit(conn, project, req))
         if queued:
             store_id = orjson.loads(doc)["id"]
-            await self._wait_for(store_id, queued)
+            await self.wait_for(store_id, queued)
             return await self.get(project, store_id)
         return doc
 
@@ -249,7 +244,7 @@ class VectorStoreService:
         sent = req.model_fields_set
 
         def unit(conn: Conn) -> bytes:
-            doc = self._store(conn, project, store_id)
+            doc = self.locked(conn, project, store_id)
             if "name" in sent:
                 doc["name"] = req.name
             if "metadata" in sent:
@@ -311,174 +306,7 @@ class VectorStoreService:
             await self.db.write(partial(unit, project=project, store_id=store_id))
         return len(due)
 
-    # -- files ---------------------------------------------------------------------
-
     def attach_unit(self, conn: Conn, project: str, store_id: str, items: Sequence[Attach]) -> None:
         """Inside any write unit (message attachments): queue Files into a store."""
         if stores.get_doc(conn, project, store_id) is not None:
-            self._attach(conn, project, store_id, items, None)
-
-    async def attach(self, project: str, store_id: str, req: StoreFileCreate) -> bytes:
-        item = Attach(req.file_id, "file_id", req.chunking_strategy, req.attributes)
-
-        def unit(conn: Conn) -> list[str]:
-            self._live_store(conn, project, store_id)
-            queued = self._attach(conn, project, store_id, [item], None)
-            refresh(conn, project, store_id)
-            return queued
-
-        queued = await self.db.write(unit)
-        await self._wait_for(store_id, queued)
-        return await self.get_file(project, store_id, req.file_id)
-
-    async def get_file(self, project: str, store_id: str, file_id: str) -> bytes:
-        def unit(conn: Conn) -> bytes | None:
-            if stores.get_doc(conn, project, store_id) is None:
-                raise NotFound(f"No vector store found with id '{store_id}'.")
-            row = files.get(conn, project, store_id, file_id)
-            return row[0] if row else None
-
-        found = await self.db.read(unit)
-        if found is None:
-            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.")
-        return found
-
-    async def list_files(
-        self, project: str, store_id: str, params: StoreFileListParams, batch_id: str | None = None
-    ) -> bytes:
-        def unit(conn: Conn) -> bytes:
-            if stores.get_doc(conn, project, store_id) is None:
-                raise NotFound(f"No vector store found with id '{store_id}'.")
-            scope: dict[str, Any] = {"vector_store_id": store_id}
-            if batch_id is not None:
-                if batches.get_in_store(conn, project, store_id, batch_id) is None:
-                    raise NotFound(f"No file batch found with id '{batch_id}'.")
-                scope["batch_id"] = batch_id
-            if params.filter is not None:
-                scope["status"] = params.filter
-            return render_list(files.page(conn, scope, params))
-
-        return await self.db.read(unit)
-
-    async def update_file(
-        self, project: str, store_id: str, file_id: str, attributes: dict[str, Any] | None
-    ) -> bytes:
-        def unit(conn: Conn) -> bytes:
-            self._store(conn, project, store_id)
-            row = files.get(conn, project, store_id, file_id)
-            if row is None:
-                raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.")
-            doc = orjson.loads(row[0])
-            doc["attributes"] = attributes or {}
-            text = encode(doc)
-            files.set(
-                conn, store_id, file_id, doc=text, status=row[1], usage_bytes=doc["usage_bytes"]
-            )
-            return text.encode()
-
-        return await self.db.write(unit)
-
-    async def detach(self, project: str, store_id: str, file_id: str) -> bytes:
-        def unit(conn: Conn) -> bool:
-            self._store(conn, project, store_id)
-            row = files.get(conn, project, store_id, file_id)
-            if row is None:
-                return False
-            files.delete(conn, store_id, file_id)
-            self.chunks.remove(conn, store_id, file_id)
-            stores.bump(conn, store_id)
-            refresh(conn, project, store_id, [row[2]])
-            return True
-
-        if not await self.db.write(unit):
-            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.")
-        return orjson.dumps({"id": file_id, "object": "vector_store.file.deleted", "deleted": True})
-
-    async def content(self, project: str, store_id: str, file_id: str) -> bytes:
-        await self.get_file(project, store_id, file_id)
-        parsed = await self.db.read(lambda conn: files.parsed(conn, project, store_id, file_id))
-        pages = orjson.loads(parsed) if parsed else []
-        data = [{"type": "text", "text": page} for page in pages if page]
-        return orjson.dumps(
-            {
-                "object": "vector_store.file_content.page",
-                "data": data,
-                "has_more": False,
-                "next_page": None,
-            }
-        )
-
-    # -- batches -------------------------------------------------------------------
-
-    async def create_batch(self, project: str, store_id: str, req: FileBatchCreate) -> bytes:
-        if req.files is not None:
-            items = [
-                Attach(f.file_id, f"files[{i}].file_id", f.chunking_strategy, f.attributes)
-                for i, f in enumerate(req.files)
-            ]
-        else:
-            items = [
-                Attach(f, f"file_ids[{i}]", req.chunking_strategy, req.attributes)
-                for i, f in enumerate(req.file_ids or [])
-            ]
-        batch_id = new_id(IdKind.vector_store_file_batch)
-
-        def unit(conn: Conn) -> list[str]:
-            self._live_store(conn, project, store_id)
-            doc = batch_doc(batch_id=batch_id, store_id=store_id, created_at=clock.now())
-            batches.insert(
-                conn,
-                {
-                    "id": batch_id,
-                    "vector_store_id": store_id,
-                    "project": project,
-                    "doc": encode(doc),
-                },
-            )
-            queued = self._attach(conn, project, store_id, items, batch_id)
-            # Files already attached join the batch as they are.
-            for item in items:
-                if item.file_id not in queued:
-                    files.rebatch(conn, store_id, item.file_id, batch_id)
-            refresh(conn, project, store_id, [batch_id])
-            return queued
-
-        queued = await self.db.write(unit)
-        await self._wait_for(store_id, queued)
-        return await self.get_batch(project, store_id, batch_id)
-
-    async def get_batch(self, project: str, store_id: str, batch_id: str) -> bytes:
-        def unit(conn: Conn) -> bytes | None:
-            if stores.get_doc(conn, project, store_id) is None:
-                raise NotFound(f"No vector store found with id '{store_id}'.")
-            return batches.get_in_store(conn, project, store_id, batch_id)
-
-        found = await self.db.read(unit)
-        if found is None:
-            raise NotFound(f"No file batch found with id '{batch_id}'.")
-        return found
-
-    async def cancel_batch(self, project: str, store_id: str, batch_id: str) -> bytes:
-        """Files still in progress become `cancelled` at once, so the batch's in-progress
-        count is 0 and its status final together (Python polls one, Node the other)."""
-
-        def unit(conn: Conn) -> None:
-            self._store(conn, project, store_id)
-            raw = batches.get_in_store(conn, project, store_id, batch_id)
-            if raw is None:
-                raise NotFound(f"No file batch found with id '{batch_id}'.")
-            for s, file_id in files.in_progress_of_batch(conn, batch_id):
-                row = files.get(conn, project, s, file_id)
-                if row is None:
-                    continue
-                doc = orjson.loads(row[0])
-                doc["status"] = "cancelled"
-                files.set(conn, s, file_id, doc=encode(doc), status="cancelled", usage_bytes=0)
-            batch = orjson.loads(raw)
-            if batch["status"] == "in_progress":
-                batch["status"] = "cancelled"
-                batches.replace(conn, project, batch_id, encode(batch))
-            refresh(conn, project, store_id, [batch_id])
-
-        await self.db.write(unit)
-        return await self.get_batch(project, store_id, batch_id)
+            self.attach_files(conn, project, store_id, items, None)
