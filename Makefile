@@ -56,6 +56,10 @@ bench: dev
 	./scripts/ensure-services.sh
 	$(BIN)/python -m bench.messages_http
 	$(BIN)/python -m bench.messages_list_scale
+	$(BIN)/python -m bench.ingestion
+	$(BIN)/python -m bench.retrieval_quality --pages 300
+	$(BIN)/python -m bench.vector_search --sizes 1000 100000
+	$(BIN)/python -m bench.vector_search --real 20000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
