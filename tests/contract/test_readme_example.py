@@ -32,6 +32,15 @@ def test_tutorial_example_runs(server: Server) -> None:
     assert "'Renamed'" in out
 
 
+def test_file_search_example_cites_a_file(server: Server) -> None:
+    lines = _run(server, "file_search.py").strip().splitlines()
+    assert lines[0] == "completed 2 files"
+    assert lines[1] == "top result: goog-10k.md"
+    assert lines[2] in ("completed", "incomplete")
+    assert lines[-1].startswith("[0] ")
+    assert lines[-1].endswith("-10k.md")
+
+
 def test_runs_example_answers_polled_and_streamed(server: Server) -> None:
     lines = _run(server, "runs.py").strip().splitlines()
     assert lines[0].startswith("completed")
