@@ -238,6 +238,9 @@ def test_thread_and_run_makes_the_thread_store(
     assert store.file_counts.total == 1
     assert store.expires_after is not None
     assert store.expires_after.days == 7
+    # Let the run end here, or its request would take the next test's scripted reply.
+    done = fc.beta.threads.runs.poll(run.id, thread_id=run.thread_id, poll_interval_ms=100)
+    assert done.status == "completed", done.last_error
 
 
 def test_a_run_waits_for_the_threads_store_to_be_ready(

@@ -44,4 +44,6 @@ def test_file_search_example_cites_a_file(server: Server) -> None:
 def test_runs_example_answers_polled_and_streamed(server: Server) -> None:
     lines = _run(server, "runs.py").strip().splitlines()
     assert lines[0].startswith("completed")
-    assert lines[-1] == "completed"
+    # The streamed run ends; the 135M embedded model may ramble into its length limit
+    # (which answer it gives depends on what the shared model process ran before).
+    assert lines[-1] in ("completed", "incomplete")
