@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from sqlalchemy import text
 
 from assistantd import clock
+from assistantd.engine.ingestion import Ingestor
 from assistantd.errors import InvalidRequest
 from assistantd.protocol.assistants import AssistantCreate
 from assistantd.protocol.runs import ThreadAndRunCreate
-from assistantd.protocol.vector_stores import SearchRequest, StoreFileCreate, VectorStoreCreate
+from assistantd.protocol.vector_stores import (
+    FileBatchCreate,
+    SearchRequest,
+    StoreFileCreate,
+    VectorStoreCreate,
+)
 from assistantd.services.vector_store_docs import files
 from assistantd.store.blobs import TempBlob
 from assistantd.store.sql import Query
+from assistantd.tools.file_search.chunking import chunk_pages
 from tests.engine.stack import PROJECT, in_process, settled
 from tests.upstream import ScriptedUpstream
 
@@ -119,3 +130,59 @@ async def test_expired_store_loses_its_files_and_fails_runs(
         assert ended["status"] == "failed"
         assert ended["last_error"]["message"] == f"Vector store '{store['id']}' has expired."
         assert upstream.requests == []  # the model was never asked
+
+
+class _Interrupting:
+    """An embedder (hashed toy vectors) that lets a test act while a file is embedded."""
+
+    name = "toy"
+    dimensions = 384
+
+    def __init__(self, during_first: Callable[[], Awaitable[None]]) -> None:
+        self.during_first = during_first
+        self.calls = 0
+        self.embedded = 0
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
+        self.calls += 1
+        self.embedded += len(texts)
+        if self.calls == 1:
+            await self.during_first()
+        rows = [np.random.default_rng(zlib.crc32(t.encode())).normal(size=384) for t in texts]
+        vectors = np.array(rows, dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+async def test_a_cancelled_batch_stops_ingestion_between_slices(
+    tmp_path: Path, upstream: ScriptedUpstream
+) -> None:
+    async with in_process(
+        tmp_path, upstream.base_url, rehearse=False, ingest_workers=0, vector_store_inline_wait_s=0
+    ) as (c, db):
+        store = orjson.loads(await c.vector_stores.create(PROJECT, VectorStoreCreate()))
+        big = " ".join(f"word{i} lorem ipsum dolor sit amet." for i in range(20_000))
+        file_id = await _file(c, "big.txt", big.encode())
+        batch = orjson.loads(
+            await c.vector_store_files.create_batch(
+                PROJECT, store["id"], FileBatchCreate(file_ids=[file_id])
+            )
+        )
+
+        async def cancel() -> None:
+            await c.vector_store_files.cancel_batch(PROJECT, store["id"], batch["id"])
+
+        embedder = _Interrupting(cancel)
+        worker = Ingestor(
+            db, c.blobs, c.vector_stores.chunks, embedder, c.vector_stores, concurrency=0
+        )
+        claimed = await db.write(partial(files.claim, worker=worker.id, now=clock.now()))
+        assert claimed == (store["id"], file_id, PROJECT)
+        await worker.ingest(store["id"], file_id, PROJECT)
+        # Only the first slice was embedded, of a file of hundreds of chunks.
+        assert len(chunk_pages([big], 800, 400)) > 5 * 64
+        assert (embedder.calls, embedder.embedded) == (1, 64)
+        after = orjson.loads(await c.vector_store_files.get_file(PROJECT, store["id"], file_id))
+        assert after["status"] == "cancelled"
+        assert after["usage_bytes"] == 0
+        hits = await c.search.search(PROJECT, [store["id"]], ["lorem"], limit=5)
+        assert hits == []

@@ -41,6 +41,11 @@ __all__ = ["Ingestor"]
 log = logging.getLogger(__name__)
 
 _DIED = "The worker ingesting this file stopped before it finished."
+_EMBED_SLICE = 64  # chunks embedded between two checks that the file is still wanted
+
+
+class _Abandoned(Exception):
+    """The file left in_progress (cancelled, detached) while it was being ingested."""
 
 
 class Ingestor:
@@ -134,6 +139,10 @@ class Ingestor:
         """Never raises: whatever happens, the file ends `completed` or `failed`."""
         try:
             result = await self._work(project, store_id, file_id)
+        except _Abandoned:
+            log.info("stopped ingesting %s into %s: cancelled or detached", file_id, store_id)
+            self.vector_stores.finished(store_id, file_id)
+            return
         except ParseError as error:
             result = {"code": error.code, "message": error.message}
         except EmbeddingError as error:
@@ -180,9 +189,26 @@ class Ingestor:
             return pages, pieces
 
         pages, pieces = await asyncio.to_thread(prepare)
-        vectors = await self.embedder.embed([p.text for p in pieces])
-        new = [NewChunk(i, p.text, vectors[i]) for i, p in enumerate(pieces)]
+        new: list[NewChunk] = []
+        for start in range(0, len(pieces), _EMBED_SLICE):
+            # A batch cancel or a detach ends the work between slices, not an hour later.
+            if start and not await self._still_mine(project, store_id, file_id):
+                raise _Abandoned
+            part = pieces[start : start + _EMBED_SLICE]
+            vectors = await self.embedder.embed([p.text for p in part])
+            new += [NewChunk(start + i, p.text, vectors[i]) for i, p in enumerate(part)]
         return new, pages
+
+    async def _still_mine(self, project: str, store_id: str, file_id: str) -> bool:
+        def unit(conn: Conn) -> bool:
+            row = files.get(conn, project, store_id, file_id)
+            return (
+                row is not None
+                and row[1] == "in_progress"
+                and (files.owner(conn, store_id, file_id) == self.id)
+            )
+
+        return await self.db.read(unit)
 
     def _settle(
         self,
