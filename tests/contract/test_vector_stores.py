@@ -258,3 +258,16 @@ def test_poll_interval_header(client: openai.OpenAI) -> None:
         vector_store_id=store.id, file_id=f.id
     )
     assert raw.headers["openai-poll-after-ms"] == "200"
+
+
+def test_search_queries_are_bounded(client: openai.OpenAI) -> None:
+    store = client.vector_stores.create()
+    with pytest.raises(openai.BadRequestError) as long:
+        client.vector_stores.search(store.id, query="x" * 4097)
+    assert error_body(long.value)["param"] == "query"
+    with pytest.raises(openai.BadRequestError) as many:
+        client.vector_stores.search(store.id, query=["a"] * 11)
+    assert error_body(many.value)["param"] == "query"
+    with pytest.raises(openai.BadRequestError):
+        client.vector_stores.search(store.id, query=[])
+    assert list(client.vector_stores.search(store.id, query=["a"] * 10)) == []

@@ -139,8 +139,14 @@ class SearchRankingOptions(RequestModel):
     score_threshold: float = Field(default=0.0, ge=0, le=1)
 
 
+# Not in the spec: bounds so that one request cannot make the server embed megabytes.
+MAX_QUERY_CHARS = 4096
+MAX_QUERIES = 10
+Query = Annotated[str, Field(max_length=MAX_QUERY_CHARS)]
+
+
 class SearchRequest(RequestModel):
-    query: str | list[str]
+    query: Query | Annotated[list[Query], Field(min_length=1, max_length=MAX_QUERIES)]
     rewrite_query: bool = False
     max_num_results: int = Field(default=10, ge=1, le=50)
     filters: Filter | None = None

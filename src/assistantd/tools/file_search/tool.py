@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
+from assistantd.protocol.vector_stores import MAX_QUERY_CHARS
 from assistantd.services.search import SearchService
 from assistantd.tools.base import ToolOutcome, ToolRequest
 from assistantd.tools.file_search.citations import marker
@@ -95,6 +96,7 @@ class FileSearchTool:
             query = ""
         if not query:
             query = request.arguments.strip() or "summary"
+        query = query[:MAX_QUERY_CHARS]  # a model may write anything into its arguments
         store_ids = await self.stores_for(request.project, run)
         options = _options(run)
         ranking = self._ranking(run)
