@@ -96,3 +96,22 @@ async def test_async_thread_lifecycle(async_client: openai.AsyncOpenAI) -> None:
     thread = await async_client.beta.threads.create(metadata={"k": "v"})
     assert (await async_client.beta.threads.retrieve(thread.id)).metadata == {"k": "v"}
     assert (await async_client.beta.threads.delete(thread.id)).deleted is True
+
+
+def test_modify_takes_store_ids_not_the_create_helper(client: openai.OpenAI) -> None:
+    thread = client.beta.threads.create()
+    assistant = client.beta.assistants.create(model="m")
+    helper = {"file_search": {"vector_stores": [{"file_ids": []}]}}
+    for modify in (
+        lambda: client.beta.threads.update(thread.id, tool_resources=helper),  # type: ignore[arg-type]
+        lambda: client.beta.assistants.update(assistant.id, tool_resources=helper),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(openai.BadRequestError) as info:
+            modify()
+        assert error_body(info.value)["param"] == "tool_resources.file_search.vector_stores"
+    store = client.vector_stores.create()
+    ids = {"file_search": {"vector_store_ids": [store.id]}}
+    updated = client.beta.threads.update(thread.id, tool_resources=ids)
+    assert updated.tool_resources is not None
+    assert updated.tool_resources.file_search is not None
+    assert updated.tool_resources.file_search.vector_store_ids == [store.id]

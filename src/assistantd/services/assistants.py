@@ -92,7 +92,7 @@ class AssistantService:
             if field == "tools":
                 changes[field] = [dump(tool) for tool in value or []]
             elif field == "tool_resources":
-                changes[field] = render_tool_resources(value, "tool_resources")
+                changes[field] = render_tool_resources(value, "tool_resources", modify=True)
             elif field == "metadata":
                 changes[field] = metadata_or_empty(value)
             elif field == "response_format":

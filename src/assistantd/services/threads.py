@@ -110,7 +110,9 @@ class ThreadService:
         if "metadata" in req.model_fields_set:
             changes["metadata"] = metadata_or_empty(req.metadata)
         if "tool_resources" in req.model_fields_set:
-            changes["tool_resources"] = render_tool_resources(req.tool_resources, "tool_resources")
+            changes["tool_resources"] = render_tool_resources(
+                req.tool_resources, "tool_resources", modify=True
+            )
 
         refs = resource_refs(req.tool_resources)
 

@@ -34,11 +34,20 @@ __all__ = [
 THREAD_STORE_DAYS = 7
 
 
-def render_tool_resources(resources: ToolResources | None, param: str) -> dict[str, Any]:
-    """tool_resources as stored and returned; `{}` when none were given, as OpenAI did."""
+def render_tool_resources(
+    resources: ToolResources | None, param: str, *, modify: bool = False
+) -> dict[str, Any]:
+    """tool_resources as stored and returned; `{}` when none were given, as OpenAI did.
+    A modify request takes store ids only: the spec's helper exists on creates alone."""
     if resources is None:
         return {}
     fs = resources.file_search
+    if modify and fs is not None and fs.vector_stores is not None:
+        raise InvalidRequest(
+            f"Unknown parameter: '{param}.file_search.vector_stores'.",
+            param=f"{param}.file_search.vector_stores",
+            code="unknown_parameter",
+        )
     if fs is not None and fs.vector_stores and fs.vector_store_ids:
         raise InvalidRequest(
             "Only one of 'vector_store_ids' or 'vector_stores' may be given.",
