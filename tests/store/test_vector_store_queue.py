@@ -9,14 +9,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
-from assistantd.store.chunks import NewChunk, open_chunk_index
+from assistantd.store.chunks import Hit, NewChunk, open_chunk_index
 from assistantd.store.db import open_database
 from assistantd.store.migrate import upgrade
 from assistantd.store.repos.vector_stores import StoreFileRepository, VectorStoreRepository
-from assistantd.store.sql import Conn
+from assistantd.store.sql import Conn, Query
 from tests.servers import database
 
+_SETTINGS_NOW = (
+    "SELECT current_setting('enable_indexscan'), current_setting('enable_bitmapscan'),"
+    " current_setting('enable_seqscan')"
+)
 files = StoreFileRepository()
 stores = VectorStoreRepository()
 
@@ -147,7 +152,15 @@ def test_postgres_approximate_path_finds_neighbours_within_a_file_filter(tmp_pat
 
             await db.write(add)
             query = vectors[250]
-            hits = await db.read(lambda c: index.nearest(c, "vs_1", 1, query, None, 5))
+
+            def search_then_settings(c: Conn) -> tuple[list[Hit], list[tuple[object, ...]]]:
+                found = index.nearest(c, "vs_1", 1, query, None, 5)
+                # Keyword search runs next in the same transaction: GIN needs bitmap scans.
+                shown = c.all(Query(text(_SETTINGS_NOW)), {})
+                return found, shown
+
+            hits, settings = await db.read(search_then_settings)
+            assert settings == [("on", "on", "on")]
             (top,) = await db.read(lambda c: index.fetch(c, [hits[0].chunk_id], query))
             assert top.text == "t250"
             only_a = await db.read(lambda c: index.nearest(c, "vs_1", 1, query, ["file-a"], 5))

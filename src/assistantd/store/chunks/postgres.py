@@ -67,6 +67,15 @@ _APPROXIMATE = Query(
         " set_config('enable_seqscan', 'off', true)"
     )
 )
+# Back to the defaults for the rest of the transaction: GIN (keyword search) can only
+# be read by a bitmap scan, which _APPROXIMATE turns off.
+_RESTORE = Query(
+    text(
+        "SELECT set_config('enable_indexscan', 'on', true),"
+        " set_config('enable_bitmapscan', 'on', true),"
+        " set_config('enable_seqscan', 'on', true)"
+    )
+)
 _COUNT = Query(text("SELECT count(*) FROM vs_chunks WHERE vector_store_id = :store"))
 # The cosine is computed by the server: a vector read back as text costs more to move
 # and parse than the whole search takes otherwise.
@@ -175,6 +184,7 @@ class PgChunkIndex(ChunkRemoval):
         if files is not None:
             params["files"] = files
         rows = conn.all(self._nearest[files is not None], params)
+        conn.all(_RESTORE, {})
         hits = [Hit(int(r[0]), 1.0 - float(r[1])) for r in rows]
         # relaxed_order may return a few rows out of order.
         return sorted(hits, key=lambda h: -h.score)
