@@ -166,6 +166,22 @@ def test_filters_score_threshold_and_max_results(client: openai.OpenAI) -> None:
     assert len(list(one)) == 1
 
 
+def test_delete_removes_the_store_its_files_and_its_chunks(client: openai.OpenAI) -> None:
+    store_id = _store_with(client, {"foxes.txt": FOXES})
+    (f,) = client.vector_stores.files.list(store_id).data
+    deleted = client.vector_stores.delete(store_id)
+    assert (deleted.id, deleted.deleted) == (store_id, True)
+    for gone in (
+        lambda: client.vector_stores.retrieve(store_id),
+        lambda: client.vector_stores.search(store_id, query="foxes"),
+        lambda: client.vector_stores.files.retrieve(file_id=f.id, vector_store_id=store_id),
+        lambda: client.vector_stores.delete(store_id),
+    ):
+        with pytest.raises(openai.NotFoundError):
+            gone()
+    assert client.files.retrieve(f.id).id == f.id  # the File itself stays
+
+
 def test_detach_removes_a_file_from_search_at_once(client: openai.OpenAI) -> None:
     store_id = _store_with(client, {"foxes.txt": FOXES, "markets.md": MARKETS})
     fox = next(f for f in client.vector_stores.files.list(store_id) if f.usage_bytes == len(FOXES))
@@ -230,7 +246,7 @@ def test_batch_cancel_leaves_nothing_in_progress(client: openai.OpenAI) -> None:
     assert client.vector_stores.retrieve(store.id).file_counts.in_progress == 0
 
 
-def test_errors_ids_and_tenancy(client: openai.OpenAI, server: Server) -> None:
+def test_errors_and_ids(client: openai.OpenAI, server: Server) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         client.vector_stores.retrieve("vs_doesnotexist")
     assert error_body(caught.value)["message"] == "No vector store found with id 'vs_doesnotexist'."

@@ -71,7 +71,8 @@ def test_claim_heartbeat_and_stale(engine_backend: str, tmp_path: Path) -> None:
             await db.write(partial(files.heartbeat, worker="w1", now=200))
             stale = await db.read(partial(files.stale, before=150, limit=10))
             assert [s[1] for s in stale] == [second[1]]  # w2 went silent, w1 did not
-            assert await db.read(partial(files.owner, store_id="vs_1", file_id=first[1])) == "w1"
+            live = await db.read(partial(files.liveness, store_id="vs_1", file_id=first[1]))
+            assert live == ("in_progress", "w1", 200)
         finally:
             await db.dispose()
 

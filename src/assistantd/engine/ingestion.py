@@ -201,12 +201,8 @@ class Ingestor:
 
     async def _still_mine(self, project: str, store_id: str, file_id: str) -> bool:
         def unit(conn: Conn) -> bool:
-            row = files.get(conn, project, store_id, file_id)
-            return (
-                row is not None
-                and row[1] == "in_progress"
-                and (files.owner(conn, store_id, file_id) == self.id)
-            )
+            live = files.liveness(conn, store_id, file_id)
+            return live is not None and live[:2] == ("in_progress", self.id)
 
         return await self.db.read(unit)
 
@@ -225,13 +221,14 @@ class Ingestor:
         row = files.get(conn, project, store_id, file_id)
         if row is None or row[1] != "in_progress":
             return  # detached, or cancelled with its batch, meanwhile
-        owner = files.owner(conn, store_id, file_id)
+        live = files.liveness(conn, store_id, file_id)
+        assert live is not None  # the row was just read
+        _, owner, heartbeat_at = live
         if before is None and owner != self.id:
             return  # the sweeper gave it up as stale; another outcome was recorded
         if before is not None:
             if only_worker is not None and owner != only_worker:
                 return
-            heartbeat_at = files.heartbeat_of(conn, store_id, file_id)
             if heartbeat_at is not None and heartbeat_at >= before:
                 return
         doc = orjson.loads(row[0])

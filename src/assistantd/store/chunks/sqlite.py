@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 from sqlalchemy import text
 
 from assistantd.store.chunks import ChunkRemoval, Hit, NewChunk, StoredChunk, Vector
@@ -92,8 +93,6 @@ class SqliteChunkIndex(ChunkRemoval):
         params: dict[str, Any] = {"match": match, "store": store_id, "limit": limit}
         query = _KEYWORD_ALL
         if files is not None:
-            import orjson
-
             query = _KEYWORD_FILES
             params["files"] = orjson.dumps(files).decode()
         return [Hit(int(r[0]), float(r[1])) for r in conn.all(query, params)]

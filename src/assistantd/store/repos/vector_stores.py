@@ -59,7 +59,7 @@ _FILE_GET = Query(
         _file_key, _files.c.project == bindparam("project")
     )
 )
-_LIVENESS = Query(select(_files.c.worker, _files.c.heartbeat_at).where(_file_key))
+_LIVENESS = Query(select(_files.c.status, _files.c.worker, _files.c.heartbeat_at).where(_file_key))
 _FILE_PARSED = Query(
     select(_files.c.parsed).where(_file_key, _files.c.project == bindparam("project"))
 )
@@ -130,6 +130,15 @@ _FILTERABLE = Query(
 )
 _NAMES = Query(
     select(_files.c.id, _files.c.filename).where(_files.c.vector_store_id == bindparam("store"))
+)
+
+
+_BATCH_IN_STORE = Query(
+    select(as_bytes(_batches.c.doc)).where(
+        _batches.c.id == bindparam("id"),
+        _batches.c.project == bindparam("project"),
+        _batches.c.vector_store_id == bindparam("store"),
+    )
 )
 
 
@@ -208,13 +217,14 @@ class StoreFileRepository:
             _FILE_PARSED_SET, {"key_store": store_id, "key_file": file_id, "parsed": parsed}
         )
 
-    def owner(self, conn: Conn, store_id: str, file_id: str) -> str | None:
+    def liveness(
+        self, conn: Conn, store_id: str, file_id: str
+    ) -> tuple[str, str | None, int | None] | None:
+        """(status, worker, heartbeat_at) of an attached file, or None."""
         row = conn.first(_LIVENESS, {"store": store_id, "file": file_id})
-        return row[0] if row else None
-
-    def heartbeat_of(self, conn: Conn, store_id: str, file_id: str) -> int | None:
-        row = conn.first(_LIVENESS, {"store": store_id, "file": file_id})
-        return int(row[1]) if row and row[1] is not None else None
+        if row is None:
+            return None
+        return row[0], row[1], int(row[2]) if row[2] is not None else None
 
     def rebatch(self, conn: Conn, store_id: str, file_id: str, batch_id: str) -> None:
         conn.execute(_REBATCH, {"key_store": store_id, "key_file": file_id, "batch_id": batch_id})
@@ -257,7 +267,5 @@ class BatchRepository(DocumentRepository):
         super().__init__(_batches)
 
     def get_in_store(self, conn: Conn, project: str, store_id: str, batch_id: str) -> bytes | None:
-        doc = self.get_doc(conn, project, batch_id)
-        if doc is None or f'"vector_store_id":"{store_id}"'.encode() not in doc:
-            return None
-        return doc
+        row = conn.first(_BATCH_IN_STORE, {"id": batch_id, "project": project, "store": store_id})
+        return row[0] if row else None

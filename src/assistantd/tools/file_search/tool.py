@@ -116,11 +116,13 @@ class FileSearchTool:
         used = len(lines[0])
         for i, r in enumerate(results):
             key = f"{k}:{i}"
-            sources[key] = {"file_id": r.file_id, "filename": r.filename}
             block = f"\n\n{marker(key, r.filename)}\n{r.text}"
-            if used + len(block) > self.budget_chars and i:
-                break
-            lines.append(block[: max(0, self.budget_chars - used)] if not i else block)
+            if i and used + len(block) > self.budget_chars:
+                break  # the model is shown (and may cite) only what fits
+            if not i:
+                block = block[: max(len(marker(key, r.filename)) + 2, self.budget_chars - used)]
+            sources[key] = {"file_id": r.file_id, "filename": r.filename}
+            lines.append(block)
             used += len(block)
         if not results:
             lines.append("\n\nNo results: the files hold nothing that matches.")
