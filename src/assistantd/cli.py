@@ -101,8 +101,7 @@ def _worker(args: argparse.Namespace) -> int:
     async def run() -> None:
         await upgrade(settings.resolved_database_url())
         container = Container.build(settings)
-        container.worker.start()
-        container.ingestor.start()
+        container.start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

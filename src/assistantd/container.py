@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from dataclasses import dataclass
 
 from assistantd import clock
 from assistantd.engine.executor import RunExecutor
 from assistantd.engine.ingestion import Ingestor
-from assistantd.engine.server_tools import StoreLookup
+from assistantd.engine.server_tools import CodeFiles, StoreLookup
 from assistantd.engine.worker import Worker
 from assistantd.events.bus import EventBus, InMemoryEventBus
 from assistantd.providers.registry import ProviderRegistry
@@ -26,10 +28,15 @@ from assistantd.settings import Settings
 from assistantd.store.blobs import BlobStore, LocalDirBlobStore
 from assistantd.store.chunks import open_chunk_index
 from assistantd.store.db import Database, open_database
+from assistantd.tools.code_interpreter.sandbox import BWRAP_MISSING, Limits, bwrap_path
+from assistantd.tools.code_interpreter.sessions import SessionPool
+from assistantd.tools.code_interpreter.tool import CodeInterpreterTool
 from assistantd.tools.file_search.embeddings import Embedder, MiniLMEmbedder, UpstreamEmbedder
 from assistantd.tools.file_search.tool import FileSearchTool
 
 __all__ = ["Container"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class Container:
     search: SearchService
     ingestor: Ingestor
     embedder: Embedder
+    code_sessions: SessionPool
     bus: EventBus
     started_at: int
 
@@ -86,13 +94,20 @@ class Container:
         file_search = FileSearchTool(
             search, StoreLookup(db, vector_stores), settings.file_search_output_chars
         )
+        code_sessions = _code_sessions(settings)
+        code_interpreter = CodeInterpreterTool(
+            code_sessions,
+            CodeFiles(db),
+            files,
+            max_file_bytes=settings.code_interpreter_disk_mb * 1024 * 1024,
+        )
         executor = RunExecutor(
             db,
             providers,
             bus,
             read_image=files.read_image,
             requires_action_ttl_s=settings.requires_action_ttl_s,
-            server_tools={"file_search": file_search},
+            server_tools={"file_search": file_search, "code_interpreter": code_interpreter},
         )
         worker = Worker(
             db,
@@ -131,16 +146,45 @@ class Container:
             search=search,
             ingestor=ingestor,
             embedder=embedder,
+            code_sessions=code_sessions,
             started_at=clock.now(),
         )
+
+    def start(self) -> None:
+        """The background work of a serving or working process."""
+        self.worker.start()
+        self.ingestor.start()
+        self.code_sessions.start()
+        if self.code_sessions.bwrap is None:
+            log.warning("%s Runs that call code_interpreter will fail until then.", BWRAP_MISSING)
 
     async def close(self) -> None:
         await self.worker.stop()
         await self.ingestor.stop()
+        await self.code_sessions.close()
         if isinstance(self.embedder, UpstreamEmbedder):
             await self.embedder.aclose()
         await self.providers.aclose()
         await self.db.dispose()
+
+
+def _code_sessions(settings: Settings) -> SessionPool:
+    limits = Limits(
+        call_timeout_s=settings.code_interpreter_timeout_s,
+        memory_mb=settings.code_interpreter_memory_mb,
+        cpu_s=settings.code_interpreter_cpu_s,
+        processes=settings.code_interpreter_processes,
+        open_files=settings.code_interpreter_open_files,
+        disk_mb=settings.code_interpreter_disk_mb,
+    )
+    return SessionPool(
+        bwrap=bwrap_path(settings.code_interpreter_bwrap),
+        python=str(settings.code_interpreter_python or sys.executable),
+        limits=limits,
+        idle_timeout_s=settings.code_interpreter_idle_timeout_s,
+        max_sessions=settings.code_interpreter_max_sessions,
+        uid_base=settings.code_interpreter_uid_base,
+    )
 
 
 def _embedder(settings: Settings) -> Embedder:

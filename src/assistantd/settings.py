@@ -166,6 +166,41 @@ class Settings(BaseSettings):
         ge=500,
         description="Most characters of search results a run's model is shown per search.",
     )
+    code_interpreter_bwrap: str | None = Field(
+        default=None, description="bubblewrap's path; default: `bwrap` found on PATH."
+    )
+    code_interpreter_python: Path | None = Field(
+        default=None,
+        description="The Python that runs code_interpreter code (it needs ipykernel); "
+        "default: the server's own.",
+    )
+    code_interpreter_timeout_s: float = Field(
+        default=60.0, gt=0, description="Wall time one code_interpreter call may take."
+    )
+    code_interpreter_idle_timeout_s: float = Field(
+        default=1200.0, gt=0, description="An idle code session (and its /mnt/data) ends after."
+    )
+    code_interpreter_memory_mb: int = Field(
+        default=2048, ge=256, description="Address space per process in a code session."
+    )
+    code_interpreter_cpu_s: int = Field(
+        default=600, ge=1, description="CPU seconds per process over a code session's life."
+    )
+    code_interpreter_processes: int = Field(
+        default=64, ge=8, description="Processes and threads per code session (as root)."
+    )
+    code_interpreter_open_files: int = Field(default=256, ge=32, description="Per process.")
+    code_interpreter_disk_mb: int = Field(
+        default=512, ge=1, description="Size of a code session's /mnt/data (in memory)."
+    )
+    code_interpreter_max_sessions: int = Field(
+        default=32, ge=1, le=10000, description="Code sessions alive at once per process."
+    )
+    code_interpreter_uid_base: int = Field(
+        default=200_000,
+        ge=1000,
+        description="As root, code session N runs as uid BASE+N (its own process limit).",
+    )
     access_log: bool = True
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 

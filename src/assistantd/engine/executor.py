@@ -12,6 +12,8 @@ the order CONTRACT.md section 7 gives.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -36,7 +38,7 @@ from assistantd.providers.base import (
 from assistantd.providers.registry import ProviderRegistry
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
-from assistantd.tools.base import ServerTool, ToolRequest
+from assistantd.tools.base import ServerTool, ToolOutcome, ToolRequest
 from assistantd.tools.file_search.citations import CitationStream, Source
 from assistantd.tools.file_search.tool import ToolFailed
 
@@ -50,15 +52,16 @@ _CANCEL_CHECK_S = 0.2
 MAX_SERVER_ROUNDS = 3
 
 
-def _tools(run: RunDoc, server: dict[str, ServerTool]) -> list[dict[str, Any]]:
-    """Function tools as the client defined them, then the server tools as functions.
-    code_interpreter is stored on runs but not executed by this server yet."""
+def _tools(
+    run: RunDoc, server: dict[str, ServerTool], private: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Function tools as the client defined them, then the server tools as functions."""
     functions = [
         {"type": "function", "function": t["function"]}
         for t in run["tools"]
         if t["type"] == "function"
     ]
-    return functions + [tool.definition(dict(run)) for tool in server.values()]
+    return functions + [tool.definition(dict(run), private) for tool in server.values()]
 
 
 def _tool_choice(run: RunDoc, answered_tools: bool) -> str | dict[str, Any] | None:
@@ -148,7 +151,7 @@ class RunExecutor:
         server: dict[str, ServerTool],
     ) -> ChatRequest:
         run = turn.run
-        tools = _tools(run, server)
+        tools = _tools(run, server, turn.private)
         return ChatRequest(
             model=run["model"],
             messages=context.messages,
@@ -220,15 +223,37 @@ class RunExecutor:
             self._publish_pieces(turn, turn.citer.flush())
             if not provider.cites_sources:
                 self._publish_pieces(turn, turn.citer.cite_top())
+        if turn.message is not None:
+            await self._annotate(turn)
         await self.turns.finish(turn)
         return False
 
+    async def _annotate(self, turn: Turn) -> None:
+        """Annotations server tools add to the finished answer (code_interpreter's
+        `file_path` links), announced in one last message delta."""
+        assert turn.message is not None
+        added: list[dict[str, Any]] = []
+        for tool in server_tools_for(dict(turn.run), self.server_tools).values():
+            for annotation in await tool.annotate(turn.project, dict(turn.run), turn.text):
+                added.append({**annotation, "index": len(turn.annotations) + len(added)})
+        if not added:
+            return
+        turn.annotations = [*turn.annotations, *added]
+        text = {"value": "", "annotations": added}
+        delta = {
+            "id": turn.message["id"],
+            "object": "thread.message.delta",
+            "delta": {"content": [{"index": turn.text_index, "type": "text", "text": text}]},
+        }
+        self.bus.publish(turn.run["id"], "thread.message.delta", orjson.dumps(delta))
+
     async def _prepare(self, turn: Turn, server: dict[str, ServerTool]) -> None:
-        """Before the model: an expired store fails the run; earlier search results can
-        be cited."""
-        if "file_search" in server and not turn.private.get("stores_checked"):
-            await server["file_search"].check(turn.project, dict(turn.run))
-            turn.private["stores_checked"] = True
+        """Before the model's first turn, each server tool checks the run (an expired
+        store fails it); earlier search results can be cited."""
+        if server and not turn.private.get("tools_checked"):
+            for tool in server.values():
+                turn.private.update(await tool.check(turn.project, dict(turn.run)) or {})
+            turn.private["tools_checked"] = True
         if turn.private.get("sources"):
             sources = {
                 key: Source(key, s["file_id"], s["filename"])
@@ -245,22 +270,20 @@ class RunExecutor:
             self._publish_pieces(turn, turn.citer.flush())
         for call in turn.calls.values():
             call.server = True  # nothing of this turn goes to the client as a function call
+        # Calls announced while streamed keep their index; the others follow.
+        calls = sorted(calls, key=lambda c: c.position if c.position >= 0 else len(calls))
         turn.calls = {i: c for i, c in enumerate(calls)}
-        await self.turns.open_tool_step(turn)
+        if turn.tool_step is None:
+            await self.turns.open_tool_step(turn)
         assert turn.tool_step is not None
-        run_id = turn.run["id"]
         rounds = int(turn.private.get("server_rounds", 0))
         entries, private = [], dict(turn.private)
         exchanges = dict(private.get("exchanges") or {})
         for index, call in enumerate(calls):
             tool = server[call.name]
-            first = {"index": index, **tool.first_entry(dict(turn.run), call.id)}
-            delta = {
-                "id": turn.tool_step["id"],
-                "object": "thread.run.step.delta",
-                "delta": {"step_details": {"type": "tool_calls", "tool_calls": [first]}},
-            }
-            self.bus.publish(run_id, "thread.run.step.delta", orjson.dumps(delta))
+            if call.position < 0:
+                first = {"index": index, **tool.first_entry(dict(turn.run), call.id)}
+                self._step_delta(turn, first)
             request = ToolRequest(
                 project=turn.project,
                 run=dict(turn.run),
@@ -269,7 +292,18 @@ class RunExecutor:
                 arguments=call.arguments,
                 round=rounds,
             )
-            outcome = await tool.run(request)
+            outcome = await self._run_cancellable(turn, tool, request)
+            if outcome is None:  # cancelled while it ran: the step ends with the run
+                entries.append(tool.first_entry(dict(turn.run), call.id))
+                break
+            typed = outcome.entry.get(tool.type) or {}
+            if call.position >= 0 and isinstance(typed.get("input"), str):
+                if typed["input"].startswith(call.shown) and typed["input"] != call.shown:
+                    rest = typed["input"][len(call.shown) :]
+                    self._step_delta(turn, {"index": index, "type": tool.type, tool.type: {"input": rest}})
+            result = tool.result_delta(outcome.entry)
+            if result is not None:
+                self._step_delta(turn, {"index": index, **result})
             entries.append(outcome.entry)
             private.update(outcome.private)
             exchanges[call.id] = {
@@ -283,6 +317,50 @@ class RunExecutor:
         include = bool(private.get("include_search_content"))
         return await self.turns.complete_server_step(turn, entries, private, include)
 
+    async def _run_cancellable(
+        self, turn: Turn, tool: ServerTool, request: ToolRequest
+    ) -> ToolOutcome | None:
+        """The tool's outcome, or None if the run was cancelled meanwhile: then the tool
+        is cancelled too (code_interpreter kills the code it is running)."""
+        task = asyncio.create_task(tool.run(request))
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=_CANCEL_CHECK_S)
+            if done:
+                return task.result()
+            status = await self.db.read(lambda conn: self.runs.status(conn, turn.run["id"]))
+            if status == "cancelling":
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                return None
+
+    def _step_delta(self, turn: Turn, entry: dict[str, Any]) -> None:
+        assert turn.tool_step is not None
+        delta = {
+            "id": turn.tool_step["id"],
+            "object": "thread.run.step.delta",
+            "delta": {"step_details": {"type": "tool_calls", "tool_calls": [entry]}},
+        }
+        self.bus.publish(turn.run["id"], "thread.run.step.delta", orjson.dumps(delta))
+
+    async def _announce(self, turn: Turn, call: Call, tool: ServerTool) -> None:
+        """A server call whose input streams (code_interpreter's code): its step opens
+        at its first token, as OpenAI's did, and the input follows as it is written."""
+        if turn.citer is not None and turn.message is not None:
+            self._publish_pieces(turn, turn.citer.flush())
+        if turn.tool_step is None:
+            await self.turns.open_tool_step(turn)
+        call.position = sum(1 for c in turn.calls.values() if c.position >= 0)
+        self._step_delta(turn, {"index": call.position, **tool.first_entry(dict(turn.run), call.id)})
+        self._stream_input(turn, call, tool)
+
+    def _stream_input(self, turn: Turn, call: Call, tool: ServerTool) -> None:
+        so_far = tool.input_so_far(call.arguments) or ""
+        if len(so_far) > len(call.shown) and so_far.startswith(call.shown):
+            piece = so_far[len(call.shown) :]
+            call.shown = so_far
+            self._step_delta(turn, {"index": call.position, "type": tool.type, tool.type: {"input": piece}})
+
     def _publish_pieces(self, turn: Turn, pieces: list[tuple[str, dict[str, Any] | None]]) -> None:
         assert turn.message is not None
         assert turn.citer is not None
@@ -293,7 +371,7 @@ class RunExecutor:
                 "delta": {
                     "content": [
                         {
-                            "index": 0,
+                            "index": turn.text_index,
                             "type": "text",
                             "text": {
                                 "value": text,
@@ -320,7 +398,11 @@ class RunExecutor:
             "object": "thread.message.delta",
             "delta": {
                 "content": [
-                    {"index": 0, "type": "text", "text": {"value": text, "annotations": []}}
+                    {
+                        "index": turn.text_index,
+                        "type": "text",
+                        "text": {"value": text, "annotations": []},
+                    }
                 ]
             },
         }
@@ -333,15 +415,20 @@ class RunExecutor:
             return  # only the first call is kept; do not stream the others
         known = turn.calls.get(event.index)
         if known is None and (event.name or "") in server:
-            turn.calls[event.index] = Call(
+            call = turn.calls[event.index] = Call(
                 id=new_id(IdKind.tool_call),
                 name=event.name or "",
                 arguments=event.arguments,
                 server=True,
             )
+            tool = server[call.name]
+            if tool.input_so_far(call.arguments) is not None:
+                await self._announce(turn, call, tool)
             return
         if known is not None and known.server:
             known.arguments += event.arguments
+            if known.position >= 0:
+                self._stream_input(turn, known, server[known.name])
             return
         if turn.tool_step is None:
             await self.turns.open_tool_step(turn)

@@ -1,4 +1,5 @@
-"""Which server tools a run may call, and the vector stores its file_search reads.
+"""Which server tools a run may call, the vector stores its file_search reads, and
+the files its code_interpreter sees.
 
 A run's file_search reads the assistant's store and the thread's (at most one each,
 as the spec allows), looked up when the run executes, so a file attached to the
@@ -15,24 +16,68 @@ from typing import Any
 
 import orjson
 
+from assistantd.protocol.common import ListParams
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
+from assistantd.store.repos.files import FileRepository
+from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.threads import ThreadRepository
 from assistantd.store.repos.vector_stores import VectorStoreRepository
 from assistantd.store.sql import Conn
 from assistantd.tools.base import ServerTool
 from assistantd.tools.file_search.tool import ToolFailed
 
-__all__ = ["StoreLookup", "server_tools_for"]
+__all__ = ["CodeFiles", "StoreLookup", "server_tools_for"]
+
+# How far back a thread's messages are read for code_interpreter attachments.
+_ATTACHMENT_MESSAGES = 1000
 
 
-def _ids(doc: bytes | None) -> list[str]:
+def _ids(doc: bytes | None, tool: str = "file_search", key: str = "vector_store_ids") -> list[str]:
     if doc is None:
         return []
     resources = orjson.loads(doc).get("tool_resources") or {}
-    ids: list[str] = (resources.get("file_search") or {}).get("vector_store_ids") or []
+    ids: list[str] = (resources.get(tool) or {}).get(key) or []
     return ids
+
+
+class CodeFiles:
+    """The files a run's code finds in /mnt/data: the assistant's and the thread's
+    `tool_resources.code_interpreter.file_ids`, then the files attached to the
+    thread's messages for code_interpreter (newest last), each by its File name."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def __call__(self, project: str, run: dict[str, Any]) -> dict[str, str]:
+        def unit(conn: Conn) -> dict[str, str]:
+            assistant = AssistantRepository().get_doc(conn, project, run["assistant_id"])
+            thread = ThreadRepository().get_doc(conn, project, run["thread_id"])
+            ids = _ids(assistant, "code_interpreter", "file_ids")
+            ids += _ids(thread, "code_interpreter", "file_ids")
+            params = ListParams(limit=100, order="desc")
+            attached: list[str] = []
+            for _ in range(_ATTACHMENT_MESSAGES // 100):
+                page = MessageRepository().page_in_thread(
+                    conn, project=project, thread_id=run["thread_id"], params=params
+                )
+                for raw in page.docs:
+                    for attachment in orjson.loads(raw).get("attachments") or []:
+                        tools = {t.get("type") for t in attachment.get("tools") or []}
+                        if "code_interpreter" in tools:
+                            attached.append(attachment["file_id"])
+                if not page.has_more:
+                    break
+                params = ListParams(limit=100, order="desc", after=page.last_id)
+            names = {}
+            for file_id in dict.fromkeys(ids + attached[::-1]):
+                doc = FileRepository().get_doc(conn, project, file_id)
+                if doc is not None:
+                    names[file_id] = str(orjson.loads(doc)["filename"])
+            return names
+
+        return await self.db.read(unit)
 
 
 class StoreLookup:

@@ -48,6 +48,8 @@ class Call:
     name: str = ""
     arguments: str = ""
     server: bool = False  # a server tool's call: run here, not sent to the client
+    position: int = -1  # its index in the step, once announced while streaming
+    shown: str = ""  # the input streamed so far
 
 
 @dataclass
@@ -67,6 +69,11 @@ class Turn:
     tool_step: RunStepDoc | None = None
     annotations: list[dict[str, Any]] = field(default_factory=list)
     citer: CitationStream | None = None
+    images: list[str] = field(default_factory=list)  # image_file parts before the text
+
+    @property
+    def text_index(self) -> int:
+        return len(self.images)
 
     def next(self) -> Turn:
         """The turn after server tools ran: same run, nothing written yet."""
@@ -108,6 +115,11 @@ class TurnWriter:
             step_id=new_id(IdKind.run_step), run=turn.run, created_at=now, details=details
         )
         turn.message, turn.step = message, step
+        # Images code_interpreter displayed since the last message lead this one, as
+        # on OpenAI; once in a message they are no longer pending.
+        turn.images = list(turn.private.get("code_images") or [])
+        if turn.images:
+            turn.private = {k: v for k, v in turn.private.items() if k != "code_images"}
 
         def unit(conn: Conn) -> None:
             self.messages.insert_many(conn, [self._message_row(turn, message)])
@@ -119,6 +131,13 @@ class TurnWriter:
         publish_doc(self.bus, run_id, "thread.run.step.in_progress", step)
         publish_doc(self.bus, run_id, "thread.message.created", message)
         publish_doc(self.bus, run_id, "thread.message.in_progress", message)
+        if turn.images:
+            parts = [
+                {"index": i, "type": "image_file", "image_file": {"file_id": file_id}}
+                for i, file_id in enumerate(turn.images)
+            ]
+            delta = {"id": message["id"], "object": "thread.message.delta", "delta": {"content": parts}}
+            self.bus.publish(run_id, "thread.message.delta", orjson.dumps(delta))
 
     async def open_tool_step(self, turn: Turn) -> None:
         if turn.message is not None:
@@ -175,7 +194,8 @@ class TurnWriter:
         message = _copy(turn.message)
         now = clock.now()
         message["content"] = [
-            {"type": "text", "text": {"value": turn.text, "annotations": list(turn.annotations)}}
+            *({"type": "image_file", "image_file": {"file_id": f}} for f in turn.images),
+            {"type": "text", "text": {"value": turn.text, "annotations": list(turn.annotations)}},
         ]
         if status == "completed":
             message["status"] = "completed"

@@ -136,6 +136,44 @@ class FileService:
             raise NotFound.object("file", file_id) from None
         return handle, os.fstat(handle.fileno()).st_size, doc["filename"]
 
+    async def read_bytes(self, project: str, file_id: str, max_bytes: int) -> tuple[str, bytes] | None:
+        """A File's name and bytes (for the code sandbox); None when the File is gone
+        or larger than `max_bytes`."""
+        try:
+            handle, size, filename = await self.open_content(project, file_id)
+        except NotFound:
+            return None
+        with handle:
+            if size > max_bytes:
+                return None
+            return filename, await asyncio.to_thread(handle.read)
+
+    async def save_output(self, project: str, filename: str, data: bytes) -> str:
+        """A File made by the server (an image or a file the code wrote), purpose
+        `assistants_output` as on OpenAI; its id."""
+        temp = self.blobs.temp()
+
+        def fill() -> None:
+            temp.write(data)
+            temp.finish()  # fsync: not on the event loop
+
+        try:
+            await asyncio.to_thread(fill)
+        except BaseException:
+            temp.discard()
+            raise
+        doc = file_doc(
+            file_id=new_id(IdKind.file),
+            filename=filename,
+            purpose="assistants_output",
+            size=len(data),
+            created_at=clock.now(),
+            expires_at=None,
+        )
+        await self.store(project, temp, doc)
+        file_id: str = doc["id"]
+        return file_id
+
     async def read_image(self, project: str, file_id: str) -> tuple[bytes, str] | None:
         """An image File's bytes and media type, for a model that sees images; None when
         the File is gone or too large to send."""

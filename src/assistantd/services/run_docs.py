@@ -91,8 +91,7 @@ def run_doc(
     }
 
 
-# Tools this server stores but cannot execute yet; a run may not be forced to use them.
-_NOT_RUNNABLE = frozenset({"code_interpreter"})
+_BUILT_IN = frozenset({"code_interpreter", "file_search"})
 
 
 def check_tool_choice(run: RunDoc) -> None:
@@ -100,17 +99,10 @@ def check_tool_choice(run: RunDoc) -> None:
     choice = run["tool_choice"]
     functions = {t["function"]["name"] for t in run["tools"] if t["type"] == "function"}
     enabled = {t["type"] for t in run["tools"]}
-    if isinstance(choice, dict) and choice["type"] in _NOT_RUNNABLE:
-        raise InvalidRequest(
-            f"Invalid 'tool_choice': this server cannot run the '{choice['type']}' tool yet, "
-            "so it cannot force it. Use 'auto' or name a function tool.",
-            param="tool_choice",
-            code="unsupported_value",
-        )
-    if isinstance(choice, dict) and choice["type"] == "file_search":
-        if "file_search" not in enabled:
+    if isinstance(choice, dict) and choice["type"] in _BUILT_IN:
+        if choice["type"] not in enabled:
             raise InvalidRequest(
-                "Invalid 'tool_choice': the run has no file_search tool.",
+                f"Invalid 'tool_choice': the run has no {choice['type']} tool.",
                 param="tool_choice",
                 code="invalid_value",
             )
@@ -122,10 +114,9 @@ def check_tool_choice(run: RunDoc) -> None:
             param="tool_choice.function.name",
             code="invalid_value",
         )
-    if choice == "required" and not functions and "file_search" not in enabled:
+    if choice == "required" and not functions and not enabled & _BUILT_IN:
         raise InvalidRequest(
-            "Invalid 'tool_choice': 'required' needs at least one function or file_search "
-            "tool on the run (code_interpreter cannot run on this server yet).",
+            "Invalid 'tool_choice': 'required' needs at least one tool on the run.",
             param="tool_choice",
             code="invalid_value",
         )

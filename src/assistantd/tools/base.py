@@ -38,7 +38,7 @@ class ToolOutcome:
 class ServerTool(Protocol):
     type: str  # the tool type in `tools` and in step details, e.g. "file_search"
 
-    def definition(self, run: dict[str, Any]) -> dict[str, Any]:
+    def definition(self, run: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
         """The function the model is shown (OpenAI's `{"type":"function",...}` shape)."""
         ...
 
@@ -46,8 +46,23 @@ class ServerTool(Protocol):
         """The step entry streamed while the tool runs (before its results)."""
         ...
 
-    async def check(self, project: str, run: dict[str, Any]) -> None:
-        """Before the run's first model turn: raise if the run cannot use the tool."""
+    def input_so_far(self, arguments: str) -> str | None:
+        """What the step shows as the call's `input` while the model is still writing
+        `arguments` (code_interpreter's code); None for a tool that shows no input."""
+        ...
+
+    def result_delta(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """The step delta that shows the call's results once it ran, or None when only
+        the completed step carries them."""
+        ...
+
+    async def check(self, project: str, run: dict[str, Any]) -> dict[str, Any] | None:
+        """Before the run's first model turn: raise ToolFailed if the run cannot use the
+        tool; what it returns is kept in the run's private state."""
         ...
 
     async def run(self, request: ToolRequest) -> ToolOutcome: ...
+
+    async def annotate(self, project: str, run: dict[str, Any], text: str) -> list[dict[str, Any]]:
+        """Annotations the tool adds to the run's answer once it is written."""
+        ...

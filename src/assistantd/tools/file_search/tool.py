@@ -52,7 +52,7 @@ class FileSearchTool:
         self.stores_for = stores_for
         self.budget_chars = budget_chars
 
-    def definition(self, run: dict[str, Any]) -> dict[str, Any]:
+    def definition(self, run: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "function",
             "function": {
@@ -73,9 +73,19 @@ class FileSearchTool:
             },
         }
 
-    async def check(self, project: str, run: dict[str, Any]) -> None:
+    async def check(self, project: str, run: dict[str, Any]) -> dict[str, Any] | None:
         await self.stores_for(project, run)  # raises ToolFailed for an expired store
         await self.stores_for.wait_for_thread_store(project, run)
+        return None
+
+    def input_so_far(self, arguments: str) -> str | None:
+        return None  # a search shows its query nowhere, as on OpenAI
+
+    def result_delta(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+        return None
+
+    async def annotate(self, project: str, run: dict[str, Any], text: str) -> list[dict[str, Any]]:
+        return []  # citations are placed while the answer streams (CitationStream)
 
     def _ranking(self, run: dict[str, Any]) -> dict[str, Any]:
         ranking = _options(run).get("ranking_options") or {}

@@ -1,0 +1,341 @@
+"""One sandboxed Python kernel: bubblewrap around `bridge.py`, spoken to over its pipes.
+
+What the code inside can see and do (EMBEDDED.md records the flags checked here):
+- no network: its own network namespace, with only its own loopback;
+- no host files: a fresh root holding read-only `/usr`, the interpreter's prefix and
+  its venv, a size-capped `/tmp`, and `/mnt/data`, a size-capped tmpfs that is the
+  only place files persist (so filling it cannot fill the host's disk);
+- its own pid namespace: nothing outside is visible or signallable, and when the
+  sandbox ends every process in it ends (`--die-with-parent`, pid 1 gone);
+- rlimits set by `prlimit` before bwrap starts (address space, CPU seconds, processes,
+  open files, file size); when the server runs as root the code runs as a uid of its
+  own per session, so the process limit counts that session's processes only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import shutil
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["BWRAP_MISSING", "Limits", "Sandbox", "SandboxError", "bwrap_path"]
+
+BRIDGE = Path(__file__).with_name("bridge.py")
+_INSIDE_BRIDGE = "/opt/assistantd/bridge.py"
+_CHUNK = 1024 * 1024  # bytes per put/get line: keeps every line on the pipe small
+_LINE_LIMIT = 64 * 1024 * 1024  # an exec reply carries its images (base64 PNGs)
+
+BWRAP_MISSING = (
+    "code_interpreter needs bubblewrap, which is not installed on this server. "
+    "Install it (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install "
+    "bubblewrap`) and restart assistantd."
+)
+
+
+class SandboxError(Exception):
+    """The sandbox died, hung or spoke nonsense: the session is over."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    call_timeout_s: float = 60.0
+    memory_mb: int = 2048  # address space per process: numpy alone wants 256 MB
+    cpu_s: int = 600  # CPU seconds per process, over the session's life
+    processes: int = 64  # threads count too (ipykernel runs about 10)
+    open_files: int = 256
+    disk_mb: int = 512  # /mnt/data
+    tmp_mb: int = 64  # /tmp (matplotlib's font cache, IPython's history)
+    start_timeout_s: float = 60.0
+
+
+def bwrap_path(configured: str | None = None) -> str | None:
+    """bubblewrap's path: the configured one if it is there, else `bwrap` on PATH."""
+    if configured is not None:
+        return configured if os.access(configured, os.X_OK) else None
+    return shutil.which("bwrap")
+
+
+def _ro_binds(python: str) -> list[str]:
+    """The interpreter's own prefix and the venv holding numpy and ipykernel, read-only,
+    at the paths they have outside (a venv's interpreter is a symlink to its base)."""
+    args: list[str] = []
+    prefixes = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
+    exe = Path(python)
+    prefixes.add(str(exe.resolve().parent.parent))
+    prefixes.add(str(exe.absolute().parent.parent))
+    made: set[str] = {"/", "/tmp"}
+    for prefix in sorted(prefixes):
+        if prefix == "/usr" or prefix.startswith("/usr/"):
+            continue
+        # bwrap would copy a parent's mode (/root is 0700, and the code runs as
+        # another uid): make the parents first, traversable.
+        for parent in reversed(Path(prefix).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", prefix, prefix]
+    return args
+
+
+def command(
+    bwrap: str, python: str, limits: Limits, uid: int | None, info_fd: int | None = None
+) -> list[str]:
+    mb = 1024 * 1024
+    rlimits = [
+        "prlimit",
+        f"--as={limits.memory_mb * mb}",
+        f"--cpu={limits.cpu_s}",
+        f"--nofile={limits.open_files}",
+        f"--fsize={limits.disk_mb * mb}",
+    ]
+    if uid is not None:
+        # Counted per real uid: meaningful only for a uid of the session's own.
+        rlimits.append(f"--nproc={limits.processes}")
+    sandbox = [
+        bwrap,
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "sandbox",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        # /tmp first: a venv under /tmp (a CI checkout's) is bound over it, not hidden.
+        "--perms",
+        "1777",
+        "--size",
+        str(limits.tmp_mb * mb),
+        "--tmpfs",
+        "/tmp",
+        *_ro_binds(python),
+        "--ro-bind",
+        str(BRIDGE),
+        _INSIDE_BRIDGE,
+        "--perms",
+        "0755",
+        "--dir",
+        "/etc",
+        "--ro-bind-try",
+        "/etc/fonts",  # fontconfig's configuration (matplotlib complains without it)
+        "/etc/fonts",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "1777",
+        "--size",
+        str(limits.disk_mb * mb),
+        "--tmpfs",
+        "/mnt/data",
+        # The root bwrap builds is a tmpfs of no set size: read-only, it cannot be
+        # filled (the sized /tmp and /mnt/data mounted on it stay writable).
+        "--remount-ro",
+        "/",
+        "--chdir",
+        "/mnt/data",
+        "--clearenv",
+        "--setenv",
+        "HOME",
+        "/tmp",
+        "--setenv",
+        "PATH",
+        f"{Path(python).absolute().parent}:/usr/bin:/bin",
+        "--setenv",
+        "MPLCONFIGDIR",
+        "/tmp/matplotlib",
+        "--setenv",
+        "JUPYTER_RUNTIME_DIR",
+        "/tmp/jupyter",
+        "--setenv",
+        "IPYTHONDIR",
+        "/tmp/ipython",
+        "--setenv",
+        "PYTHONDONTWRITEBYTECODE",
+        "1",
+        "--setenv",
+        "OPENBLAS_NUM_THREADS",
+        "1",
+        "--setenv",
+        "OMP_NUM_THREADS",
+        "1",
+    ]
+    if uid is not None:
+        # Root sets the mounts up; the bridge then becomes `uid`, and keeps no capability.
+        sandbox += ["--setenv", "SANDBOX_UID", str(uid)]
+        sandbox += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    if info_fd is not None:
+        sandbox += ["--info-fd", str(info_fd)]  # bwrap tells us its child's pid there
+    return [*rlimits, "--", *sandbox, "--", python, "-I", _INSIDE_BRIDGE]
+
+
+def _child_pid(fd: int) -> int | None:
+    """bwrap's `--info-fd` JSON (`{"child-pid": N}`), read once; None if it sent none."""
+    try:
+        data = os.read(fd, 4096)  # returns once bwrap wrote it (or exited)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        pid = orjson.loads(data).get("child-pid") if data else None
+    except orjson.JSONDecodeError:
+        return None
+    return int(pid) if pid else None
+
+
+class Sandbox:
+    """A running kernel. One request at a time (the session serialises its calls)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.child_pid: int | None = None  # pid 1 of the sandbox's namespace, seen from here
+
+    @classmethod
+    async def start(
+        cls, bwrap: str, python: str, limits: Limits, uid: int | None = None
+    ) -> Sandbox:
+        read_info, write_info = os.pipe()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command(bwrap, python, limits, uid, info_fd=write_info),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=(write_info,),
+                limit=_LINE_LIMIT,
+            )
+        finally:
+            os.close(write_info)
+        sandbox = cls(process)
+        try:
+            sandbox.child_pid = await asyncio.wait_for(
+                asyncio.to_thread(_child_pid, read_info), limits.start_timeout_s
+            )
+            await asyncio.wait_for(sandbox._read(), limits.start_timeout_s)
+        except (SandboxError, TimeoutError) as error:
+            detail = await sandbox._stderr()
+            await sandbox.kill()
+            raise SandboxError(f"the sandbox did not start: {detail or error}") from error
+        return sandbox
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    async def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        try:
+            line = await self.process.stdout.readline()
+        except (ValueError, asyncio.LimitOverrunError) as error:
+            raise SandboxError("the sandbox sent a line too long") from error
+        if not line:
+            raise SandboxError("the sandbox ended")
+        try:
+            reply: dict[str, Any] = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            raise SandboxError("the sandbox sent something that is not JSON") from error
+        return reply
+
+    async def _stderr(self) -> str:
+        assert self.process.stderr is not None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.process.wait(), 2)
+        if self.alive:
+            return ""
+        with contextlib.suppress(Exception):
+            return (await asyncio.wait_for(self.process.stderr.read(4096), 1)).decode(
+                errors="replace"
+            )
+        return ""
+
+    async def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        if not self.alive:
+            raise SandboxError("the sandbox ended")
+        try:
+            self.process.stdin.write(orjson.dumps(body) + b"\n")
+            await self.process.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as error:
+            raise SandboxError("the sandbox ended") from error
+        return await self._read()
+
+    async def execute(self, code: str, timeout_s: float) -> dict[str, Any]:
+        """Run code; TimeoutError if it outlives `timeout_s` (the caller kills us)."""
+        return await asyncio.wait_for(self.request({"op": "exec", "code": code}), timeout_s)
+
+    async def put(self, name: str, data: bytes) -> None:
+        for start in range(0, max(len(data), 1), _CHUNK):
+            piece = base64.b64encode(data[start : start + _CHUNK]).decode()
+            reply = await self.request(
+                {"op": "put", "name": name, "data": piece, "append": start > 0}
+            )
+            if not reply.get("ok"):
+                raise SandboxError(f"could not write /mnt/data/{name}: {reply.get('error')}")
+
+    async def get(self, name: str, max_bytes: int) -> bytes | None:
+        """A file of /mnt/data, or None if it is missing or larger than `max_bytes`."""
+        parts: list[bytes] = []
+        got = 0
+        while True:
+            reply = await self.request(
+                {"op": "get", "name": name, "offset": got, "length": _CHUNK}
+            )
+            if not reply.get("ok") or int(reply["size"]) > max_bytes:
+                return None
+            parts.append(base64.b64decode(reply["data"]))
+            got += len(parts[-1])
+            if not parts[-1] or got >= int(reply["size"]):
+                return b"".join(parts)
+
+    async def names(self) -> list[str]:
+        reply = await self.request({"op": "list"})
+        names: list[str] = reply.get("names") or []
+        return names
+
+    def kill_now(self) -> None:
+        """End the sandbox and everything in it: killing its pid 1 ends every process
+        of its namespace, and bwrap, its parent, then reaps it and exits (killing bwrap
+        first would leave that pid 1 a zombie for whoever inherits it)."""
+        if not self.alive:
+            return
+        target = self.child_pid
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if target is not None:
+                os.kill(target, signal.SIGKILL)
+            else:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    async def kill(self) -> None:
+        self.kill_now()
+        try:
+            await asyncio.wait_for(self.process.wait(), 5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.process.wait(), 10)

@@ -1,0 +1,208 @@
+"""Code sessions: one sandboxed kernel per thread, kept while it is used.
+
+As on OpenAI, what one call defines is there for the next call on the same thread, in
+the same run or a later one, until the session has been idle for `idle_timeout_s`;
+then the kernel and its `/mnt/data` are reclaimed. A session is keyed by project and
+thread, so two threads (or two projects) never share one. Sessions live in the process
+that runs the thread's runs: with several workers, a thread's next run may start a
+fresh session on another one (the README says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistantd.tools.code_interpreter.sandbox import Limits, Sandbox, SandboxError
+
+__all__ = ["CallResult", "Session", "SessionPool"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CallResult:
+    logs: str
+    images: list[bytes] = field(default_factory=list)
+    error: bool = False
+    restarted: bool = False  # the session was lost (timeout, crash): state is gone
+
+
+@dataclass
+class Session:
+    key: tuple[str, str]
+    uid: int | None
+    sandbox: Sandbox | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+    files: dict[str, str] = field(default_factory=dict)  # file_id → name in /mnt/data
+
+
+class SessionPool:
+    def __init__(
+        self,
+        *,
+        bwrap: str | None,
+        python: str,
+        limits: Limits,
+        idle_timeout_s: float = 1200.0,
+        max_sessions: int = 32,
+        uid_base: int = 200_000,
+    ) -> None:
+        self.bwrap = bwrap
+        self.python = python
+        self.limits = limits
+        self.idle_timeout_s = idle_timeout_s
+        self.max_sessions = max_sessions
+        # As root, each session's code runs as a uid of its own (its process limit is
+        # its own, and no session can signal another's processes).
+        self.uids = list(range(uid_base, uid_base + max_sessions)) if os.getuid() == 0 else None
+        self.sessions: dict[tuple[str, str], Session] = {}
+        self._reaper: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._reaper is None:
+            self._reaper = asyncio.create_task(self._reap_forever())
+
+    async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+            self._reaper = None
+        for key in list(self.sessions):
+            await self._drop(key)
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.05, min(30.0, self.idle_timeout_s / 4)))
+            await self.reap()
+
+    async def reap(self) -> int:
+        """End the sessions idle for longer than the timeout; how many ended."""
+        cutoff = time.monotonic() - self.idle_timeout_s
+        idle = [k for k, s in self.sessions.items() if s.last_used < cutoff and not s.lock.locked()]
+        for key in idle:
+            await self._drop(key)
+        return len(idle)
+
+    async def _drop(self, key: tuple[str, str]) -> None:
+        session = self.sessions.pop(key, None)
+        if session is None:
+            return
+        if session.sandbox is not None:
+            await session.sandbox.kill()
+        if self.uids is not None and session.uid is not None:
+            self.uids.append(session.uid)
+
+    def session(self, project: str, thread_id: str) -> Session:
+        """The thread's session (made if new; its kernel starts at its first call)."""
+        key = (project, thread_id)
+        found = self.sessions.get(key)
+        if found is not None:
+            found.last_used = time.monotonic()
+            return found
+        if len(self.sessions) >= self.max_sessions:
+            idle = [s for s in self.sessions.values() if not s.lock.locked()]
+            if not idle:
+                raise SandboxError(
+                    f"all {self.max_sessions} code sessions of this server are busy"
+                )
+            oldest = min(idle, key=lambda s: s.last_used)
+            # Ended in the background: its kill must not hold this call up.
+            self.sessions.pop(oldest.key)
+            if oldest.sandbox is not None:
+                asyncio.get_running_loop().create_task(oldest.sandbox.kill())
+            if self.uids is not None and oldest.uid is not None:
+                self.uids.append(oldest.uid)
+        uid = self.uids.pop(0) if self.uids is not None else None
+        created = self.sessions[key] = Session(key=key, uid=uid)
+        return created
+
+    async def _sandbox(self, session: Session) -> Sandbox:
+        if session.sandbox is None or not session.sandbox.alive:
+            assert self.bwrap is not None
+            session.files.clear()
+            session.sandbox = await Sandbox.start(
+                self.bwrap, self.python, self.limits, uid=session.uid
+            )
+        return session.sandbox
+
+    async def restart(self, session: Session) -> None:
+        """Lose the session's state (its kernel and /mnt/data); the next call starts anew."""
+        if session.sandbox is not None:
+            await session.sandbox.kill()
+        session.sandbox = None
+        session.files.clear()
+
+    async def put_files(
+        self,
+        session: Session,
+        names: dict[str, str],
+        read: Callable[[str], Awaitable[bytes | None]],
+    ) -> None:
+        """Copy in the files (file_id → name) the session does not have yet; a File
+        gone (or too large) is skipped."""
+        sandbox = await self._sandbox(session)
+        for file_id, name in names.items():
+            if session.files.get(file_id) != name:
+                data = await read(file_id)
+                if data is not None:
+                    await sandbox.put(name, data)
+                    session.files[file_id] = name
+
+    async def execute(self, session: Session, code: str) -> CallResult:
+        session.last_used = time.monotonic()
+        try:
+            sandbox = await self._sandbox(session)
+            reply = await sandbox.execute(code, self.limits.call_timeout_s)
+        except asyncio.CancelledError:
+            # The run was cancelled: the code must stop now, not when it finishes.
+            if session.sandbox is not None:
+                session.sandbox.kill_now()
+            session.sandbox = None
+            session.files.clear()
+            raise
+        except TimeoutError:
+            await self.restart(session)
+            return CallResult(
+                logs=f"Execution timed out after {self.limits.call_timeout_s:g} seconds and "
+                "was stopped. The session was restarted: variables and files in "
+                "/mnt/data from earlier calls are gone.",
+                error=True,
+                restarted=True,
+            )
+        except SandboxError as error:
+            await self.restart(session)
+            return CallResult(
+                logs=f"The Python session ended unexpectedly ({error}), most likely a "
+                "resource limit (memory, processes, CPU time). It was restarted: variables "
+                "and files in /mnt/data from earlier calls are gone.",
+                error=True,
+                restarted=True,
+            )
+        finally:
+            session.last_used = time.monotonic()
+        return _result(reply)
+
+    async def fetch(self, session: Session, name: str, max_bytes: int) -> bytes | None:
+        if session.sandbox is None or not session.sandbox.alive:
+            return None
+        try:
+            return await session.sandbox.get(name, max_bytes)
+        except SandboxError:
+            return None
+
+
+def _result(reply: dict[str, Any]) -> CallResult:
+    if not reply.get("ok"):
+        return CallResult(logs=f"The Python session failed: {reply.get('error')}", error=True)
+    images = [base64.b64decode(png) for png in reply.get("images") or []]
+    return CallResult(logs=str(reply.get("logs") or ""), images=images, error=bool(reply["error"]))

@@ -1,0 +1,192 @@
+"""The code_interpreter tool: the model's Python → the thread's sandboxed session → a
+`code_interpreter` step entry (input, logs, images) and the text the model reads.
+
+Images the code displays become Files (`assistants_output`) and `image` outputs, and
+the run's next message shows them as `image_file` parts. Files the code writes stay in
+the session's `/mnt/data` until the answer links them (`sandbox:/mnt/data/NAME`): then
+`annotate` turns each link into a File and a `file_path` annotation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from assistantd.tools.base import ToolOutcome, ToolRequest
+from assistantd.tools.code_interpreter.code import code_of, sandbox_links, streamed_code
+from assistantd.tools.code_interpreter.sandbox import BWRAP_MISSING, SandboxError
+from assistantd.tools.code_interpreter.sessions import CallResult, SessionPool
+from assistantd.tools.file_search.tool import ToolFailed
+
+__all__ = ["CodeInterpreterTool", "Files", "InputFiles"]
+
+MAX_CODE_CHARS = 512  # what the embedded model may write per call (its grammar's bound)
+
+
+class InputFiles(Protocol):
+    async def __call__(self, project: str, run: dict[str, Any]) -> dict[str, str]:
+        """file_id → file name of every file the run's code may read."""
+        ...
+
+
+class Files(Protocol):
+    async def read_bytes(
+        self, project: str, file_id: str, max_bytes: int
+    ) -> tuple[str, bytes] | None: ...
+
+    async def save_output(self, project: str, filename: str, data: bytes) -> str: ...
+
+
+def _unique_names(files: dict[str, str]) -> dict[str, str]:
+    """Two files of one name: the later ones are put as `<file_id>-<name>`."""
+    taken: set[str] = set()
+    out = {}
+    for file_id, name in files.items():
+        shown = name if name not in taken else f"{file_id}-{name}"
+        taken.add(shown)
+        out[file_id] = shown
+    return out
+
+
+class CodeInterpreterTool:
+    type = "code_interpreter"
+
+    def __init__(
+        self,
+        pool: SessionPool | None,
+        inputs: InputFiles,
+        files: Files,
+        *,
+        max_file_bytes: int,
+    ) -> None:
+        self.pool = pool
+        self.inputs = inputs
+        self.files = files
+        self.max_file_bytes = max_file_bytes
+
+    def definition(self, run: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
+        names = private.get("code_files") or []
+        files = (
+            " The user's files are in /mnt/data: " + ", ".join(f"/mnt/data/{n}" for n in names) + "."
+            if names
+            else ""
+        )
+        return {
+            "type": "function",
+            "function": {
+                "name": "code_interpreter",
+                "description": "Run Python in a stateful Jupyter session (numpy, pandas and "
+                "matplotlib are installed; there is no internet). Variables persist between "
+                "calls. Print what you need to see; display charts with matplotlib. Save "
+                "files for the user in /mnt/data and link them as sandbox:/mnt/data/NAME."
+                + files,
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "code": {
+                            "type": "string",
+                            "description": "The Python code to run.",
+                            "maxLength": MAX_CODE_CHARS,
+                        }
+                    },
+                    "required": ["code"],
+                },
+            },
+        }
+
+    def first_entry(self, run: dict[str, Any], call_id: str) -> dict[str, Any]:
+        return {
+            "id": call_id,
+            "type": "code_interpreter",
+            "code_interpreter": {"input": "", "outputs": []},
+        }
+
+    def input_so_far(self, arguments: str) -> str | None:
+        return streamed_code(arguments)
+
+    def result_delta(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+        outputs = entry["code_interpreter"]["outputs"]
+        return {
+            "type": "code_interpreter",
+            "code_interpreter": {"outputs": [{"index": i, **o} for i, o in enumerate(outputs)]},
+        }
+
+    async def check(self, project: str, run: dict[str, Any]) -> dict[str, Any]:
+        if self.pool is None or self.pool.bwrap is None:
+            raise ToolFailed("server_error", BWRAP_MISSING)
+        files = _unique_names(await self.inputs(project, run))
+        return {"code_files": list(files.values())}
+
+    async def run(self, request: ToolRequest) -> ToolOutcome:
+        assert self.pool is not None
+        run = request.run
+        code = code_of(request.arguments)
+        entry = self.first_entry(run, request.call_id)
+        entry["code_interpreter"]["input"] = code
+        try:
+            session = self.pool.session(request.project, run["thread_id"])
+        except SandboxError as error:
+            result = CallResult(logs=f"The code was not run: {error}. Try again later.")
+        else:
+            async with session.lock:
+                names = _unique_names(await self.inputs(request.project, run))
+                try:
+                    await self.pool.put_files(session, names, self._read(request.project))
+                except SandboxError as error:
+                    await self.pool.restart(session)
+                    result = CallResult(logs=f"The Python session could not start: {error}")
+                else:
+                    result = await self.pool.execute(session, code)
+        outputs: list[dict[str, Any]] = []
+        if result.logs:
+            outputs.append({"type": "logs", "logs": result.logs})
+        images = list(request.private.get("code_images") or [])
+        for n, png in enumerate(result.images):
+            file_id = await self.files.save_output(
+                request.project, f"code_interpreter_image_{request.round}_{n}.png", png
+            )
+            outputs.append({"type": "image", "image": {"file_id": file_id}})
+            images.append(file_id)
+        entry["code_interpreter"]["outputs"] = outputs
+        told = result.logs or ("(no output)" if not result.images else "")
+        if result.images:
+            told += f"\n[{len(result.images)} image(s) displayed to the user]"
+        return ToolOutcome(entry=entry, output=told, private={"code_images": images})
+
+    def _read(self, project: str) -> Callable[[str], Awaitable[bytes | None]]:
+        async def read(file_id: str) -> bytes | None:
+            found = await self.files.read_bytes(project, file_id, self.max_file_bytes)
+            return found[1] if found else None
+
+        return read
+
+    async def annotate(
+        self, project: str, run: dict[str, Any], text: str
+    ) -> list[dict[str, Any]]:
+        """`file_path` annotations for the answer's sandbox links whose file exists in
+        the thread's session (each linked file becomes a File once per message)."""
+        links = sandbox_links(text)
+        if not links or self.pool is None:
+            return []
+        session = self.pool.sessions.get((project, run["thread_id"]))
+        if session is None:
+            return []
+        saved: dict[str, str] = {}
+        annotations = []
+        async with session.lock:
+            for start, end, name in links:
+                if name not in saved:
+                    data = await self.pool.fetch(session, name, self.max_file_bytes)
+                    if data is None:
+                        continue
+                    saved[name] = await self.files.save_output(project, name, data)
+                annotations.append(
+                    {
+                        "type": "file_path",
+                        "text": text[start:end],
+                        "start_index": start,
+                        "end_index": end,
+                        "file_path": {"file_id": saved[name]},
+                    }
+                )
+        return annotations

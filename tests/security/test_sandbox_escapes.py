@@ -1,0 +1,329 @@
+"""The code_interpreter sandbox against code that tries to get out.
+
+Each attempt prints ESCAPED if it gets anywhere it must not; the tests drive the same
+SessionPool the server uses (bubblewrap, the kernel, the limits), without HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from assistantd.tools.code_interpreter.sandbox import Limits, bwrap_path
+from assistantd.tools.code_interpreter.sessions import SessionPool
+
+pytestmark = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed")
+
+LIMITS = Limits(call_timeout_s=30, memory_mb=1024, processes=48, disk_mb=32, tmp_mb=16)
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[SessionPool]:
+    pool = SessionPool(bwrap=bwrap_path(), python=sys.executable, limits=LIMITS, max_sessions=4)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def run(pool: SessionPool, code: str, thread: str = "thread_a") -> str:
+    session = pool.session("proj", thread)
+    async with session.lock:
+        result = await pool.execute(session, code)
+    return result.logs
+
+
+def _uids_alive(uids: set[int]) -> list[int]:
+    """Host pids whose real uid is one of `uids`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("Uid:") and int(line.split()[1]) in uids:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_host_files_are_invisible(pool: SessionPool, tmp_path: Path) -> None:
+    secret = tmp_path / "data" / "assistantd.db"
+    secret.parent.mkdir()
+    secret.write_text("the server's data")
+    logs = await run(
+        pool,
+        f"""
+for path in ["/etc/shadow", "/etc/passwd", "/root/.bash_history", {str(secret)!r},
+             "/proc/1/environ", "/var/lib/postgresql"]:
+    try:
+        open(path).read(1)
+        print("ESCAPED", path)
+    except (OSError, PermissionError) as e:
+        print("blocked", path, type(e).__name__)
+import os
+print("etc:", sorted(os.listdir("/etc")) if os.path.exists("/etc") else [])
+print("root:", sorted(os.listdir("/")))
+""",
+    )
+    assert "ESCAPED" not in logs, logs
+    assert logs.count("blocked") == 6
+    assert "etc: ['fonts']" in logs or "etc: []" in logs  # fontconfig's files only
+    listed = logs.split("root:")[1]
+    assert "'home'" not in listed and "'var'" not in listed
+
+
+async def test_writes_outside_mnt_data_fail(pool: SessionPool) -> None:
+    logs = await run(
+        pool,
+        """
+import os
+for path in ["/evil", "/usr/evil", "/opt/assistantd/evil", "/dev/evil", "/dev/shm/evil",
+             os.path.join(os.path.dirname(os.__file__), "evil.py")]:
+    try:
+        with open(path, "w") as f:
+            f.write("x")
+        print("ESCAPED", path)
+    except OSError as e:
+        print("blocked", path, type(e).__name__)
+with open("/mnt/data/ok.txt", "w") as f:
+    f.write("fine")
+print("wrote", open("/mnt/data/ok.txt").read())
+""",
+    )
+    assert "ESCAPED" not in logs, logs
+    assert "wrote fine" in logs
+
+
+async def test_another_sessions_files_are_invisible(pool: SessionPool) -> None:
+    await run(pool, "open('/mnt/data/secret.txt', 'w').write('thread a only')", "thread_a")
+    logs = await run(
+        pool,
+        """
+import glob, os
+print("mine:", os.listdir("/mnt/data"))
+hits = glob.glob("/proc/*/root/mnt/data/*") + glob.glob("/proc/*/cwd/*")
+print("ESCAPED" if any("secret" in h for h in hits) else "none", hits)
+print("pids:", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
+""",
+        "thread_b",
+    )
+    assert "mine: []" in logs
+    assert "ESCAPED" not in logs, logs
+    pids = eval(logs.split("pids:")[1].strip())  # noqa: S307 - our own output
+    assert max(pids) < 100  # its own pid namespace: the host's processes are not there
+
+
+async def test_no_network_not_even_the_hosts_loopback(pool: SessionPool) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    try:
+        logs = await run(
+            pool,
+            f"""
+import socket
+for host, port in [("127.0.0.1", {port}), ("127.0.0.1", 5432), ("127.0.0.1", 6379),
+                   ("1.1.1.1", 53), ("10.0.0.1", 80)]:
+    s = socket.socket()
+    s.settimeout(3)
+    try:
+        s.connect((host, port))
+        print("ESCAPED", host, port)
+    except OSError as e:
+        print("blocked", host, port, type(e).__name__)
+try:
+    socket.getaddrinfo("pypi.org", 443)
+    print("ESCAPED dns")
+except OSError:
+    print("blocked dns")
+""",
+        )
+    finally:
+        listener.close()
+    assert "ESCAPED" not in logs, logs
+    assert logs.count("blocked") == 6
+
+
+async def test_signals_cannot_reach_host_processes(pool: SessionPool) -> None:
+    me = os.getpid()
+    logs = await run(
+        pool,
+        f"""
+import os, signal
+for pid in [{me}, 1]:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        print("sent", pid)
+    except OSError as e:
+        print("blocked", pid, type(e).__name__)
+""",
+    )
+    # The host pid does not exist in its namespace; its pid 1 is bwrap's, not its own.
+    assert f"blocked {me}" in logs
+    assert "blocked 1" in logs
+    assert "still here" in await run(pool, "print('still here')")
+
+
+async def test_a_fork_bomb_hits_the_process_limit_and_leaves_nothing(pool: SessionPool) -> None:
+    if pool.uids is None:
+        pytest.skip("the per-session process limit needs the server to run as root")
+    logs = await run(
+        pool,
+        """
+import os, time
+children = 0
+while True:
+    try:
+        pid = os.fork()
+    except OSError as e:
+        print("LIMITED after", children, type(e).__name__)
+        break
+    if pid == 0:
+        time.sleep(600)
+        os._exit(0)
+    children += 1
+""",
+    )
+    assert "LIMITED after" in logs, logs
+    session = pool.sessions[("proj", "thread_a")]
+    assert session.uid is not None
+    assert _uids_alive({session.uid})  # the children are there while the session lives
+    await pool.close()
+    for _ in range(50):
+        if not _uids_alive({session.uid}):
+            break
+        await asyncio.sleep(0.1)
+    assert _uids_alive({session.uid}) == []
+
+
+async def test_memory_bombs_raise_memory_error(pool: SessionPool) -> None:
+    logs = await run(
+        pool,
+        """
+try:
+    x = bytearray(8 * 1024**3)
+    print("ESCAPED one block")
+except MemoryError:
+    print("limited one block")
+chunks = []
+try:
+    while True:
+        chunks.append(bytearray(64 * 1024**2))
+except MemoryError:
+    print("limited after", len(chunks) * 64, "MB")
+del chunks
+""",
+    )
+    assert "ESCAPED" not in logs
+    assert "limited one block" in logs
+    assert "limited after" in logs
+    assert "alive" in await run(pool, "print('alive')")  # the session survived
+
+
+async def test_filling_the_disk_stops_at_the_sessions_own_cap(pool: SessionPool) -> None:
+    before = os.statvfs("/tmp").f_bfree
+    logs = await run(
+        pool,
+        """
+written = 0
+for path in ["/mnt/data/fill", "/tmp/fill"]:
+    try:
+        with open(path, "wb") as f:
+            while True:
+                f.write(b"0" * 2**20)
+                written += 1
+    except OSError as e:
+        print("stopped", path, type(e).__name__, e.errno)
+print("MB", written)
+""",
+    )
+    assert logs.count("stopped") == 2, logs
+    written = int(logs.split("MB")[1])
+    assert written <= LIMITS.disk_mb + LIMITS.tmp_mb + 2
+    # Nothing of it landed on the host's disk (the tmpfs lives in memory, capped).
+    assert os.statvfs("/tmp").f_bfree > before - 1024
+
+
+async def test_leftover_processes_end_with_the_session(pool: SessionPool) -> None:
+    logs = await run(
+        pool,
+        """
+import subprocess, os
+subprocess.Popen(["sleep", "1000"], start_new_session=True)
+if os.fork() == 0:          # a daemon: double fork, new session
+    os.setsid()
+    if os.fork() == 0:
+        import time; time.sleep(1000)
+    os._exit(0)
+print("spawned")
+""",
+    )
+    assert "spawned" in logs
+    session = pool.sessions[("proj", "thread_a")]
+    assert session.sandbox is not None
+    inside = {session.sandbox.process.pid}
+    before = _descendants(inside)
+    assert len(before) >= 3
+    await pool.close()
+    for _ in range(50):
+        left = [pid for pid in before if _running(pid)]
+        if not left:
+            break
+        await asyncio.sleep(0.1)
+    assert left == [], [Path(f"/proc/{pid}/stat").read_text() for pid in left]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a zombie is only an exit status waiting to be read)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _descendants(roots: set[int]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], list(roots)
+    while todo:
+        pid = todo.pop()
+        for child in children.get(pid, []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+async def test_a_timeout_restarts_the_session_cleanly(pool: SessionPool) -> None:
+    quick = SessionPool(
+        bwrap=bwrap_path(),
+        python=sys.executable,
+        limits=Limits(call_timeout_s=2, memory_mb=1024, disk_mb=8, tmp_mb=8),
+    )
+    try:
+        await run(quick, "x = 1")
+        session = quick.sessions[("proj", "thread_a")]
+        async with session.lock:
+            result = await quick.execute(session, "import time\nwhile True: time.sleep(0.1)")
+        assert result.restarted
+        assert "timed out after 2 seconds" in result.logs
+        logs = await run(quick, "print('x' in globals())")
+        assert "False" in logs  # a fresh session
+    finally:
+        await quick.close()
