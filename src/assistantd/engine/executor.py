@@ -294,13 +294,14 @@ class RunExecutor:
             )
             outcome = await self._run_cancellable(turn, tool, request)
             if outcome is None:  # cancelled while it ran: the step ends with the run
-                entries.append(tool.first_entry(dict(turn.run), call.id))
+                entry = tool.first_entry(dict(turn.run), call.id)
+                if call.shown and "input" in entry.get(tool.type, {}):
+                    entry[tool.type]["input"] = call.shown
+                entries.append(entry)
                 break
-            typed = outcome.entry.get(tool.type) or {}
-            if call.position >= 0 and isinstance(typed.get("input"), str):
-                if typed["input"].startswith(call.shown) and typed["input"] != call.shown:
-                    rest = typed["input"][len(call.shown) :]
-                    self._step_delta(turn, {"index": index, "type": tool.type, tool.type: {"input": rest}})
+            if call.position >= 0:  # what the streamed input still lacks (raw code)
+                final = (outcome.entry.get(tool.type) or {}).get("input")
+                self._stream_input(turn, call, tool, final if isinstance(final, str) else None)
             result = tool.result_delta(outcome.entry)
             if result is not None:
                 self._step_delta(turn, {"index": index, **result})
@@ -351,15 +352,21 @@ class RunExecutor:
         if turn.tool_step is None:
             await self.turns.open_tool_step(turn)
         call.position = sum(1 for c in turn.calls.values() if c.position >= 0)
-        self._step_delta(turn, {"index": call.position, **tool.first_entry(dict(turn.run), call.id)})
+        self._step_delta(
+            turn, {"index": call.position, **tool.first_entry(dict(turn.run), call.id)}
+        )
         self._stream_input(turn, call, tool)
 
-    def _stream_input(self, turn: Turn, call: Call, tool: ServerTool) -> None:
-        so_far = tool.input_so_far(call.arguments) or ""
+    def _stream_input(
+        self, turn: Turn, call: Call, tool: ServerTool, final: str | None = None
+    ) -> None:
+        so_far = final if final is not None else tool.input_so_far(call.arguments) or ""
         if len(so_far) > len(call.shown) and so_far.startswith(call.shown):
             piece = so_far[len(call.shown) :]
             call.shown = so_far
-            self._step_delta(turn, {"index": call.position, "type": tool.type, tool.type: {"input": piece}})
+            self._step_delta(
+                turn, {"index": call.position, "type": tool.type, tool.type: {"input": piece}}
+            )
 
     def _publish_pieces(self, turn: Turn, pieces: list[tuple[str, dict[str, Any] | None]]) -> None:
         assert turn.message is not None
@@ -415,15 +422,15 @@ class RunExecutor:
             return  # only the first call is kept; do not stream the others
         known = turn.calls.get(event.index)
         if known is None and (event.name or "") in server:
-            call = turn.calls[event.index] = Call(
+            opened = turn.calls[event.index] = Call(
                 id=new_id(IdKind.tool_call),
                 name=event.name or "",
                 arguments=event.arguments,
                 server=True,
             )
-            tool = server[call.name]
-            if tool.input_so_far(call.arguments) is not None:
-                await self._announce(turn, call, tool)
+            tool = server[opened.name]
+            if tool.input_so_far(opened.arguments) is not None:
+                await self._announce(turn, opened, tool)
             return
         if known is not None and known.server:
             known.arguments += event.arguments

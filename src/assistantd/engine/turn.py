@@ -136,7 +136,11 @@ class TurnWriter:
                 {"index": i, "type": "image_file", "image_file": {"file_id": file_id}}
                 for i, file_id in enumerate(turn.images)
             ]
-            delta = {"id": message["id"], "object": "thread.message.delta", "delta": {"content": parts}}
+            delta = {
+                "id": message["id"],
+                "object": "thread.message.delta",
+                "delta": {"content": parts},
+            }
             self.bus.publish(run_id, "thread.message.delta", orjson.dumps(delta))
 
     async def open_tool_step(self, turn: Turn) -> None:
@@ -288,16 +292,17 @@ class TurnWriter:
         going (its usage and private state saved). False if it was cancelled meanwhile."""
         run_usage, step_usage = self._usages(turn)
         assert turn.tool_step is not None
-        tool_step = _copy(turn.tool_step)
-        tool_step["step_details"]["tool_calls"] = entries
-        tool_step["usage"] = step_usage
-        tool_step = end_step(tool_step, "completed", clock.now())
+        open_step = _copy(turn.tool_step)
+        open_step["step_details"]["tool_calls"] = entries
+        open_step["usage"] = step_usage
+        tool_step = end_step(open_step, "completed", clock.now())
 
         def unit(conn: Conn) -> tuple[RunDoc, list[RunStepDoc]]:
             run = self._current(conn, turn, run_usage)
             if run["status"] == "cancelling":
+                # Cancelled while the tools ran: the step ends as the run does.
                 transition(run, "cancelled")
-                closed = close_open_work(self.runs, conn, run, {tool_step["id"]: tool_step})
+                closed = close_open_work(self.runs, conn, run, {open_step["id"]: open_step})
                 self._save_run(conn, run, private)
                 return run, closed
             self.runs.save_step(conn, run["id"], tool_step["id"], encode(tool_step))
@@ -306,7 +311,7 @@ class TurnWriter:
 
         run, closed = await self.db.write(unit)
         turn.run, turn.private, turn.tool_step = run, private, tool_step
-        if closed:
+        if run["status"] == "cancelled":
             for step in closed:
                 publish_doc(self.bus, run["id"], step_event(step), step)
             publish_doc(self.bus, run["id"], f"thread.run.{run['status']}", run)

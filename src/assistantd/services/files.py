@@ -136,7 +136,9 @@ class FileService:
             raise NotFound.object("file", file_id) from None
         return handle, os.fstat(handle.fileno()).st_size, doc["filename"]
 
-    async def read_bytes(self, project: str, file_id: str, max_bytes: int) -> tuple[str, bytes] | None:
+    async def read_bytes(
+        self, project: str, file_id: str, max_bytes: int
+    ) -> tuple[str, bytes] | None:
         """A File's name and bytes (for the code sandbox); None when the File is gone
         or larger than `max_bytes`."""
         try:

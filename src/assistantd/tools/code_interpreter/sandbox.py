@@ -194,17 +194,22 @@ def command(
 
 def _child_pid(fd: int) -> int | None:
     """bwrap's `--info-fd` JSON (`{"child-pid": N}`), read once; None if it sent none."""
+    data = b""
     try:
-        data = os.read(fd, 4096)  # returns once bwrap wrote it (or exited)
+        # Until it parses or bwrap closes the pipe: it may come in several writes, and
+        # closing our end early would kill bwrap with SIGPIPE on its next one.
+        while piece := os.read(fd, 4096):
+            data += piece
+            try:
+                pid = orjson.loads(data).get("child-pid")
+            except orjson.JSONDecodeError:
+                continue
+            return int(pid) if pid else None
     except OSError:
         return None
     finally:
         os.close(fd)
-    try:
-        pid = orjson.loads(data).get("child-pid") if data else None
-    except orjson.JSONDecodeError:
-        return None
-    return int(pid) if pid else None
+    return None
 
 
 class Sandbox:
@@ -302,9 +307,7 @@ class Sandbox:
         parts: list[bytes] = []
         got = 0
         while True:
-            reply = await self.request(
-                {"op": "get", "name": name, "offset": got, "length": _CHUNK}
-            )
+            reply = await self.request({"op": "get", "name": name, "offset": got, "length": _CHUNK})
             if not reply.get("ok") or int(reply["size"]) > max_bytes:
                 return None
             parts.append(base64.b64decode(reply["data"]))
@@ -339,3 +342,7 @@ class Sandbox:
                 os.killpg(self.process.pid, signal.SIGKILL)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.process.wait(), 10)
+        # Its pipes, now: left to the garbage collector they warn once the loop is gone.
+        transport = getattr(self.process, "_transport", None)
+        if transport is not None:
+            transport.close()

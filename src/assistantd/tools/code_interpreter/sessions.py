@@ -66,6 +66,7 @@ class SessionPool:
         self.uids = list(range(uid_base, uid_base + max_sessions)) if os.getuid() == 0 else None
         self.sessions: dict[tuple[str, str], Session] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._ending: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         if self._reaper is None:
@@ -79,6 +80,8 @@ class SessionPool:
             self._reaper = None
         for key in list(self.sessions):
             await self._drop(key)
+        if self._ending:
+            await asyncio.gather(*self._ending, return_exceptions=True)
 
     async def _reap_forever(self) -> None:
         while True:
@@ -112,19 +115,23 @@ class SessionPool:
         if len(self.sessions) >= self.max_sessions:
             idle = [s for s in self.sessions.values() if not s.lock.locked()]
             if not idle:
-                raise SandboxError(
-                    f"all {self.max_sessions} code sessions of this server are busy"
-                )
+                raise SandboxError(f"all {self.max_sessions} code sessions of this server are busy")
             oldest = min(idle, key=lambda s: s.last_used)
-            # Ended in the background: its kill must not hold this call up.
             self.sessions.pop(oldest.key)
             if oldest.sandbox is not None:
-                asyncio.get_running_loop().create_task(oldest.sandbox.kill())
+                self._end_later(oldest.sandbox)
             if self.uids is not None and oldest.uid is not None:
                 self.uids.append(oldest.uid)
         uid = self.uids.pop(0) if self.uids is not None else None
         created = self.sessions[key] = Session(key=key, uid=uid)
         return created
+
+    def _end_later(self, sandbox: Sandbox) -> None:
+        """Kill now, reap in the background: the caller must not wait for it."""
+        sandbox.kill_now()
+        task = asyncio.get_running_loop().create_task(sandbox.kill())
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
 
     async def _sandbox(self, session: Session) -> Sandbox:
         if session.sandbox is None or not session.sandbox.alive:
@@ -166,7 +173,7 @@ class SessionPool:
         except asyncio.CancelledError:
             # The run was cancelled: the code must stop now, not when it finishes.
             if session.sandbox is not None:
-                session.sandbox.kill_now()
+                self._end_later(session.sandbox)
             session.sandbox = None
             session.files.clear()
             raise

@@ -67,7 +67,9 @@ class CodeInterpreterTool:
     def definition(self, run: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
         names = private.get("code_files") or []
         files = (
-            " The user's files are in /mnt/data: " + ", ".join(f"/mnt/data/{n}" for n in names) + "."
+            " The user's files are in /mnt/data: "
+            + ", ".join(f"/mnt/data/{n}" for n in names)
+            + "."
             if names
             else ""
         )
@@ -78,8 +80,7 @@ class CodeInterpreterTool:
                 "description": "Run Python in a stateful Jupyter session (numpy, pandas and "
                 "matplotlib are installed; there is no internet). Variables persist between "
                 "calls. Print what you need to see; display charts with matplotlib. Save "
-                "files for the user in /mnt/data and link them as sandbox:/mnt/data/NAME."
-                + files,
+                "files for the user in /mnt/data and link them as sandbox:/mnt/data/NAME." + files,
                 "parameters": {
                     "type": "object",
                     "properties": {
@@ -112,13 +113,13 @@ class CodeInterpreterTool:
         }
 
     async def check(self, project: str, run: dict[str, Any]) -> dict[str, Any]:
-        if self.pool is None or self.pool.bwrap is None:
-            raise ToolFailed("server_error", BWRAP_MISSING)
         files = _unique_names(await self.inputs(project, run))
         return {"code_files": list(files.values())}
 
     async def run(self, request: ToolRequest) -> ToolOutcome:
-        assert self.pool is not None
+        if self.pool is None or self.pool.bwrap is None:
+            # Only a run that calls it fails: one that never needs code still answers.
+            raise ToolFailed("server_error", BWRAP_MISSING)
         run = request.run
         code = code_of(request.arguments)
         entry = self.first_entry(run, request.call_id)
@@ -160,9 +161,7 @@ class CodeInterpreterTool:
 
         return read
 
-    async def annotate(
-        self, project: str, run: dict[str, Any], text: str
-    ) -> list[dict[str, Any]]:
+    async def annotate(self, project: str, run: dict[str, Any], text: str) -> list[dict[str, Any]]:
         """`file_path` annotations for the answer's sandbox links whose file exists in
         the thread's session (each linked file becomes a File once per message)."""
         links = sandbox_links(text)
