@@ -49,7 +49,7 @@ healthy || { echo "smoke: no answer on /health" >&2; cat "$LOG" >&2; exit 1; }
 echo "smoke: server healthy on port $PORT"
 
 export OPENAI_BASE_URL="http://127.0.0.1:$PORT/v1" OPENAI_API_KEY="sk-smoke"
-for example in tutorial.py runs.py file_search.py; do
+for example in tutorial.py runs.py file_search.py code_interpreter.py; do
     echo "smoke: examples/$example"
     if ! "$CLIENT_VENV/bin/python" -W ignore::DeprecationWarning "examples/$example"; then
         echo "smoke: examples/$example failed; server log:" >&2

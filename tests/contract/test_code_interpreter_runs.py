@@ -357,3 +357,15 @@ def test_embedded_model_forced_code_interpreter_records_its_step(cc: openai.Open
     (call,) = _code_calls(cc, thread.id, run.id)[:1]
     assert call.input.strip()
     assert isinstance(call.outputs, list)
+
+
+def test_after_six_rounds_of_code_the_model_must_answer(
+    cc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.script(*[_call(f"print({n})") for n in range(6)], Reply(text="Enough."))
+    thread = cc.beta.threads.create(messages=[{"role": "user", "content": "Loop."}])
+    run = _run(cc, thread.id, _assistant(cc))
+    calls = _code_calls(cc, thread.id, run.id)
+    assert [_logs(c) for c in calls] == [f"{n}\n" for n in range(6)]
+    assert all("tools" in r for r in upstream.requests[:6])
+    assert "tools" not in upstream.requests[6]  # the last turn is offered no tool

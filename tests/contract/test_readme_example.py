@@ -47,3 +47,10 @@ def test_runs_example_answers_polled_and_streamed(server: Server) -> None:
     # The streamed run ends; the 135M embedded model may ramble into its length limit
     # (which answer it gives depends on what the shared model process ran before).
     assert lines[-1] in ("completed", "incomplete")
+
+
+def test_code_interpreter_example_streams_code_and_output(server: Server) -> None:
+    out = _run(server, "code_interpreter.py")
+    assert "assistant > code_interpreter" in out
+    assert "output >" in out  # the outputs delta arrived after the code ran
+    assert out.strip().splitlines()[-1] in ("run: completed", "run: incomplete")

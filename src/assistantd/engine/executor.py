@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 _CANCEL_CHECK_S = 0.2
 
 
-# Server tool calls a run may make before the model must answer without them.
-MAX_SERVER_ROUNDS = 3
+# Model turns with server tools offered before the model must answer without them:
+# enough for a model to fix its own code a few times, bounded so a run always ends.
+MAX_SERVER_ROUNDS = 6
 
 
 def _tools(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistantd.tools.code_interpreter.sandbox import Limits, Sandbox, SandboxError
+from assistantd.tools.code_interpreter.uids import UidLeases
 
 __all__ = ["CallResult", "Session", "SessionPool"]
 
@@ -43,6 +44,7 @@ class Session:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
     files: dict[str, str] = field(default_factory=dict)  # file_id → name in /mnt/data
+    ending: asyncio.Task[None] | None = None  # its previous sandbox, being killed
 
 
 class SessionPool:
@@ -63,7 +65,7 @@ class SessionPool:
         self.max_sessions = max_sessions
         # As root, each session's code runs as a uid of its own (its process limit is
         # its own, and no session can signal another's processes).
-        self.uids = list(range(uid_base, uid_base + max_sessions)) if os.getuid() == 0 else None
+        self.uids = UidLeases(uid_base) if os.getuid() == 0 else None
         self.sessions: dict[tuple[str, str], Session] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._ending: set[asyncio.Task[None]] = set()
@@ -98,12 +100,15 @@ class SessionPool:
 
     async def _drop(self, key: tuple[str, str]) -> None:
         session = self.sessions.pop(key, None)
-        if session is None:
-            return
-        if session.sandbox is not None:
-            await session.sandbox.kill()
-        if self.uids is not None and session.uid is not None:
-            self.uids.append(session.uid)
+        if session is not None:
+            await self._end(session.sandbox, session.uid)
+
+    async def _end(self, sandbox: Sandbox | None, uid: int | None) -> None:
+        """Kill the sandbox; its uid is free again only once every process is gone."""
+        if sandbox is not None:
+            await sandbox.kill()
+        if self.uids is not None and uid is not None:
+            self.uids.give(uid)
 
     def session(self, project: str, thread_id: str) -> Session:
         """The thread's session (made if new; its kernel starts at its first call)."""
@@ -118,22 +123,29 @@ class SessionPool:
                 raise SandboxError(f"all {self.max_sessions} code sessions of this server are busy")
             oldest = min(idle, key=lambda s: s.last_used)
             self.sessions.pop(oldest.key)
-            if oldest.sandbox is not None:
-                self._end_later(oldest.sandbox)
-            if self.uids is not None and oldest.uid is not None:
-                self.uids.append(oldest.uid)
-        uid = self.uids.pop(0) if self.uids is not None else None
+            self._end_later(oldest.sandbox, oldest.uid)
+        uid = None
+        if self.uids is not None:
+            uid = self.uids.take()
+            if uid is None:
+                raise SandboxError("no free uid for a code session")
         created = self.sessions[key] = Session(key=key, uid=uid)
         return created
 
-    def _end_later(self, sandbox: Sandbox) -> None:
+    def _end_later(self, sandbox: Sandbox | None, uid: int | None) -> asyncio.Task[None]:
         """Kill now, reap in the background: the caller must not wait for it."""
-        sandbox.kill_now()
-        task = asyncio.get_running_loop().create_task(sandbox.kill())
+        if sandbox is not None:
+            sandbox.kill_now()
+        task = asyncio.get_running_loop().create_task(self._end(sandbox, uid))
         self._ending.add(task)
         task.add_done_callback(self._ending.discard)
+        return task
 
     async def _sandbox(self, session: Session) -> Sandbox:
+        if session.ending is not None:
+            # The session's last sandbox must be gone before its uid runs another.
+            await asyncio.gather(session.ending, return_exceptions=True)
+            session.ending = None
         if session.sandbox is None or not session.sandbox.alive:
             assert self.bwrap is not None
             session.files.clear()
@@ -172,8 +184,7 @@ class SessionPool:
             reply = await sandbox.execute(code, self.limits.call_timeout_s)
         except asyncio.CancelledError:
             # The run was cancelled: the code must stop now, not when it finishes.
-            if session.sandbox is not None:
-                self._end_later(session.sandbox)
+            session.ending = self._end_later(session.sandbox, None)
             session.sandbox = None
             session.files.clear()
             raise
