@@ -53,7 +53,7 @@ class Limits:
     processes: int = 64  # threads count too (ipykernel runs about 10)
     open_files: int = 256
     disk_mb: int = 512  # /mnt/data
-    tmp_mb: int = 64  # /tmp (matplotlib's font cache, IPython's history)
+    tmp_mb: int = 64  # /tmp (matplotlib's font cache, IPython's history), and /dev/shm
     start_timeout_s: float = 60.0
 
 
@@ -144,6 +144,16 @@ def command(
         "--proc",
         "/proc",
         "--dev",
+        "/dev",
+        # Unprivileged, bwrap's /dev is a tmpfs the code owns: make it read-only (device
+        # nodes still work) and give shared memory a capped mount of its own.
+        "--perms",
+        "1777",
+        "--size",
+        str(limits.tmp_mb * mb),
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
         "/dev",
         "--perms",
         "1777",
