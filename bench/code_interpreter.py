@@ -2,7 +2,8 @@
 
 - Cold start: a new session (bubblewrap, the bridge, ipykernel) up to the answer of its
   first `1+1`, against `python3 -c "print(1+1)"` in a plain subprocess (the cheapest
-  way to run a line of Python in a fresh process).
+  way to run a line of Python in a fresh process); then the same first call when the
+  pool's spare sandbox is ready, as it is for every new session after the first.
 - Warm call: `1+1` in a session that is already running, against the same plain
   subprocess (what a server without sessions would pay per call).
 - 20 concurrent sessions started and called at once: that every call completes, and the
@@ -81,15 +82,31 @@ async def main(repeat: int, sessions: int) -> None:
     print(f"machine: {machine()}")
     try:
         plain = [_plain_call() for _ in range(repeat)]
+        pool.keep_spare = False
         cold = [await _call(pool, f"cold-{i}", "print(1+1)") for i in range(repeat)]
         for i in range(repeat):
             await pool.restart(pool.session("bench", f"cold-{i}"))
+        pool.keep_spare = True
+        spared = []
+        for i in range(repeat):
+            pool._refill()
+            assert pool._spare is not None
+            await pool._spare  # ready, as it is once the previous session started
+            spared.append(await _call(pool, f"spare-{i}", "print(1+1)"))
+            await pool.restart(pool.session("bench", f"spare-{i}"))
         await _call(pool, "warm", "print(1+1)")
         warm = [await _call(pool, "warm", "print(1+1)") for _ in range(repeat * 10)]
-        p_plain, p_cold, p_warm = (statistics.median(x) * 1000 for x in (plain, cold, warm))
+        p_plain, p_cold, p_spare, p_warm = (
+            statistics.median(x) * 1000 for x in (plain, cold, spared, warm)
+        )
         print(f"plain `python3 -c`      p50 {p_plain:8.1f} ms  (baseline)")
         print(f"session cold start      p50 {p_cold:8.1f} ms  ratio {p_cold / p_plain:6.2f}")
+        print(f"new session, spare up   p50 {p_spare:8.1f} ms  ratio {p_spare / p_plain:6.3f}")
         print(f"warm call `1+1`         p50 {p_warm:8.1f} ms  ratio {p_warm / p_plain:6.3f}")
+        pool.keep_spare = False
+        spare = await pool._take_spare()
+        if spare is not None:
+            await pool._end(spare)
 
         started = time.perf_counter()
         results = await asyncio.gather(

@@ -184,6 +184,7 @@ def _code_sessions(settings: Settings) -> SessionPool:
         idle_timeout_s=settings.code_interpreter_idle_timeout_s,
         max_sessions=settings.code_interpreter_max_sessions,
         uid_base=settings.code_interpreter_uid_base,
+        spare=settings.code_interpreter_spare,
     )
 
 

@@ -196,6 +196,10 @@ class Settings(BaseSettings):
     code_interpreter_max_sessions: int = Field(
         default=32, ge=1, le=10000, description="Code sessions alive at once per process."
     )
+    code_interpreter_spare: bool = Field(
+        default=True,
+        description="Once code has run, keep one sandbox started ahead for the next session.",
+    )
     code_interpreter_uid_base: int = Field(
         default=200_000,
         ge=1000,

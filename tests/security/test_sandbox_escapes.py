@@ -197,14 +197,16 @@ while True:
     )
     assert "LIMITED after" in logs, logs
     session = pool.sessions[("proj", "thread_a")]
-    assert session.uid is not None
-    assert _uids_alive({session.uid})  # the children are there while the session lives
+    assert session.sandbox is not None
+    uid = session.sandbox.uid
+    assert uid is not None
+    assert _uids_alive({uid})  # the children are there while the session lives
     await pool.close()
     for _ in range(50):
-        if not _uids_alive({session.uid}):
+        if not _uids_alive({uid}):
             break
         await asyncio.sleep(0.1)
-    assert _uids_alive({session.uid}) == []
+    assert _uids_alive({uid}) == []
 
 
 async def test_memory_bombs_raise_memory_error(pool: SessionPool) -> None:

@@ -225,8 +225,9 @@ def _child_pid(fd: int) -> int | None:
 class Sandbox:
     """A running kernel. One request at a time (the session serialises its calls)."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, uid: int | None = None) -> None:
         self.process = process
+        self.uid = uid  # the uid its code runs as (None: the server's own)
         self.child_pid: int | None = None  # pid 1 of the sandbox's namespace, seen from here
 
     @classmethod
@@ -246,7 +247,7 @@ class Sandbox:
             )
         finally:
             os.close(write_info)
-        sandbox = cls(process)
+        sandbox = cls(process, uid)
         try:
             sandbox.child_pid = await asyncio.wait_for(
                 asyncio.to_thread(_child_pid, read_info), limits.start_timeout_s

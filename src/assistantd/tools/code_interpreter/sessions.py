@@ -6,6 +6,10 @@ then the kernel and its `/mnt/data` are reclaimed. A session is keyed by project
 thread, so two threads (or two projects) never share one. Sessions live in the process
 that runs the thread's runs: with several workers, a thread's next run may start a
 fresh session on another one (the README says so).
+
+Starting a sandbox takes most of a second (bubblewrap, then the kernel's imports), so
+once code has run here one spare is kept started ahead: a new thread's first call, or a
+session restarted after a timeout, takes it instead of waiting.
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ class CallResult:
 @dataclass
 class Session:
     key: tuple[str, str]
-    uid: int | None
     sandbox: Sandbox | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_used: float = field(default_factory=time.monotonic)
@@ -57,6 +60,7 @@ class SessionPool:
         idle_timeout_s: float = 1200.0,
         max_sessions: int = 32,
         uid_base: int = 200_000,
+        spare: bool = True,
     ) -> None:
         self.bwrap = bwrap
         self.python = python
@@ -69,6 +73,8 @@ class SessionPool:
         self.sessions: dict[tuple[str, str], Session] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._ending: set[asyncio.Task[None]] = set()
+        self.keep_spare = spare
+        self._spare: asyncio.Task[Sandbox] | None = None
 
     def start(self) -> None:
         if self._reaper is None:
@@ -82,6 +88,9 @@ class SessionPool:
             self._reaper = None
         for key in list(self.sessions):
             await self._drop(key)
+        spare = await self._take_spare()
+        if spare is not None:
+            await self._end(spare)
         if self._ending:
             await asyncio.gather(*self._ending, return_exceptions=True)
 
@@ -101,14 +110,15 @@ class SessionPool:
     async def _drop(self, key: tuple[str, str]) -> None:
         session = self.sessions.pop(key, None)
         if session is not None:
-            await self._end(session.sandbox, session.uid)
+            await self._end(session.sandbox)
 
-    async def _end(self, sandbox: Sandbox | None, uid: int | None) -> None:
+    async def _end(self, sandbox: Sandbox | None) -> None:
         """Kill the sandbox; its uid is free again only once every process is gone."""
-        if sandbox is not None:
-            await sandbox.kill()
-        if self.uids is not None and uid is not None:
-            self.uids.give(uid)
+        if sandbox is None:
+            return
+        await sandbox.kill()
+        if self.uids is not None and sandbox.uid is not None:
+            self.uids.give(sandbox.uid)
 
     def session(self, project: str, thread_id: str) -> Session:
         """The thread's session (made if new; its kernel starts at its first call)."""
@@ -123,43 +133,69 @@ class SessionPool:
                 raise SandboxError(f"all {self.max_sessions} code sessions of this server are busy")
             oldest = min(idle, key=lambda s: s.last_used)
             self.sessions.pop(oldest.key)
-            self._end_later(oldest.sandbox, oldest.uid)
+            self._end_later(oldest.sandbox)
+        created = self.sessions[key] = Session(key=key)
+        return created
+
+    def _end_later(self, sandbox: Sandbox | None) -> asyncio.Task[None]:
+        """Kill now, reap in the background: the caller must not wait for it."""
+        if sandbox is not None:
+            sandbox.kill_now()
+        task = asyncio.get_running_loop().create_task(self._end(sandbox))
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+        return task
+
+    async def _launch(self) -> Sandbox:
+        """A new sandbox, as a uid leased for it when the server is root."""
+        assert self.bwrap is not None
         uid = None
         if self.uids is not None:
             uid = self.uids.take()
             if uid is None:
                 raise SandboxError("no free uid for a code session")
-        created = self.sessions[key] = Session(key=key, uid=uid)
-        return created
+        try:
+            return await Sandbox.start(self.bwrap, self.python, self.limits, uid=uid)
+        except BaseException:
+            if self.uids is not None and uid is not None:
+                self.uids.give(uid)
+            raise
 
-    def _end_later(self, sandbox: Sandbox | None, uid: int | None) -> asyncio.Task[None]:
-        """Kill now, reap in the background: the caller must not wait for it."""
-        if sandbox is not None:
-            sandbox.kill_now()
-        task = asyncio.get_running_loop().create_task(self._end(sandbox, uid))
-        self._ending.add(task)
-        task.add_done_callback(self._ending.discard)
-        return task
+    async def _take_spare(self) -> Sandbox | None:
+        """The spare sandbox (waiting for it if it is still starting: it started first)."""
+        task, self._spare = self._spare, None
+        if task is None:
+            return None
+        try:
+            sandbox = await task
+        except Exception:
+            return None
+        if not sandbox.alive:
+            await self._end(sandbox)
+            return None
+        return sandbox
+
+    def _refill(self) -> None:
+        if self.keep_spare and self._spare is None and len(self.sessions) < self.max_sessions:
+            self._spare = asyncio.get_running_loop().create_task(self._launch())
 
     async def _sandbox(self, session: Session) -> Sandbox:
         if session.ending is not None:
-            # The session's last sandbox must be gone before its uid runs another.
             await asyncio.gather(session.ending, return_exceptions=True)
             session.ending = None
         if session.sandbox is None or not session.sandbox.alive:
-            assert self.bwrap is not None
+            await self._end(session.sandbox)  # a dead one's uid is released
+            session.sandbox = None
             session.files.clear()
-            session.sandbox = await Sandbox.start(
-                self.bwrap, self.python, self.limits, uid=session.uid
-            )
+            session.sandbox = await self._take_spare() or await self._launch()
+            self._refill()
         return session.sandbox
 
     async def restart(self, session: Session) -> None:
         """Lose the session's state (its kernel and /mnt/data); the next call starts anew."""
-        if session.sandbox is not None:
-            await session.sandbox.kill()
-        session.sandbox = None
+        sandbox, session.sandbox = session.sandbox, None
         session.files.clear()
+        await self._end(sandbox)
 
     async def put_files(
         self,
@@ -184,7 +220,7 @@ class SessionPool:
             reply = await sandbox.execute(code, self.limits.call_timeout_s)
         except asyncio.CancelledError:
             # The run was cancelled: the code must stop now, not when it finishes.
-            session.ending = self._end_later(session.sandbox, None)
+            session.ending = self._end_later(session.sandbox)
             session.sandbox = None
             session.files.clear()
             raise
