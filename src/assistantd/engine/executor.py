@@ -12,8 +12,6 @@ the order CONTRACT.md section 7 gives.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -21,6 +19,8 @@ from typing import Any
 import orjson
 
 from assistantd.engine.context import Context, ImageReader, build_context
+from assistantd.engine.deltas import publish_pieces, step_delta, text_delta
+from assistantd.engine.server_steps import CANCEL_CHECK_S, ServerSteps
 from assistantd.engine.server_tools import server_tools_for
 from assistantd.engine.turn import Call, Turn, TurnWriter
 from assistantd.events.bus import EventBus
@@ -38,14 +38,12 @@ from assistantd.providers.base import (
 from assistantd.providers.registry import ProviderRegistry
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
-from assistantd.tools.base import ServerTool, ToolOutcome, ToolRequest
+from assistantd.tools.base import ServerTool, ToolFailed
 from assistantd.tools.file_search.citations import CitationStream, Source
-from assistantd.tools.file_search.tool import ToolFailed
 
 __all__ = ["RunExecutor"]
 
 log = logging.getLogger(__name__)
-_CANCEL_CHECK_S = 0.2
 
 
 # Model turns with server tools offered before the model must answer without them:
@@ -109,6 +107,7 @@ class RunExecutor:
         self.read_image = read_image
         self.runs = RunRepository()
         self.turns = TurnWriter(db, bus, requires_action_ttl_s=requires_action_ttl_s)
+        self.steps = ServerSteps(db, bus, self.turns)
 
     async def execute(self, run_id: str) -> None:
         loaded = await self.db.read(lambda conn: self.runs.load(conn, run_id))
@@ -202,7 +201,7 @@ class RunExecutor:
                 turn.completion_tokens = event.completion_tokens
             elif isinstance(event, Finish):
                 turn.finish = event.reason
-            if time.monotonic() - checked > _CANCEL_CHECK_S:
+            if time.monotonic() - checked > CANCEL_CHECK_S:
                 checked = time.monotonic()
                 status = await self.db.read(lambda conn: self.runs.status(conn, run["id"]))
                 if status == "cancelling":
@@ -219,34 +218,15 @@ class RunExecutor:
             turn.completion_tokens = sum(len(p) for p in pieces) // 4
         server_calls = [turn.calls[i] for i in sorted(turn.calls) if turn.calls[i].server]
         if server_calls:
-            return await self._run_server_tools(turn, server_calls, server)
+            return await self.steps.run(turn, server_calls, server)
         if turn.citer is not None and turn.message is not None:
-            self._publish_pieces(turn, turn.citer.flush())
+            publish_pieces(self.bus, turn, turn.citer.flush())
             if not provider.cites_sources:
-                self._publish_pieces(turn, turn.citer.cite_top())
+                publish_pieces(self.bus, turn, turn.citer.cite_top())
         if turn.message is not None:
-            await self._annotate(turn)
+            await self.steps.annotate(turn, server_tools_for(dict(turn.run), self.server_tools))
         await self.turns.finish(turn)
         return False
-
-    async def _annotate(self, turn: Turn) -> None:
-        """Annotations server tools add to the finished answer (code_interpreter's
-        `file_path` links), announced in one last message delta."""
-        assert turn.message is not None
-        added: list[dict[str, Any]] = []
-        for tool in server_tools_for(dict(turn.run), self.server_tools).values():
-            for annotation in await tool.annotate(turn.project, dict(turn.run), turn.text):
-                added.append({**annotation, "index": len(turn.annotations) + len(added)})
-        if not added:
-            return
-        turn.annotations = [*turn.annotations, *added]
-        text = {"value": "", "annotations": added}
-        delta = {
-            "id": turn.message["id"],
-            "object": "thread.message.delta",
-            "delta": {"content": [{"index": turn.text_index, "type": "text", "text": text}]},
-        }
-        self.bus.publish(turn.run["id"], "thread.message.delta", orjson.dumps(delta))
 
     async def _prepare(self, turn: Turn, server: dict[str, ServerTool]) -> None:
         """Before the model's first turn, each server tool checks the run (an expired
@@ -262,159 +242,15 @@ class RunExecutor:
             }
             turn.citer = CitationStream(sources, latest=int(turn.private.get("latest", 0)))
 
-    async def _run_server_tools(
-        self, turn: Turn, calls: list[Call], server: dict[str, ServerTool]
-    ) -> bool:
-        """Run the turn's server tool calls (function calls beside them are dropped: the
-        model asks again once it has the results) in one tool_calls step."""
-        if turn.citer is not None and turn.message is not None:
-            self._publish_pieces(turn, turn.citer.flush())
-        for call in turn.calls.values():
-            call.server = True  # nothing of this turn goes to the client as a function call
-        # Calls announced while streamed keep their index; the others follow.
-        calls = sorted(calls, key=lambda c: c.position if c.position >= 0 else len(calls))
-        turn.calls = {i: c for i, c in enumerate(calls)}
-        if turn.tool_step is None:
-            await self.turns.open_tool_step(turn)
-        assert turn.tool_step is not None
-        rounds = int(turn.private.get("server_rounds", 0))
-        entries, private = [], dict(turn.private)
-        exchanges = dict(private.get("exchanges") or {})
-        for index, call in enumerate(calls):
-            tool = server[call.name]
-            if call.position < 0:
-                first = {"index": index, **tool.first_entry(dict(turn.run), call.id)}
-                self._step_delta(turn, first)
-            request = ToolRequest(
-                project=turn.project,
-                run=dict(turn.run),
-                private=private,
-                call_id=call.id,
-                arguments=call.arguments,
-                round=rounds,
-            )
-            outcome = await self._run_cancellable(turn, tool, request)
-            if outcome is None:  # cancelled while it ran: the step ends with the run
-                entry = tool.first_entry(dict(turn.run), call.id)
-                if call.shown and "input" in entry.get(tool.type, {}):
-                    entry[tool.type]["input"] = call.shown
-                entries.append(entry)
-                break
-            if call.position >= 0:  # what the streamed input still lacks (raw code)
-                final = (outcome.entry.get(tool.type) or {}).get("input")
-                self._stream_input(turn, call, tool, final if isinstance(final, str) else None)
-            result = tool.result_delta(outcome.entry)
-            if result is not None:
-                self._step_delta(turn, {"index": index, **result})
-            entries.append(outcome.entry)
-            private.update(outcome.private)
-            exchanges[call.id] = {
-                "name": call.name,
-                "arguments": call.arguments,
-                "output": outcome.output,
-            }
-            rounds += 1
-        private["exchanges"] = exchanges
-        private["server_rounds"] = rounds
-        include = bool(private.get("include_search_content"))
-        return await self.turns.complete_server_step(turn, entries, private, include)
-
-    async def _run_cancellable(
-        self, turn: Turn, tool: ServerTool, request: ToolRequest
-    ) -> ToolOutcome | None:
-        """The tool's outcome, or None if the run was cancelled meanwhile: then the tool
-        is cancelled too (code_interpreter kills the code it is running)."""
-        task = asyncio.create_task(tool.run(request))
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=_CANCEL_CHECK_S)
-            if done:
-                return task.result()
-            status = await self.db.read(lambda conn: self.runs.status(conn, turn.run["id"]))
-            if status == "cancelling":
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-                return None
-
-    def _step_delta(self, turn: Turn, entry: dict[str, Any]) -> None:
-        assert turn.tool_step is not None
-        delta = {
-            "id": turn.tool_step["id"],
-            "object": "thread.run.step.delta",
-            "delta": {"step_details": {"type": "tool_calls", "tool_calls": [entry]}},
-        }
-        self.bus.publish(turn.run["id"], "thread.run.step.delta", orjson.dumps(delta))
-
-    async def _announce(self, turn: Turn, call: Call, tool: ServerTool) -> None:
-        """A server call whose input streams (code_interpreter's code): its step opens
-        at its first token, as OpenAI's did, and the input follows as it is written."""
-        if turn.citer is not None and turn.message is not None:
-            self._publish_pieces(turn, turn.citer.flush())
-        if turn.tool_step is None:
-            await self.turns.open_tool_step(turn)
-        call.position = sum(1 for c in turn.calls.values() if c.position >= 0)
-        self._step_delta(
-            turn, {"index": call.position, **tool.first_entry(dict(turn.run), call.id)}
-        )
-        self._stream_input(turn, call, tool)
-
-    def _stream_input(
-        self, turn: Turn, call: Call, tool: ServerTool, final: str | None = None
-    ) -> None:
-        so_far = final if final is not None else tool.input_so_far(call.arguments) or ""
-        if len(so_far) > len(call.shown) and so_far.startswith(call.shown):
-            piece = so_far[len(call.shown) :]
-            call.shown = so_far
-            self._step_delta(
-                turn, {"index": call.position, "type": tool.type, tool.type: {"input": piece}}
-            )
-
-    def _publish_pieces(self, turn: Turn, pieces: list[tuple[str, dict[str, Any] | None]]) -> None:
-        assert turn.message is not None
-        assert turn.citer is not None
-        for text, annotation in pieces:
-            delta = {
-                "id": turn.message["id"],
-                "object": "thread.message.delta",
-                "delta": {
-                    "content": [
-                        {
-                            "index": turn.text_index,
-                            "type": "text",
-                            "text": {
-                                "value": text,
-                                "annotations": [annotation] if annotation else [],
-                            },
-                        }
-                    ]
-                },
-            }
-            self.bus.publish(turn.run["id"], "thread.message.delta", orjson.dumps(delta))
-        turn.text = turn.citer.text
-        turn.annotations = turn.citer.annotations
-
     async def _on_text(self, turn: Turn, text: str) -> None:
         if turn.message is None:
             await self.turns.open_message(turn)
         assert turn.message is not None
         if turn.citer is not None:
-            self._publish_pieces(turn, turn.citer.feed(text))
+            publish_pieces(self.bus, turn, turn.citer.feed(text))
             return
         turn.text += text
-        delta = {
-            "id": turn.message["id"],
-            "object": "thread.message.delta",
-            "delta": {
-                "content": [
-                    {
-                        "index": turn.text_index,
-                        "type": "text",
-                        "text": {"value": text, "annotations": []},
-                    }
-                ]
-            },
-        }
-        self.bus.publish(turn.run["id"], "thread.message.delta", orjson.dumps(delta))
+        text_delta(self.bus, turn, text)
 
     async def _on_tool_call(
         self, turn: Turn, event: ToolCallDelta, server: dict[str, ServerTool]
@@ -431,12 +267,12 @@ class RunExecutor:
             )
             tool = server[opened.name]
             if tool.input_so_far(opened.arguments) is not None:
-                await self._announce(turn, opened, tool)
+                await self.steps.announce(turn, opened, tool)
             return
         if known is not None and known.server:
             known.arguments += event.arguments
             if known.position >= 0:
-                self._stream_input(turn, known, server[known.name])
+                self.steps.stream_input(turn, known, server[known.name])
             return
         if turn.tool_step is None:
             await self.turns.open_tool_step(turn)
@@ -462,9 +298,4 @@ class RunExecutor:
                 "function": {"arguments": event.arguments},
             }
         call.arguments += event.arguments
-        delta = {
-            "id": turn.tool_step["id"],
-            "object": "thread.run.step.delta",
-            "delta": {"step_details": {"type": "tool_calls", "tool_calls": [entry]}},
-        }
-        self.bus.publish(turn.run["id"], "thread.run.step.delta", orjson.dumps(delta))
+        step_delta(self.bus, turn, entry)

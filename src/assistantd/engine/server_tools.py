@@ -25,8 +25,7 @@ from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.threads import ThreadRepository
 from assistantd.store.repos.vector_stores import VectorStoreRepository
 from assistantd.store.sql import Conn
-from assistantd.tools.base import ServerTool
-from assistantd.tools.file_search.tool import ToolFailed
+from assistantd.tools.base import ServerTool, ToolFailed
 
 __all__ = ["CodeFiles", "StoreLookup", "server_tools_for"]
 

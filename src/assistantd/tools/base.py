@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["ServerTool", "ToolOutcome", "ToolRequest"]
+__all__ = ["ServerTool", "ToolFailed", "ToolOutcome", "ToolRequest"]
+
+
+class ToolFailed(Exception):
+    """The run cannot go on (an expired store, no sandbox): it fails with this
+    `last_error`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from assistantd.tools.base import ToolOutcome, ToolRequest
+from assistantd.tools.base import ToolFailed, ToolOutcome, ToolRequest
 from assistantd.tools.code_interpreter.code import code_of, sandbox_links, streamed_code
 from assistantd.tools.code_interpreter.sandbox import BWRAP_MISSING, SandboxError
 from assistantd.tools.code_interpreter.sessions import CallResult, SessionPool
-from assistantd.tools.file_search.tool import ToolFailed
 
 __all__ = ["CodeInterpreterTool", "Files", "InputFiles"]
 

@@ -11,7 +11,7 @@ from assistantd.services.search import SearchService
 from assistantd.tools.base import ToolOutcome, ToolRequest
 from assistantd.tools.file_search.citations import marker
 
-__all__ = ["FileSearchTool", "ToolFailed"]
+__all__ = ["FileSearchTool"]
 
 DEFAULT_MAX_RESULTS = 20  # OpenAI's default for gpt-4* and o-series
 RANKER = "default_2024_08_21"  # what OpenAI echoed for `auto`
@@ -25,15 +25,6 @@ class StoresFor(Protocol):
     async def wait_for_thread_store(self, project: str, run: dict[str, Any]) -> None:
         """Return once the thread's store has nothing in progress (or after a while)."""
         ...
-
-
-class ToolFailed(Exception):
-    """The run cannot go on (an expired store): it fails with this `last_error`."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def _options(run: dict[str, Any]) -> dict[str, Any]:

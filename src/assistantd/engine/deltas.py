@@ -1,0 +1,48 @@
+"""The `*.delta` events a turn publishes while it streams, built in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from assistantd.engine.turn import Turn
+from assistantd.events.bus import EventBus
+
+__all__ = ["publish_pieces", "step_delta", "text_delta"]
+
+
+def text_delta(
+    bus: EventBus, turn: Turn, value: str, annotations: list[dict[str, Any]] | None = None
+) -> None:
+    """A piece of the answer's text part (after any image_file parts leading it)."""
+    assert turn.message is not None
+    text = {"value": value, "annotations": annotations or []}
+    delta = {
+        "id": turn.message["id"],
+        "object": "thread.message.delta",
+        "delta": {"content": [{"index": turn.text_index, "type": "text", "text": text}]},
+    }
+    bus.publish(turn.run["id"], "thread.message.delta", orjson.dumps(delta))
+
+
+def publish_pieces(
+    bus: EventBus, turn: Turn, pieces: list[tuple[str, dict[str, Any] | None]]
+) -> None:
+    """Text the citation stream let through, each piece with its citation if it has one."""
+    assert turn.citer is not None
+    for value, annotation in pieces:
+        text_delta(bus, turn, value, [annotation] if annotation else None)
+    turn.text = turn.citer.text
+    turn.annotations = turn.citer.annotations
+
+
+def step_delta(bus: EventBus, turn: Turn, entry: dict[str, Any]) -> None:
+    """A change to one entry (by its `index`) of the open tool_calls step."""
+    assert turn.tool_step is not None
+    delta = {
+        "id": turn.tool_step["id"],
+        "object": "thread.run.step.delta",
+        "delta": {"step_details": {"type": "tool_calls", "tool_calls": [entry]}},
+    }
+    bus.publish(turn.run["id"], "thread.run.step.delta", orjson.dumps(delta))
