@@ -260,3 +260,22 @@ def test_vector_stores_are_private_to_their_project(
             beta.vector_stores.files.create(vector_store_id=own.id, file_id=f.id)
         assert store.id not in {s.id for s in beta.vector_stores.list(limit=100)}
         assert alpha.vector_stores.retrieve(store.id).file_counts.total == 1
+
+
+def test_listing_threads_shows_only_the_callers_project(
+    auth_server: Server, keys: dict[str, str]
+) -> None:
+    with (
+        make_client(auth_server.base_url, keys["alpha"]) as alpha,
+        make_client(auth_server.base_url, keys["beta"]) as beta,
+    ):
+        mine = alpha.beta.threads.create(metadata={"who": "alpha"}).id
+        theirs = beta.beta.threads.create(metadata={"who": "alpha"}).id  # same metadata
+        listed = alpha.get("/threads", cast_to=object, options={"params": {"limit": 100}})
+        ids = [t["id"] for t in listed["data"]]  # type: ignore[index]
+        assert mine in ids
+        assert theirs not in ids
+        filtered = alpha.get(
+            "/threads", cast_to=object, options={"params": {"metadata[who]": "alpha"}}
+        )
+        assert [t["id"] for t in filtered["data"]] == [mine]  # type: ignore[index]

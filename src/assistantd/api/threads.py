@@ -1,11 +1,14 @@
-"""/v1/threads"""
+"""/v1/threads, and `GET /v1/threads` (an extension: list and filter threads)."""
 
 from __future__ import annotations
 
+import re
+
 from starlette.routing import Route
 
-from assistantd.api.deps import Call, read_body, v1
+from assistantd.api.deps import Call, list_params, read_body, v1
 from assistantd.api.validation import parse_body
+from assistantd.errors import InvalidRequest
 from assistantd.ids import IdKind
 from assistantd.protocol.threads import ThreadCreate, ThreadUpdate
 
@@ -13,6 +16,37 @@ from assistantd.protocol.threads import ThreadCreate, ThreadUpdate
 async def create_thread(call: Call) -> bytes:
     req = parse_body(ThreadCreate, await read_body(call))
     return await call.container.threads.create(call.project, req)
+
+
+_METADATA_PARAM = re.compile(r"^metadata\[(.+)\]$")
+_MAX_PAIRS, _MAX_KEY, _MAX_VALUE = 16, 64, 512  # metadata's own limits
+
+
+def _metadata_filter(call: Call) -> dict[str, str]:
+    """`metadata[KEY]=VALUE` query parameters: threads whose metadata has every pair."""
+    pairs: dict[str, str] = {}
+    for name, value in call.query.items():
+        match = _METADATA_PARAM.match(name)
+        if match is None:
+            continue
+        key = match.group(1)
+        if len(key) > _MAX_KEY or len(value) > _MAX_VALUE:
+            raise InvalidRequest(
+                f"Invalid '{name}': metadata keys are at most {_MAX_KEY} characters and "
+                f"values at most {_MAX_VALUE}.",
+                param=name,
+                code="invalid_value",
+            )
+        pairs[key] = value
+    if len(pairs) > _MAX_PAIRS:
+        raise InvalidRequest(f"Too many metadata filters: at most {_MAX_PAIRS}.", param="metadata")
+    return pairs
+
+
+async def list_threads(call: Call) -> bytes:
+    return await call.container.threads.list(
+        call.project, list_params(call), _metadata_filter(call)
+    )
 
 
 async def get_thread(call: Call) -> bytes:
@@ -33,6 +67,7 @@ async def delete_thread(call: Call) -> bytes:
 
 routes = [
     Route("/threads", v1(create_thread), methods=["POST"]),
+    Route("/threads", v1(list_threads), methods=["GET"]),
     Route("/threads/{thread_id}", v1(get_thread), methods=["GET"]),
     Route("/threads/{thread_id}", v1(modify_thread), methods=["POST"]),
     Route("/threads/{thread_id}", v1(delete_thread), methods=["DELETE"]),

@@ -9,6 +9,7 @@ import orjson
 from assistantd import clock
 from assistantd.errors import NotFound
 from assistantd.ids import IdKind, new_id
+from assistantd.protocol.common import ListParams
 from assistantd.protocol.threads import ThreadCreate, ThreadUpdate
 from assistantd.protocol.tools import ToolResources
 from assistantd.services.documents import encode, metadata_or_empty
@@ -25,6 +26,7 @@ from assistantd.services.tool_resources import (
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.pages import render_list
 from assistantd.store.repos.threads import ThreadRepository
 from assistantd.store.sql import Conn
 
@@ -54,6 +56,14 @@ class ThreadService:
         self.vector_stores = vector_stores
         self.repo = ThreadRepository()
         self.messages = MessageRepository()
+
+    async def list(self, project: str, params: ListParams, metadata: dict[str, str]) -> bytes:
+        """The project's threads (an extension: OpenAI listed them only in its dashboard),
+        those whose metadata holds every pair of `metadata` if given."""
+        page = await self.db.read(
+            lambda conn: self.repo.page_threads(conn, project, params, metadata)
+        )
+        return render_list(page)
 
     async def create(self, project: str, req: ThreadCreate) -> bytes:
         thread_id = new_id(IdKind.thread)

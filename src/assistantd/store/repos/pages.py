@@ -13,12 +13,20 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import BindParameter, Table, bindparam, select
+from sqlalchemy import BindParameter, Select, Table, bindparam, select
 
 from assistantd.protocol.common import ListParams
 from assistantd.store.sql import Conn, Query, as_bytes
 
-__all__ = ["Page", "doc_id", "fetch_page", "render_list"]
+__all__ = [
+    "Page",
+    "cursor_values",
+    "doc_id",
+    "fetch_page",
+    "keyset",
+    "page_from_rows",
+    "render_list",
+]
 
 
 _ID_FIRST = b'{"id":"'
@@ -55,10 +63,17 @@ def _page_query(
     table: Table, scope: tuple[str, ...], descending: bool, after: bool, before: bool
 ) -> Query:
     """One compiled query per shape: which scope columns, which order, which cursors."""
-    id_col = table.c.id
     query = select(as_bytes(table.c.doc)).where(
         *(table.c[name] == bindparam(name) for name in scope)
     )
+    return Query(keyset(query, table, descending, after, before))
+
+
+def keyset(
+    query: Select[Any], table: Table, descending: bool, after: bool, before: bool
+) -> Select[Any]:
+    """`query` bounded by the `after`/`before` cursors, ordered, limited (`limit`)."""
+    id_col = table.c.id
     # In the requested order, `after` bounds the start and `before` the end.
     if after:
         start: BindParameter[str] = bindparam("after")
@@ -70,7 +85,7 @@ def _page_query(
     backwards = before and not after
     ascending = descending == backwards
     query = query.order_by(id_col.asc() if ascending else id_col.desc())
-    return Query(query.limit(bindparam("limit")))
+    return query.limit(bindparam("limit"))
 
 
 def fetch_page(conn: Conn, table: Table, scope: dict[str, Any], params: ListParams) -> Page:
@@ -82,12 +97,21 @@ def fetch_page(conn: Conn, table: Table, scope: dict[str, Any], params: ListPara
         params.after is not None,
         params.before is not None,
     )
-    values: dict[str, Any] = {**scope, "limit": params.limit + 1}
+    return page_from_rows(conn.all(query, {**scope, **cursor_values(params)}), params)
+
+
+def cursor_values(params: ListParams) -> dict[str, Any]:
+    """The bind values `keyset` statements take (one extra row tells `has_more`)."""
+    values: dict[str, Any] = {"limit": params.limit + 1}
     if params.after is not None:
         values["after"] = params.after
     if params.before is not None:
         values["before"] = params.before
-    rows: Sequence[tuple[Any, ...]] = conn.all(query, values)
+    return values
+
+
+def page_from_rows(rows: Sequence[tuple[Any, ...]], params: ListParams) -> Page:
+    """The page in the order asked for, from rows fetched with `limit + 1`."""
     has_more = len(rows) > params.limit
     docs = [row[0] for row in rows[: params.limit]]
     if params.before is not None and params.after is None:

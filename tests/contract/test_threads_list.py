@@ -1,0 +1,67 @@
+"""`GET /v1/threads`, an extension (OpenAI listed threads only in its dashboard): keyset
+pagination like every list, and a filter on metadata key/value pairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.servers import Server
+
+
+def _list(client: openai.OpenAI, **params: Any) -> dict[str, Any]:
+    page: dict[str, Any] = client.get("/threads", cast_to=object, options={"params": params})
+    return page
+
+
+def test_threads_page_by_id_in_both_orders(client: openai.OpenAI) -> None:
+    tag = {"suite": "threads-list-pages"}
+    made = [client.beta.threads.create(metadata=tag).id for _ in range(5)]
+    newest = _list(client, limit=2, **{"metadata[suite]": "threads-list-pages"})
+    assert newest["object"] == "list"
+    assert [t["id"] for t in newest["data"]] == made[::-1][:2]  # desc by default
+    assert newest["has_more"] is True
+    assert newest["first_id"] == made[4]
+    assert newest["last_id"] == made[3]
+    rest = _list(client, limit=10, after=newest["last_id"], **{"metadata[suite]": tag["suite"]})
+    assert [t["id"] for t in rest["data"]] == made[::-1][2:]
+    assert rest["has_more"] is False
+    oldest = _list(client, limit=3, order="asc", **{"metadata[suite]": tag["suite"]})
+    assert [t["id"] for t in oldest["data"]] == made[:3]
+    before = _list(
+        client, limit=2, order="asc", before=made[3], **{"metadata[suite]": tag["suite"]}
+    )
+    assert [t["id"] for t in before["data"]] == made[1:3]
+    everything = _list(client, limit=100)
+    assert set(made) <= {t["id"] for t in everything["data"]}
+    assert everything["data"][0]["object"] == "thread"
+
+
+def test_metadata_filters_combine(client: openai.OpenAI) -> None:
+    a = client.beta.threads.create(metadata={"user": "ana", "topic": "tax"}).id
+    b = client.beta.threads.create(metadata={"user": "ana", "topic": "rent"}).id
+    client.beta.threads.create(metadata={"user": "bo", "topic": "tax"})
+    odd = client.beta.threads.create(metadata={'we"ird.key': "v[1]"}).id
+    by_user = _list(client, **{"metadata[user]": "ana"})
+    assert [t["id"] for t in by_user["data"]] == [b, a]
+    both = _list(client, **{"metadata[user]": "ana", "metadata[topic]": "tax"})
+    assert [t["id"] for t in both["data"]] == [a]
+    assert _list(client, **{'metadata[we"ird.key]': "v[1]"})["data"][0]["id"] == odd
+    assert _list(client, **{"metadata[user]": "nobody"})["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"order": "sideways"}, "order"),
+        ({"metadata[" + "k" * 65 + "]": "v"}, "metadata[" + "k" * 65 + "]"),
+    ],
+)
+def test_bad_list_parameters_are_400(server: Server, params: dict[str, str], param: str) -> None:
+    response = httpx.get(f"{server.base_url}/v1/threads", params=params)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == param
