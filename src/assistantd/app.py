@@ -14,12 +14,14 @@ import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from assistantd.api import (
     assistants,
@@ -126,8 +128,12 @@ async def _warm_up(container: Container) -> None:
         log.warning("the embedded model could not be loaded at start-up: %s", exc)
 
 
-def _routes() -> list[Route]:
-    routes = [Route("/health", _health, methods=["GET"])]
+# The web console: static files served at `/`, talking only to the public /v1 API.
+CONSOLE_DIR = Path(__file__).with_name("console")
+
+
+def _routes() -> list[Route | Mount]:
+    routes: list[Route | Mount] = [Route("/health", _health, methods=["GET"])]
     # runs before threads: /threads/runs is not /threads/{thread_id}
     for module in (
         assistants,
@@ -142,6 +148,7 @@ def _routes() -> list[Route]:
     ):
         for route in module.routes:
             routes.append(Route("/v1" + route.path, route.endpoint, methods=route.methods))
+    routes.append(Mount("/", StaticFiles(directory=CONSOLE_DIR, html=True), name="console"))
     return routes
 
 

@@ -1,0 +1,233 @@
+// The playground: talk to an assistant, watch the answer and its run steps stream in.
+import { fileUrl, get, post, stream, uploadFile } from "./api.js";
+import { h, labeled, showError } from "./ui.js";
+
+function image(fileId) {
+  const img = h("img", { alt: `image ${fileId}` });
+  fileUrl(fileId).then((url) => { img.src = url; }, () => { img.alt = `image ${fileId} (unavailable)`; });
+  return img;
+}
+
+function download(fileId, label) {
+  return h("a", { href: "#", onclick: async (e) => {
+    e.preventDefault();
+    const a = h("a", { href: await fileUrl(fileId), download: label });
+    a.click();
+  } }, label);
+}
+
+// A finished text part: citations become numbered footnotes linking the cited file.
+function renderText(text) {
+  const out = h("div", { class: "text" });
+  let value = text.value;
+  const notes = [];
+  text.annotations.forEach((ann, n) => {
+    const fileId = ann.file_citation?.file_id || ann.file_path?.file_id;
+    value = value.replace(ann.text, ann.type === "file_path" ? `[file ${n + 1}]` : `[${n + 1}]`);
+    notes.push(h("div", {}, `[${n + 1}] `, download(fileId, ann.type === "file_path" ? ann.text.split("/").pop() : fileId)));
+  });
+  out.append(value);
+  if (notes.length) out.append(h("div", { class: "footnotes" }, notes));
+  return out;
+}
+
+function renderContent(el, content) {
+  el.replaceChildren(...content.map((part) =>
+    part.type === "text" ? renderText(part.text)
+      : part.type === "image_file" ? image(part.image_file.file_id)
+        : h("span", { class: "muted" }, `[${part.type}]`)));
+}
+
+export async function playgroundPage(main) {
+  const [assistants, threads] = await Promise.all([get("/assistants", { limit: 100 }), get("/threads", { limit: 20 })]);
+  let thread = null;
+  let running = null; // { runId, controller }
+  const chat = h("div", { class: "chat", "aria-live": "polite", "aria-label": "Conversation" });
+  const usage = h("p", { class: "muted", "data-testid": "usage" });
+  const status = h("p", { class: "muted", "data-testid": "run-status" });
+  const assistantSelect = h("select", { id: "pg-assistant", "data-param": "assistant_id" },
+    assistants.data.map((a) => h("option", { value: a.id }, a.name || a.id)));
+  const threadSelect = h("select", { id: "pg-thread" }, h("option", { value: "" }, "New thread"),
+    threads.data.map((t) => h("option", { value: t.id }, t.id)));
+  const model = h("input", { id: "pg-model", placeholder: "the assistant's", "data-param": "model" });
+  const instructions = h("textarea", { id: "pg-instructions", placeholder: "the assistant's", "data-param": "instructions" });
+  const input = h("textarea", { id: "pg-input", placeholder: "Message (Ctrl+Enter sends)", "aria-label": "Message", "data-param": "content" });
+  const files = h("input", { type: "file", multiple: true, "aria-label": "Attach files" });
+  const send = h("button", { type: "submit", class: "primary" }, "Send");
+  const cancel = h("button", { type: "button", disabled: true, onclick: () => cancelRun() }, "Cancel run");
+  const form = h("form", {}, input, h("div", { class: "row" }, files, send, cancel));
+
+  main.append(h("h1", {}, "Playground"), h("div", { class: "grid" },
+    h("div", { class: "card" },
+      labeled("Assistant", assistantSelect),
+      assistants.data.length ? null : h("p", { class: "muted" }, "No assistant yet: ", h("a", { href: "#/assistants" }, "create one"), "."),
+      labeled("Thread", threadSelect),
+      labeled("Model (override)", model),
+      labeled("Instructions (override)", instructions),
+      status, usage),
+    h("div", {}, chat, form)));
+
+  threadSelect.addEventListener("change", async () => {
+    thread = threadSelect.value || null;
+    chat.replaceChildren();
+    if (!thread) return;
+    const messages = await get(`/threads/${thread}/messages`, { limit: 100, order: "asc" });
+    for (const m of messages.data) {
+      const el = h("div", { class: `msg ${m.role}`, "data-message-id": m.id });
+      renderContent(el, m.content);
+      chat.append(el);
+    }
+  });
+  input.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.ctrlKey) form.requestSubmit(); });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!input.value.trim() || running) return;
+    send.disabled = true;
+    try {
+      await sendMessage();
+    } catch (error) {
+      showError(form, error);
+    } finally {
+      send.disabled = false;
+      cancel.disabled = true;
+      running = null;
+    }
+  });
+
+  async function sendMessage() {
+    const assistantId = assistantSelect.value;
+    const chosen = assistants.data.find((a) => a.id === assistantId);
+    const tools = (chosen?.tools || []).filter((t) => t.type !== "function").map((t) => ({ type: t.type }));
+    const attachments = [];
+    for (const file of files.files) {
+      const uploaded = await uploadFile(file, "assistants");
+      attachments.push({ file_id: uploaded.id, tools: tools.length ? tools : [{ type: "file_search" }] });
+    }
+    const content = input.value;
+    if (!thread) {
+      thread = (await post("/threads", {})).id;
+      threadSelect.append(h("option", { value: thread, selected: true }, thread));
+    }
+    await post(`/threads/${thread}/messages`, { role: "user", content, attachments });
+    chat.append(h("div", { class: "msg user" }, content, attachments.length ? h("div", { class: "muted" }, `${attachments.length} file(s) attached`) : null));
+    input.value = "";
+    files.value = "";
+    const body = { assistant_id: assistantId };
+    if (model.value.trim()) body.model = model.value.trim();
+    if (instructions.value.trim()) body.instructions = instructions.value;
+    await follow(`/threads/${thread}/runs`, body);
+  }
+
+  async function follow(path, body) {
+    const controller = new AbortController();
+    running = { runId: null, controller };
+    const bubbles = new Map();
+    const steps = new Map();
+    await stream(path, body, (event, data) => {
+      if (event.startsWith("thread.run.") && !event.startsWith("thread.run.step")) {
+        running.runId = data.id;
+        cancel.disabled = !["queued", "in_progress", "requires_action"].includes(data.status);
+        status.textContent = `Run ${data.id}: ${data.status}`;
+        status.dataset.status = data.status;
+        if (data.usage) usage.textContent = `Tokens: ${data.usage.prompt_tokens} in, ${data.usage.completion_tokens} out, ${data.usage.total_tokens} total`;
+        if (data.last_error) status.textContent += ` (${data.last_error.code}: ${data.last_error.message})`;
+        if (event === "thread.run.requires_action") chat.append(actionForm(data));
+      } else if (event === "thread.message.created" && data.role === "assistant") {
+        const el = h("div", { class: "msg assistant", "data-message-id": data.id, "data-status": "streaming" }, h("div", { class: "text" }));
+        bubbles.set(data.id, { el, parts: [] });
+        chat.append(el);
+      } else if (event === "thread.message.delta") {
+        const bubble = bubbles.get(data.id);
+        if (!bubble) return;
+        for (const part of data.delta.content || []) {
+          if (part.type === "image_file") bubble.el.prepend(image(part.image_file.file_id));
+          else if (part.type === "text" && part.text?.value) bubble.el.querySelector(".text").append(part.text.value);
+        }
+      } else if (event === "thread.message.completed" || event === "thread.message.incomplete") {
+        const bubble = bubbles.get(data.id);
+        if (!bubble) return;
+        renderContent(bubble.el, data.content);
+        bubble.el.dataset.status = data.status;
+      } else if (event === "thread.run.step.created" && data.step_details.type === "tool_calls") {
+        const el = h("div", { class: "step", "data-step-id": data.id }, h("strong", {}, "Tool calls"));
+        steps.set(data.id, { el, calls: [] });
+        chat.append(el);
+      } else if (event === "thread.run.step.delta") {
+        const step = steps.get(data.id);
+        for (const call of data.delta.step_details?.tool_calls || []) if (step) stepDelta(step, call);
+      } else if (event === "thread.run.step.completed") {
+        const step = steps.get(data.id);
+        if (step) data.step_details.tool_calls.forEach((call, i) => finishCall(step, i, call));
+      }
+      chat.scrollTop = chat.scrollHeight;
+    }, controller.signal);
+  }
+
+  function callBox(step, index, type) {
+    if (!step.calls[index]) {
+      const box = { el: h("div", { class: "call", "data-type": type }, h("div", { class: "muted" }, type)), input: h("pre", { class: "input" }), out: h("div", { class: "outputs" }) };
+      box.el.append(box.input, box.out);
+      step.el.append(box.el);
+      step.calls[index] = box;
+    }
+    return step.calls[index];
+  }
+
+  function stepDelta(step, call) {
+    const box = callBox(step, call.index ?? 0, call.type);
+    if (call.type === "function" && call.function) {
+      if (call.function.name) box.el.firstChild.textContent = `function ${call.function.name}`;
+      box.input.append(call.function.arguments || "");
+    } else if (call.type === "code_interpreter" && call.code_interpreter) {
+      box.input.append(call.code_interpreter.input || "");
+      for (const o of call.code_interpreter.outputs || []) {
+        if (o.type === "logs") box.out.append(h("pre", { class: "logs" }, o.logs));
+        if (o.type === "image") box.out.append(image(o.image.file_id));
+      }
+    }
+  }
+
+  function finishCall(step, index, call) {
+    const box = callBox(step, index, call.type);
+    if (call.type === "file_search") {
+      const results = call.file_search?.results || [];
+      box.out.replaceChildren(h("div", { class: "muted" }, `${results.length} result(s)`),
+        ...results.map((r) => h("div", {}, `${r.file_name} (score ${r.score.toFixed(3)})`)));
+    } else if (call.type === "code_interpreter") {
+      box.input.textContent = call.code_interpreter.input;
+      box.out.replaceChildren(...call.code_interpreter.outputs.map((o) =>
+        o.type === "logs" ? h("pre", { class: "logs" }, o.logs) : image(o.image.file_id)));
+    } else if (call.type === "function") {
+      box.input.textContent = `${call.function.arguments}`;
+    }
+  }
+
+  // requires_action: one output field per function call, submitted together.
+  function actionForm(run) {
+    const calls = run.required_action.submit_tool_outputs.tool_calls;
+    const form = h("form", { class: "step", "aria-label": "Submit tool outputs" },
+      h("strong", {}, "The assistant called your functions"),
+      calls.map((c) => h("label", {}, `${c.function.name}(${c.function.arguments})`,
+        h("textarea", { name: c.id, "data-param": "tool_outputs", "aria-label": `Output of ${c.function.name}` }))),
+      h("button", { type: "submit", class: "primary" }, "Submit outputs"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const tool_outputs = calls.map((c) => ({ tool_call_id: c.id, output: form.elements[c.id].value }));
+      form.querySelector("button").disabled = true;
+      try {
+        await follow(`/threads/${run.thread_id}/runs/${run.id}/submit_tool_outputs`, { tool_outputs });
+        form.replaceWith(h("div", { class: "step muted" }, "Outputs submitted."));
+      } catch (error) {
+        form.querySelector("button").disabled = false;
+        showError(form, error);
+      }
+    });
+    return form;
+  }
+
+  async function cancelRun() {
+    if (!running?.runId || !thread) return;
+    cancel.disabled = true;
+    await post(`/threads/${thread}/runs/${running.runId}/cancel`);
+  }
+}

@@ -1,0 +1,1 @@
+"""code_interpreter: a sandboxed, stateful Python per thread (see tool.py)."""

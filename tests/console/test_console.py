@@ -1,0 +1,228 @@
+"""The web console, end to end: Debian's chromium driven by Playwright against a real
+server on loopback. Each test saves a screenshot under test-artifacts/console/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import make_client
+from tests.contract.test_auth import mint
+from tests.servers import Server, running_server
+from tests.upstream import Reply, ScriptedUpstream, route_env
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("ASSISTANTD_TEST_ARTIFACTS", "test-artifacts")) / "console"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+WEATHER = {
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            # As the machine page says: without these Chromium keeps calling home.
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def console_server(
+    upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    with running_server("sqlite", tmp_path_factory.mktemp("console"), route_env(upstream)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert errors == []  # no uncaught script error on any page
+
+
+@pytest.fixture
+def api(console_server: Server) -> Iterator[openai.OpenAI]:
+    with make_client(console_server.base_url) as client:
+        yield client
+
+
+def test_every_page_renders_offline_and_same_origin(page: Page, console_server: Server) -> None:
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    for name, heading in [
+        ("playground", "Playground"),
+        ("assistants", "Assistants"),
+        ("threads", "Threads"),
+        ("files", "Files"),
+        ("vector_stores", "Vector stores"),
+    ]:
+        page.goto(f"{console_server.base_url}/#/{name}")
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"))
+    assert requested
+    assert all(url.startswith(console_server.base_url) for url in requested), requested
+
+
+def test_create_an_assistant(page: Page, console_server: Server, api: openai.OpenAI) -> None:
+    page.goto(f"{console_server.base_url}/#/assistants")
+    page.get_by_role("button", name="New assistant", exact=True).click()
+    form = page.get_by_role("form", name="New assistant", exact=True)
+    form.get_by_label("Name", exact=True).fill("Console poet")
+    form.get_by_label("Instructions", exact=True).fill("Write short poems.")
+    form.get_by_label("Model", exact=True).select_option("smollm2-135m-instruct")
+    form.get_by_label("code_interpreter", exact=True).check()
+    form.get_by_label("Temperature", exact=True).fill("0.5")
+    form.get_by_label("Metadata (JSON object)", exact=True).fill('{"team": "docs"}')
+    form.get_by_role("button", name="Create", exact=True).click()
+    expect(page.get_by_role("button", name="Console poet", exact=True)).to_be_visible()
+    made = next(a for a in api.beta.assistants.list(limit=100) if a.name == "Console poet")
+    assert made.instructions == "Write short poems."
+    assert made.model == "smollm2-135m-instruct"
+    assert [t.type for t in made.tools] == ["code_interpreter"]
+    assert made.temperature == 0.5
+    assert made.metadata == {"team": "docs"}
+
+
+def test_a_validation_error_is_shown_next_to_its_field(page: Page, console_server: Server) -> None:
+    page.goto(f"{console_server.base_url}/#/assistants")
+    page.get_by_role("button", name="New assistant", exact=True).click()
+    form = page.get_by_role("form", name="New assistant", exact=True)
+    form.get_by_label("Temperature", exact=True).fill("5")  # the server allows 0 to 2
+    form.get_by_role("button", name="Create", exact=True).click()
+    error = form.locator('[data-error-for="temperature"]')
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("temperature")
+    # The message sits right after the field it is about, which is marked invalid.
+    field = form.locator('input[data-param="temperature"]')
+    expect(field).to_have_attribute("aria-invalid", "true")
+    assert error.evaluate("e => e.previousElementSibling.dataset.param") == "temperature"
+    # A client-side JSON error lands next to its field the same way.
+    form.get_by_label("Temperature", exact=True).fill("1")
+    form.get_by_label("Metadata (JSON object)", exact=True).fill("{not json")
+    form.get_by_role("button", name="Create", exact=True).click()
+    expect(form.locator('[data-error-for="metadata"]')).to_contain_text("Invalid JSON")
+
+
+def test_chat_on_the_embedded_model_streams_in_steps(
+    page: Page, console_server: Server, api: openai.OpenAI
+) -> None:
+    assistant = api.beta.assistants.create(
+        model="smollm2-135m-instruct", name="Tiny", instructions="Answer in three sentences."
+    )
+    page.goto(f"{console_server.base_url}/#/playground")
+    page.get_by_label("Assistant", exact=True).select_option(assistant.id)
+    page.get_by_label("Message", exact=True).fill("Tell me about penguins.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator(".msg.user")).to_have_text("Tell me about penguins.")
+    # An intermediate state: the answer is on screen while its run is still going.
+    streaming = page.locator('.msg.assistant[data-status="streaming"]')
+    expect(streaming).to_be_visible(timeout=60_000)
+    page.wait_for_function(
+        "() => { const m = document.querySelector('.msg.assistant[data-status=streaming]');"
+        " return m && m.textContent.length > 0; }",
+        timeout=60_000,
+    )
+    partial = streaming.text_content() or ""
+    status = page.get_by_test_id("run-status")
+    assert "completed" not in (status.get_attribute("data-status") or "")
+    done = page.locator('.msg.assistant[data-status="completed"], .msg.assistant[data-status="incomplete"]')
+    expect(done).to_be_visible(timeout=120_000)
+    final = done.text_content() or ""
+    assert len(final) > len(partial) > 0
+    assert final.startswith(partial[:5])
+    expect(status).to_have_attribute("data-status", "completed", timeout=10_000)
+    expect(page.get_by_test_id("usage")).to_contain_text("Tokens:")
+    thread_id = page.get_by_label("Thread", exact=True).input_value()
+    assert api.beta.threads.messages.list(thread_id).data[0].content[0].text.value  # type: ignore[union-attr]
+
+
+def test_a_function_call_round_trip_through_the_form(
+    page: Page, console_server: Server, api: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    assistant = api.beta.assistants.create(
+        model="scripted-gpt", name="Weather", tools=[{"type": "function", "function": WEATHER}]
+    )
+    upstream.script(
+        Reply(tool_calls=[("get_weather", '{"city": "Oslo"}')]),
+        Reply(text="It is sunny in Oslo."),
+    )
+    page.goto(f"{console_server.base_url}/#/playground")
+    page.get_by_label("Assistant", exact=True).select_option(assistant.id)
+    page.get_by_label("Message", exact=True).fill("Weather in Oslo?")
+    page.get_by_role("button", name="Send", exact=True).click()
+    form = page.get_by_role("form", name="Submit tool outputs", exact=True)
+    expect(form).to_contain_text('get_weather({"city": "Oslo"})')
+    form.get_by_label("Output of get_weather", exact=True).fill('{"sky": "sunny"}')
+    form.get_by_role("button", name="Submit outputs", exact=True).click()
+    expect(page.locator('.msg.assistant[data-status="completed"]')).to_have_text(
+        "It is sunny in Oslo."
+    )
+    tool_messages = [m for m in upstream.requests[1]["messages"] if m["role"] == "tool"]
+    assert tool_messages[0]["content"] == '{"sky": "sunny"}'
+
+
+def test_upload_a_file_and_see_it_listed(
+    page: Page, console_server: Server, api: openai.OpenAI, tmp_path: Path
+) -> None:
+    path = tmp_path / "console-notes.txt"
+    path.write_text("notes from the console\n" * 1000)
+    page.goto(f"{console_server.base_url}/#/files")
+    page.get_by_label("File to upload", exact=True).set_input_files(str(path))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_role("link", name="console-notes.txt", exact=True)).to_be_visible()
+    uploaded = next(f for f in api.files.list() if f.filename == "console-notes.txt")
+    assert uploaded.bytes == path.stat().st_size
+
+
+def test_a_wrong_api_key_shows_the_401_message(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp("console-keys")
+    with running_server("sqlite", tmp, {"ASSISTANTD_KEY_CACHE_TTL_S": "0"}) as srv:
+        key = mint(srv, "console")
+        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+        page = context.new_page()
+        page.goto(f"{srv.base_url}/#/assistants")
+        dialog = page.locator("#key-dialog")
+        expect(dialog).to_be_visible()  # keys exist and none is stored: it asks first
+        page.get_by_label("Key", exact=True).fill("sk-ad-not-a-real-key")
+        page.get_by_role("button", name="Use this key", exact=True).click()
+        expect(page.locator("#banner")).to_contain_text("Unauthorized (401)")
+        expect(page.locator("#key-error")).to_contain_text("refused this key")
+        page.get_by_label("Key", exact=True).fill(key)
+        page.get_by_role("button", name="Use this key", exact=True).click()
+        expect(page.get_by_role("button", name="New assistant", exact=True)).to_be_visible()
+        expect(page.locator("#banner")).to_be_hidden()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "keys-phone.png"), full_page=True)
+        assert key not in page.url
+        context.close()
+    # The key never reached a URL or a log line.
+    assert key not in (tmp / "server.log").read_text()
