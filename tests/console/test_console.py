@@ -3,7 +3,9 @@ server on loopback. Each test saves a screenshot under test-artifacts/console/."
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +16,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import make_client
 from tests.contract.test_auth import mint
+from tests.requires import requires
 from tests.servers import Server, running_server
 from tests.upstream import Reply, ScriptedUpstream, route_env
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's, never a download
 ARTIFACTS = Path(os.environ.get("ASSISTANTD_TEST_ARTIFACTS", "test-artifacts")) / "console"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+pytestmark = requires("chromium")
 WEATHER = {
     "name": "get_weather",
     "description": "The weather in a city.",
@@ -152,7 +155,9 @@ def test_chat_on_the_embedded_model_streams_in_steps(
     partial = streaming.text_content() or ""
     status = page.get_by_test_id("run-status")
     assert "completed" not in (status.get_attribute("data-status") or "")
-    done = page.locator('.msg.assistant[data-status="completed"], .msg.assistant[data-status="incomplete"]')
+    done = page.locator(
+        '.msg.assistant[data-status="completed"], .msg.assistant[data-status="incomplete"]'
+    )
     expect(done).to_be_visible(timeout=120_000)
     final = done.text_content() or ""
     assert len(final) > len(partial) > 0
@@ -226,3 +231,37 @@ def test_a_wrong_api_key_shows_the_401_message(
         context.close()
     # The key never reached a URL or a log line.
     assert key not in (tmp / "server.log").read_text()
+
+
+@requires("bwrap")
+def test_code_interpreter_code_logs_and_chart_show_inline(
+    page: Page, console_server: Server, api: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    assistant = api.beta.assistants.create(model="scripted-gpt", name="Analyst")
+    code = "import matplotlib.pyplot as plt\nprint('plotting squares')\nplt.plot([1, 4, 9, 16]);"
+    upstream.script(
+        Reply(tool_calls=[("code_interpreter", json.dumps({"code": code}))]),
+        Reply(text="Here is the chart of the squares."),
+    )
+    page.goto(f"{console_server.base_url}/#/playground")
+    page.get_by_label("Assistant", exact=True).select_option(assistant.id)
+    # The assistant has no tools: the playground adds code_interpreter for this run.
+    page.get_by_label("use these instead of the assistant's:").check()
+    page.get_by_label("code_interpreter", exact=True).check()
+    page.get_by_label("Message", exact=True).fill("Plot the first four squares.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    call = page.locator('.call[data-type="code_interpreter"]')
+    expect(call.locator("pre.input")).to_have_text(code, timeout=30_000)
+    expect(call.locator("pre.logs")).to_have_text("plotting squares\n")
+    expect(call.locator("img")).to_have_attribute("src", re.compile("^blob:"))
+    answer = page.locator('.msg.assistant[data-status="completed"]')
+    expect(answer).to_contain_text("Here is the chart of the squares.")
+    expect(answer.locator("img")).to_have_attribute("src", re.compile("^blob:"))
+    page.wait_for_function(
+        "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    run = api.beta.threads.runs.list(page.get_by_label("Thread", exact=True).input_value()).data[0]
+    assert [t.type for t in run.tools] == ["code_interpreter"]
+    # The README's screenshot of the playground (docs/console-playground.png).
+    page.evaluate("document.querySelector('.chat').scrollTop = 0")
+    page.screenshot(path=str(ARTIFACTS / "playground.png"))

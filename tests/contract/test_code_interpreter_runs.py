@@ -15,12 +15,11 @@ from openai import AssistantEventHandler
 from openai.types.beta.threads.runs import ToolCall, ToolCallDelta
 
 from tests.conftest import make_client
+from tests.requires import requires
 from tests.servers import Server, running_server
 from tests.upstream import Reply, ScriptedUpstream, route_env
 
-pytestmark = pytest.mark.skipif(
-    __import__("shutil").which("bwrap") is None, reason="bubblewrap is not installed"
-)
+pytestmark = requires("bwrap")
 
 CSV = b"city,people\nOslo,700000\nBergen,290000\nTromso,77000\n"
 IDLE_S = 4

@@ -17,8 +17,9 @@ import pytest
 
 from assistantd.tools.code_interpreter.sandbox import Limits, bwrap_path
 from assistantd.tools.code_interpreter.sessions import SessionPool
+from tests.requires import requires
 
-pytestmark = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed")
+pytestmark = requires("bwrap")
 
 LIMITS = Limits(call_timeout_s=30, memory_mb=1024, processes=48, disk_mb=32, tmp_mb=16)
 

@@ -11,8 +11,9 @@ import pytest
 from assistantd.tools.code_interpreter.sandbox import Limits, bwrap_path
 from assistantd.tools.code_interpreter.sessions import SessionPool
 from assistantd.tools.code_interpreter.uids import UidLeases
+from tests.requires import requires
 
-needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap is not installed")
+needs_bwrap = requires("bwrap")
 LIMITS = Limits(call_timeout_s=30, memory_mb=1024, disk_mb=8, tmp_mb=8)
 
 

@@ -51,6 +51,10 @@ export async function playgroundPage(main) {
     threads.data.map((t) => h("option", { value: t.id }, t.id)));
   const model = h("input", { id: "pg-model", placeholder: "the assistant's", "data-param": "model" });
   const instructions = h("textarea", { id: "pg-instructions", placeholder: "the assistant's", "data-param": "instructions" });
+  const toolBoxes = ["code_interpreter", "file_search"].map((type) =>
+    h("label", { class: "check" }, h("input", { type: "checkbox", value: type, "data-tool": type }), ` ${type}`));
+  const toolsOverride = h("fieldset", { "data-param": "tools" }, h("legend", {}, "Tools (override)"),
+    h("label", { class: "check" }, h("input", { type: "checkbox", "data-tool": "override" }), " use these instead of the assistant's:"), toolBoxes);
   const input = h("textarea", { id: "pg-input", placeholder: "Message (Ctrl+Enter sends)", "aria-label": "Message", "data-param": "content" });
   const files = h("input", { type: "file", multiple: true, "aria-label": "Attach files" });
   const send = h("button", { type: "submit", class: "primary" }, "Send");
@@ -64,6 +68,7 @@ export async function playgroundPage(main) {
       labeled("Thread", threadSelect),
       labeled("Model (override)", model),
       labeled("Instructions (override)", instructions),
+      toolsOverride,
       status, usage),
     h("div", {}, chat, form)));
 
@@ -115,6 +120,13 @@ export async function playgroundPage(main) {
     const body = { assistant_id: assistantId };
     if (model.value.trim()) body.model = model.value.trim();
     if (instructions.value.trim()) body.instructions = instructions.value;
+    if (toolsOverride.querySelector('[data-tool="override"]').checked) {
+      // The assistant's functions stay; the built-in tools are the ones ticked here.
+      body.tools = [
+        ...[...toolsOverride.querySelectorAll("input[value]:checked")].map((box) => ({ type: box.value })),
+        ...(chosen?.tools || []).filter((t) => t.type === "function"),
+      ];
+    }
     await follow(`/threads/${thread}/runs`, body);
   }
 
