@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -130,6 +131,22 @@ async def _warm_up(container: Container) -> None:
 
 # The web console: static files served at `/`, talking only to the public /v1 API.
 CONSOLE_DIR = Path(__file__).with_name("console")
+# Only this origin, for everything: a script injected through API data could neither
+# load code from elsewhere nor send what it reads anywhere else (images: File bytes
+# fetched as blob: URLs).
+_CONSOLE_HEADERS = {
+    "content-security-policy": "default-src 'self'; img-src 'self' blob: data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+class ConsoleFiles(StaticFiles):
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.update(_CONSOLE_HEADERS)
+        return response
 
 
 def _routes() -> list[Route | Mount]:
@@ -148,7 +165,7 @@ def _routes() -> list[Route | Mount]:
     ):
         for route in module.routes:
             routes.append(Route("/v1" + route.path, route.endpoint, methods=route.methods))
-    routes.append(Mount("/", StaticFiles(directory=CONSOLE_DIR, html=True), name="console"))
+    routes.append(Mount("/", ConsoleFiles(directory=CONSOLE_DIR, html=True), name="console"))
     return routes
 
 

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -63,11 +64,15 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
-    assert errors == []  # no uncaught script error on any page
+    assert errors == []  # no uncaught script error, nothing the CSP had to block
 
 
 @pytest.fixture
@@ -91,6 +96,9 @@ def test_every_page_renders_offline_and_same_origin(page: Page, console_server: 
         page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"))
     assert requested
     assert all(url.startswith(console_server.base_url) for url in requested), requested
+    home = httpx.get(f"{console_server.base_url}/")
+    assert home.headers["content-security-policy"].startswith("default-src 'self'")
+    assert home.headers["x-content-type-options"] == "nosniff"
 
 
 def test_create_an_assistant(page: Page, console_server: Server, api: openai.OpenAI) -> None:
