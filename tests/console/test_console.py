@@ -273,3 +273,81 @@ def test_code_interpreter_code_logs_and_chart_show_inline(
     # The README's screenshot of the playground (docs/console-playground.png).
     page.evaluate("document.querySelector('.chat').scrollTop = 0")
     page.screenshot(path=str(ARTIFACTS / "playground.png"))
+
+
+def test_file_search_citations_become_numbered_footnotes(
+    page: Page, console_server: Server, api: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    f = api.files.create(
+        file=("foods.txt", b"Filip's favorite food is cake."), purpose="assistants"
+    )
+    store = api.vector_stores.create(name="foods", file_ids=[f.id])
+    for _ in range(100):
+        if api.vector_stores.retrieve(store.id).status == "completed":
+            break
+        page.wait_for_timeout(100)
+    assistant = api.beta.assistants.create(
+        model="scripted-gpt",
+        name="Librarian",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    upstream.script(
+        Reply(tool_calls=[("file_search", json.dumps({"query": "Filip food"}))]),
+        Reply(text="Filip likes cake【0:0†foods.txt】."),
+    )
+    page.goto(f"{console_server.base_url}/#/playground")
+    page.get_by_label("Assistant", exact=True).select_option(assistant.id)
+    page.get_by_label("Message", exact=True).fill("What does Filip like?")
+    page.get_by_role("button", name="Send", exact=True).click()
+    answer = page.locator('.msg.assistant[data-status="completed"]')
+    expect(answer.locator(".text").first).to_contain_text("Filip likes cake[1].")
+    footnote = answer.locator(".footnote")
+    expect(footnote).to_have_text("[1] foods.txt")
+    expect(page.locator('.call[data-type="file_search"]')).to_contain_text("foods.txt (score")
+    with page.expect_download() as download:
+        footnote.get_by_role("link", name="foods.txt").click()
+    assert Path(download.value.path()).read_bytes() == b"Filip's favorite food is cake."
+
+
+def test_cancel_a_run_from_the_playground(
+    page: Page, console_server: Server, api: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    assistant = api.beta.assistants.create(model="scripted-gpt", name="Slow")
+    upstream.script(Reply(text="word " * 200, token_delay_s=0.05))
+    page.goto(f"{console_server.base_url}/#/playground")
+    page.get_by_label("Assistant", exact=True).select_option(assistant.id)
+    page.get_by_label("Message", exact=True).fill("Talk for a while.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator('.msg.assistant[data-status="streaming"]')).to_contain_text("word")
+    page.get_by_role("button", name="Cancel run", exact=True).click()
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "cancelled")
+    expect(page.locator(".msg.assistant")).to_have_attribute("data-status", "incomplete")
+    thread_id = page.get_by_label("Thread", exact=True).input_value()
+    assert api.beta.threads.runs.list(thread_id).data[0].status == "cancelled"
+
+
+def test_usable_by_keyboard_alone(page: Page, console_server: Server) -> None:
+    page.goto(f"{console_server.base_url}/#/playground")
+    expect(page.get_by_role("heading", name="Playground", exact=True)).to_be_visible()
+
+    def tab_to(text: str) -> None:
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent.trim()") == text:
+                return
+        raise AssertionError(f"Tab never reached {text!r}")
+
+    tab_to("Assistants")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Assistants", exact=True)).to_be_visible()
+    tab_to("New assistant")
+    page.keyboard.press("Enter")
+    # The form takes the focus at its first field; Enter in a field submits it.
+    page.keyboard.type("Keyboard made")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Keyboard made", exact=True)).to_be_visible()
+    # The focus is visible wherever it is (an outline, not the browser's default none).
+    tab_to("New assistant")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"

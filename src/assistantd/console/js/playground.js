@@ -24,7 +24,9 @@ function renderText(text) {
   text.annotations.forEach((ann, n) => {
     const fileId = ann.file_citation?.file_id || ann.file_path?.file_id;
     value = value.replace(ann.text, ann.type === "file_path" ? `[file ${n + 1}]` : `[${n + 1}]`);
-    notes.push(h("div", {}, `[${n + 1}] `, download(fileId, ann.type === "file_path" ? ann.text.split("/").pop() : fileId)));
+    // A citation's text is its marker, 【k:i†filename】; a link's is sandbox:/mnt/data/NAME.
+    const name = ann.type === "file_path" ? ann.text.split("/").pop() : (ann.text.match(/†([^】]*)/) || [])[1];
+    notes.push(h("div", { class: "footnote" }, `[${n + 1}] `, download(fileId, name || fileId)));
   });
   out.append(value);
   if (notes.length) out.append(h("div", { class: "footnotes" }, notes));
