@@ -21,7 +21,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
+
+from tests.processes import descendants, pss_kib
 
 from assistantd.tools.code_interpreter.sandbox import Limits, bwrap_path
 from assistantd.tools.code_interpreter.sessions import SessionPool
@@ -32,35 +33,6 @@ def _plain_call() -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "print(1+1)"], check=True, capture_output=True)
     return time.perf_counter() - started
-
-
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [root], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _pss_kib(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
 
 
 async def _call(pool: SessionPool, thread: str, code: str) -> float:
@@ -124,7 +96,7 @@ async def main(repeat: int, sessions: int) -> None:
         for i in range(sessions):
             sandbox = pool.sessions[("bench", f"many-{i}")].sandbox
             if sandbox is not None:
-                per.append(_pss_kib(_tree(sandbox.process.pid)) / 1024)
+                per.append(pss_kib([sandbox.process.pid, *descendants(sandbox.process.pid)]) / 1024)
         print(
             f"idle session memory (PSS): mean {statistics.mean(per):.0f} MiB, "
             f"max {max(per):.0f} MiB, {sum(per):.0f} MiB for {len(per)} sessions"

@@ -31,27 +31,19 @@ if command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 ping >/de
         --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
 fi
 
-# code_interpreter's sandbox. Installed where we can (CI runs as root); elsewhere the
-# server starts without it and says how to install it.
-if ! command -v bwrap >/dev/null 2>&1; then
+# A Debian package a feature or its tests need: installed where we can (CI runs as root);
+# elsewhere the server starts without it, and the tests that need it skip (not in CI).
+ensure_program() {  # ensure_program PROGRAM PACKAGE WHAT
+    command -v "$1" >/dev/null 2>&1 && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "installing bubblewrap"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null \
-            || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
-            || echo "could not install bubblewrap; code_interpreter tests will fail" >&2
+        echo "installing $2"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null \
+            || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; } \
+            || echo "could not install $2: $3 will not work" >&2
     else
-        echo "bubblewrap (bwrap) is missing: install it for code_interpreter (apt-get install bubblewrap)" >&2
+        echo "$1 is missing: install the package $2 for $3" >&2
     fi
-fi
+}
 
-# The console's browser tests (tests/console) drive Debian's chromium through Playwright.
-if ! command -v chromium >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "installing chromium"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-            || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-            || echo "could not install chromium; the console tests will be skipped" >&2
-    else
-        echo "chromium is missing: the console's browser tests will be skipped (apt-get install chromium)" >&2
-    fi
-fi
+ensure_program bwrap bubblewrap "code_interpreter (its sandbox)"
+ensure_program chromium chromium "the console's browser tests"

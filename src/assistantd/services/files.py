@@ -139,8 +139,8 @@ class FileService:
     async def read_bytes(
         self, project: str, file_id: str, max_bytes: int
     ) -> tuple[str, bytes] | None:
-        """A File's name and bytes (for the code sandbox); None when the File is gone
-        or larger than `max_bytes`."""
+        """A File's name and bytes (an image for a model, a file for the code sandbox);
+        None when the File is gone or larger than `max_bytes`."""
         try:
             handle, size, filename = await self.open_content(project, file_id)
         except NotFound:
@@ -179,14 +179,10 @@ class FileService:
     async def read_image(self, project: str, file_id: str) -> tuple[bytes, str] | None:
         """An image File's bytes and media type, for a model that sees images; None when
         the File is gone or too large to send."""
-        try:
-            handle, size, filename = await self.open_content(project, file_id)
-        except NotFound:
+        found = await self.read_bytes(project, file_id, MAX_IMAGE_BYTES)
+        if found is None:
             return None
-        with handle:
-            if size > MAX_IMAGE_BYTES:
-                return None
-            data = await asyncio.to_thread(handle.read)
+        filename, data = found
         media_type = mimetypes.guess_type(filename)[0] or ""
         return data, media_type if media_type.startswith("image/") else "image/png"
 
