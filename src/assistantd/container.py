@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -28,15 +27,13 @@ from assistantd.settings import Settings
 from assistantd.store.blobs import BlobStore, LocalDirBlobStore
 from assistantd.store.chunks import open_chunk_index
 from assistantd.store.db import Database, open_database
-from assistantd.tools.code_interpreter.sandbox import BWRAP_MISSING, Limits, bwrap_path
+from assistantd.tools.code_interpreter.sandbox import Limits, bwrap_path
 from assistantd.tools.code_interpreter.sessions import SessionPool
 from assistantd.tools.code_interpreter.tool import CodeInterpreterTool
 from assistantd.tools.file_search.embeddings import Embedder, MiniLMEmbedder, UpstreamEmbedder
 from assistantd.tools.file_search.tool import FileSearchTool
 
 __all__ = ["Container"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -155,8 +152,6 @@ class Container:
         self.worker.start()
         self.ingestor.start()
         self.code_sessions.start()
-        if self.code_sessions.bwrap is None:
-            log.warning("%s Runs that call code_interpreter will fail until then.", BWRAP_MISSING)
 
     async def close(self) -> None:
         await self.worker.stop()

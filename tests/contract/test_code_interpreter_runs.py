@@ -5,6 +5,7 @@ scripted upstream (which writes the code each test scripts) and the embedded mod
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -335,6 +336,27 @@ def test_without_bubblewrap_the_server_starts_and_the_run_says_how_to_install_it
         assert ok.status == "completed"
     log = (tmp / "server.log").read_text()
     assert log.count("code_interpreter needs bubblewrap") == 1
+
+
+def test_a_python_without_ipykernel_fails_the_run_with_how_to_fix_it(
+    upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp("no-kernel")
+    python = tmp / "python-without-site"
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} -S "$@"\n')  # no site-packages
+    python.chmod(0o755)
+    env = {**route_env(upstream), "ASSISTANTD_CODE_INTERPRETER_PYTHON": str(python)}
+    with running_server("sqlite", tmp, env) as srv, make_client(srv.base_url) as client:
+        upstream.script(_call("print(1)"))
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "Run."}])
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=_assistant(client), poll_interval_ms=100
+        )
+        assert run.status == "failed"
+        assert run.last_error is not None
+        assert "cannot run a Jupyter kernel" in run.last_error.message
+        assert "code-interpreter" in run.last_error.message
+    assert "cannot run a Jupyter kernel" in (tmp / "server.log").read_text()
 
 
 def test_embedded_model_forced_code_interpreter_records_its_step(cc: openai.OpenAI) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["BWRAP_MISSING", "Limits", "Sandbox", "SandboxError", "bwrap_path"]
+__all__ = ["BWRAP_MISSING", "Limits", "Sandbox", "SandboxError", "bwrap_path", "kernel_missing"]
 
 BRIDGE = Path(__file__).with_name("bridge.py")
 _INSIDE_BRIDGE = "/opt/assistantd/bridge.py"
@@ -39,6 +39,29 @@ BWRAP_MISSING = (
     "Install it (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: `dnf install "
     "bubblewrap`) and restart assistantd."
 )
+
+
+async def kernel_missing(python: str) -> str | None:
+    """Why `python` cannot run the kernel (a `last_error` message), or None if it can."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            python,
+            "-c",
+            "import ipykernel, jupyter_client",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    except (OSError, TimeoutError) as error:
+        return f"code_interpreter cannot start its Python ({python}): {error}"
+    if process.returncode == 0:
+        return None
+    last = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
+    return (
+        f"code_interpreter's Python ({python}) cannot run a Jupyter kernel ({last[0]}). "
+        "Install assistantd with its `code-interpreter` extra (`make serve` does), or "
+        "point ASSISTANTD_CODE_INTERPRETER_PYTHON at a Python that has ipykernel."
+    )
 
 
 class SandboxError(Exception):

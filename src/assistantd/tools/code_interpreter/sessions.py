@@ -24,7 +24,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistantd.tools.code_interpreter.sandbox import Limits, Sandbox, SandboxError
+from assistantd.tools.code_interpreter.sandbox import (
+    BWRAP_MISSING,
+    Limits,
+    Sandbox,
+    SandboxError,
+    kernel_missing,
+)
 from assistantd.tools.code_interpreter.uids import UidLeases
 
 __all__ = ["CallResult", "Session", "SessionPool"]
@@ -75,10 +81,25 @@ class SessionPool:
         self._ending: set[asyncio.Task[None]] = set()
         self.keep_spare = spare
         self._spare: asyncio.Task[Sandbox] | None = None
+        self._kernel_check: asyncio.Task[str | None] | None = None
+
+    async def unavailable(self) -> str | None:
+        """Why code cannot run here (no bwrap, no kernel in the Python), checked once."""
+        if self.bwrap is None:
+            return BWRAP_MISSING
+        if self._kernel_check is None:
+            self._kernel_check = asyncio.get_running_loop().create_task(kernel_missing(self.python))
+        return await asyncio.shield(self._kernel_check)
 
     def start(self) -> None:
+        """The idle reaper; and one warning at start-up if code cannot run here."""
         if self._reaper is None:
             self._reaper = asyncio.create_task(self._reap_forever())
+        if self.bwrap is None:
+            log.warning("%s Runs that call code_interpreter will fail until then.", BWRAP_MISSING)
+        else:
+            self._kernel_check = asyncio.get_running_loop().create_task(kernel_missing(self.python))
+            self._kernel_check.add_done_callback(_warn_if_missing)
 
     async def close(self) -> None:
         if self._reaper is not None:
@@ -253,6 +274,11 @@ class SessionPool:
             return await session.sandbox.get(name, max_bytes)
         except SandboxError:
             return None
+
+
+def _warn_if_missing(check: asyncio.Task[str | None]) -> None:
+    if not check.cancelled() and check.exception() is None and (problem := check.result()):
+        log.warning("%s Runs that call code_interpreter will fail until then.", problem)
 
 
 def _result(reply: dict[str, Any]) -> CallResult:

@@ -116,9 +116,12 @@ class CodeInterpreterTool:
         return {"code_files": list(files.values())}
 
     async def run(self, request: ToolRequest) -> ToolOutcome:
-        if self.pool is None or self.pool.bwrap is None:
-            # Only a run that calls it fails: one that never needs code still answers.
+        # Only a run that calls it fails: one that never needs code still answers.
+        if self.pool is None:
             raise ToolFailed("server_error", BWRAP_MISSING)
+        problem = await self.pool.unavailable()
+        if problem is not None:
+            raise ToolFailed("server_error", problem)
         run = request.run
         code = code_of(request.arguments)
         entry = self.first_entry(run, request.call_id)
