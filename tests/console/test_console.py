@@ -152,17 +152,18 @@ def test_chat_on_the_embedded_model_streams_in_steps(
     page.get_by_label("Message", exact=True).fill("Tell me about penguins.")
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator(".msg.user")).to_have_text("Tell me about penguins.")
-    # An intermediate state: the answer is on screen while its run is still going.
-    streaming = page.locator('.msg.assistant[data-status="streaming"]')
-    expect(streaming).to_be_visible(timeout=60_000)
-    page.wait_for_function(
-        "() => { const m = document.querySelector('.msg.assistant[data-status=streaming]');"
-        " return m && m.textContent.length > 0; }",
+    # An intermediate state: the answer is on screen while its run is still going. Read
+    # in one tick of the page, so the run cannot finish between two looks.
+    partial = page.wait_for_function(
+        """() => {
+            const m = document.querySelector('.msg.assistant[data-status=streaming]');
+            const run = document.querySelector('[data-testid=run-status]').dataset.status;
+            return m && m.textContent.length > 0 && run === 'in_progress' ? m.textContent : null;
+        }""",
         timeout=60_000,
-    )
-    partial = streaming.text_content() or ""
+    ).json_value()
+    assert isinstance(partial, str)
     status = page.get_by_test_id("run-status")
-    assert "completed" not in (status.get_attribute("data-status") or "")
     done = page.locator(
         '.msg.assistant[data-status="completed"], .msg.assistant[data-status="incomplete"]'
     )
@@ -170,7 +171,9 @@ def test_chat_on_the_embedded_model_streams_in_steps(
     final = done.text_content() or ""
     assert len(final) > len(partial) > 0
     assert final.startswith(partial[:5])
-    expect(status).to_have_attribute("data-status", "completed", timeout=10_000)
+    # (The 135M model may ramble into a limit: incomplete is a normal end too.)
+    ended = re.compile("^(completed|incomplete)$")
+    expect(status).to_have_attribute("data-status", ended, timeout=10_000)
     expect(page.get_by_test_id("usage")).to_contain_text("Tokens:")
     thread_id = page.get_by_label("Thread", exact=True).input_value()
     assert api.beta.threads.messages.list(thread_id).data[0].content[0].text.value  # type: ignore[union-attr]
@@ -344,6 +347,7 @@ def test_usable_by_keyboard_alone(page: Page, console_server: Server) -> None:
     tab_to("New assistant")
     page.keyboard.press("Enter")
     # The form takes the focus at its first field; Enter in a field submits it.
+    expect(page.locator('form input[name="name"]')).to_be_focused()
     page.keyboard.type("Keyboard made")
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Keyboard made", exact=True)).to_be_visible()
