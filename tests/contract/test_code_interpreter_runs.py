@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -313,29 +314,38 @@ def test_forcing_code_interpreter(cc: openai.OpenAI, upstream: ScriptedUpstream)
     assert upstream.requests[1]["tool_choice"] == "auto"
 
 
-def test_without_bubblewrap_the_server_starts_and_the_run_says_how_to_install_it(
-    upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    env = {**route_env(upstream), "ASSISTANTD_CODE_INTERPRETER_BWRAP": "/nonexistent/bwrap"}
-    tmp = tmp_path_factory.mktemp("no-bwrap")
+def _run_on_a_server_that_cannot(
+    upstream: ScriptedUpstream, tmp: Path, setting: dict[str, str]
+) -> tuple[Any, Any, str]:
+    """On a server with `setting`, a run whose model calls code_interpreter, then a run
+    of an assistant without the tool; both runs, and the server's log."""
+    env = {**route_env(upstream), **setting}
     with running_server("sqlite", tmp, env) as srv, make_client(srv.base_url) as client:
-        upstream.script(_call("print(1)"))
+        upstream.script(_call("print(1)"), Reply(text="Fine."))
         thread = client.beta.threads.create(messages=[{"role": "user", "content": "Run."}])
         run = client.beta.threads.runs.create_and_poll(
             thread_id=thread.id, assistant_id=_assistant(client), poll_interval_ms=100
         )
-        assert run.status == "failed"
-        assert run.last_error is not None
-        assert run.last_error.code == "server_error"
-        assert "apt-get install bubblewrap" in run.last_error.message
-        # A run without the tool is unaffected.
-        upstream.script(Reply(text="Fine."))
         plain = client.beta.assistants.create(model="scripted-gpt")
-        ok = client.beta.threads.runs.create_and_poll(
+        other = client.beta.threads.runs.create_and_poll(
             thread_id=thread.id, assistant_id=plain.id, poll_interval_ms=100
         )
-        assert ok.status == "completed"
-    log = (tmp / "server.log").read_text()
+    return run, other, (tmp / "server.log").read_text()
+
+
+def test_without_bubblewrap_the_server_starts_and_the_run_says_how_to_install_it(
+    upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    run, other, log = _run_on_a_server_that_cannot(
+        upstream,
+        tmp_path_factory.mktemp("no-bwrap"),
+        {"ASSISTANTD_CODE_INTERPRETER_BWRAP": "/nonexistent/bwrap"},
+    )
+    assert run.status == "failed"
+    assert run.last_error is not None
+    assert run.last_error.code == "server_error"
+    assert "apt-get install bubblewrap" in run.last_error.message
+    assert other.status == "completed"  # a run without the tool is unaffected
     assert log.count("code_interpreter needs bubblewrap") == 1
 
 
@@ -346,18 +356,15 @@ def test_a_python_without_ipykernel_fails_the_run_with_how_to_fix_it(
     python = tmp / "python-without-site"
     python.write_text(f'#!/bin/sh\nexec {sys.executable} -S "$@"\n')  # no site-packages
     python.chmod(0o755)
-    env = {**route_env(upstream), "ASSISTANTD_CODE_INTERPRETER_PYTHON": str(python)}
-    with running_server("sqlite", tmp, env) as srv, make_client(srv.base_url) as client:
-        upstream.script(_call("print(1)"))
-        thread = client.beta.threads.create(messages=[{"role": "user", "content": "Run."}])
-        run = client.beta.threads.runs.create_and_poll(
-            thread_id=thread.id, assistant_id=_assistant(client), poll_interval_ms=100
-        )
-        assert run.status == "failed"
-        assert run.last_error is not None
-        assert "cannot run a Jupyter kernel" in run.last_error.message
-        assert "code-interpreter" in run.last_error.message
-    assert "cannot run a Jupyter kernel" in (tmp / "server.log").read_text()
+    run, other, log = _run_on_a_server_that_cannot(
+        upstream, tmp, {"ASSISTANTD_CODE_INTERPRETER_PYTHON": str(python)}
+    )
+    assert run.status == "failed"
+    assert run.last_error is not None
+    assert "cannot run a Jupyter kernel" in run.last_error.message
+    assert "code-interpreter" in run.last_error.message
+    assert other.status == "completed"
+    assert "cannot run a Jupyter kernel" in log
 
 
 def test_embedded_model_forced_code_interpreter_records_its_step(cc: openai.OpenAI) -> None:

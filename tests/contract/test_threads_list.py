@@ -59,7 +59,10 @@ def test_metadata_filters_combine(client: openai.OpenAI) -> None:
         ({"limit": "0"}, "limit"),
         ({"order": "sideways"}, "order"),
         ({"metadata[" + "k" * 65 + "]": "v"}, "metadata[" + "k" * 65 + "]"),
+        ({"metadata[k]": "v" * 513}, "metadata[k]"),
+        ({f"metadata[k{i}]": "v" for i in range(17)}, "metadata"),
     ],
+    ids=["limit", "order", "long_key", "long_value", "too_many_pairs"],
 )
 def test_bad_list_parameters_are_400(server: Server, params: dict[str, str], param: str) -> None:
     response = httpx.get(f"{server.base_url}/v1/threads", params=params)

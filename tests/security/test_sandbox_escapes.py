@@ -293,3 +293,30 @@ async def test_a_timeout_restarts_the_session_cleanly(pool: SessionPool) -> None
         assert "False" in logs  # a fresh session
     finally:
         await quick.close()
+
+
+async def test_a_killed_kernel_restarts_the_session_at_once(pool: SessionPool) -> None:
+    await run(pool, "x = 1")
+    session = pool.session("proj", "thread_a")
+    async with session.lock:
+        result = await pool.execute(
+            session, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+        )
+    assert result.restarted  # seen when the kernel died, not at the 30 s call timeout
+    assert "ended unexpectedly" in result.logs
+    assert "False" in await run(pool, "print('x' in globals())")  # a fresh session
+
+
+async def test_the_code_cannot_write_on_the_pipe_to_the_server(pool: SessionPool) -> None:
+    if pool.uids is None:
+        pytest.skip("as the server's own user the code may (its own session is all it spoils)")
+    session = pool.session("proj", "thread_a")
+    async with session.lock:
+        result = await pool.execute(
+            session,
+            "import os\nos.write(os.open(f'/proc/{os.getppid()}/fd/1', os.O_WRONLY), b'{oops\\n')",
+        )
+    # The bridge changed uid, so its /proc entries are not the code's to open.
+    assert "PermissionError" in result.logs
+    assert not result.restarted
+    assert "alive" in await run(pool, "print('alive')")

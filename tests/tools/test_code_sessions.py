@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistantd.tools.code_interpreter.sandbox import Limits, bwrap_path
+from assistantd.tools.code_interpreter.sandbox import Limits, SandboxError, bwrap_path
 from assistantd.tools.code_interpreter.sessions import SessionPool
 from assistantd.tools.code_interpreter.uids import UidLeases
 from tests.requires import requires
@@ -78,3 +78,19 @@ async def test_idle_sessions_are_reaped_and_the_lru_is_evicted(pool: SessionPool
     assert pool.sessions == {}
     assert sandbox is not None
     assert not sandbox.alive
+
+
+@needs_bwrap
+async def test_when_every_session_is_busy_a_new_one_is_refused(pool: SessionPool) -> None:
+    await _run(pool, "a", "a = 1")
+    await _run(pool, "b", "b = 1")
+    busy = [pool.sessions[("p", "a")].lock, pool.sessions[("p", "b")].lock]
+    for lock in busy:
+        await lock.acquire()  # both are running code
+    try:
+        with pytest.raises(SandboxError, match="all 2 code sessions of this server are busy"):
+            pool.session("p", "c")
+    finally:
+        for lock in busy:
+            lock.release()
+    assert pool.session("p", "c").key == ("p", "c")  # once one is idle, it gives way

@@ -111,12 +111,12 @@ export async function vectorStoresPage(main) {
       h("table", {}, h("tbody", {}, files.data.map((f) => h("tr", {}, h("td", { class: "mono" }, f.id), h("td", {}, f.status),
         h("td", {}, f.last_error ? f.last_error.message : ""))))),
       add, search, results);
+    return store;
   }
 
   async function poll(storeId) {
     for (let i = 0; i < 120; i++) {
-      await show(storeId);
-      const store = await get(`/vector_stores/${storeId}`);
+      const store = await show(storeId);
       if (!store.file_counts.in_progress) break;
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -34,10 +34,11 @@ export function banner(message) {
 export function showError(form, error) {
   clearErrors(form);
   const param = error.param || "";
+  // `tools[0].function.name` → `tools[0].function` → `tools[0]` → `tools`.
+  const parent = (p) => p.replace(/(\.[^.]*|\[[^\]]*\])$/, "");
   let field = null;
-  for (let p = param; p && !field; p = p.replace(/(\.[^.]*|\[[^\]]*\])$/, "")) {
+  for (let p = param; p && !field; p = parent(p) === p ? "" : parent(p)) {
     field = form.querySelector(`[data-param="${CSS.escape(p)}"]`);
-    if (p === p.replace(/(\.[^.]*|\[[^\]]*\])$/, "")) break;
   }
   const note = h("p", { class: "error", role: "alert", "data-error-for": param || "form" }, error.message);
   if (field) {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
@@ -67,7 +68,14 @@ class Bridge:
         images: list[str] = []
         error = False
         while True:
-            msg = self.kc.get_iopub_msg(timeout=None)
+            try:
+                msg = self.kc.get_iopub_msg(timeout=1)
+            except queue.Empty:
+                if not self.km.is_alive():
+                    # Killed (a signal, the OOM killer): end the bridge too, so the server
+                    # sees the session end now instead of at the call's timeout.
+                    sys.exit(3)
+                continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind, content = msg["msg_type"], msg["content"]

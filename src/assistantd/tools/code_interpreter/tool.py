@@ -64,7 +64,7 @@ class CodeInterpreterTool:
         self.max_file_bytes = max_file_bytes
 
     def definition(self, run: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
-        names = private.get("code_files") or []
+        names = list((private.get("code_files") or {}).values())
         files = (
             " The user's files are in /mnt/data: "
             + ", ".join(f"/mnt/data/{n}" for n in names)
@@ -112,8 +112,8 @@ class CodeInterpreterTool:
         }
 
     async def check(self, project: str, run: dict[str, Any]) -> dict[str, Any]:
-        files = _unique_names(await self.inputs(project, run))
-        return {"code_files": list(files.values())}
+        # Read once per run: a run's thread takes no new messages while it is active.
+        return {"code_files": _unique_names(await self.inputs(project, run))}
 
     async def run(self, request: ToolRequest) -> ToolOutcome:
         # Only a run that calls it fails: one that never needs code still answers.
@@ -132,7 +132,9 @@ class CodeInterpreterTool:
             result = CallResult(logs=f"The code was not run: {error}. Try again later.")
         else:
             async with session.lock:
-                names = _unique_names(await self.inputs(request.project, run))
+                names = request.private.get("code_files")
+                if names is None:
+                    names = _unique_names(await self.inputs(request.project, run))
                 try:
                     await self.pool.put_files(session, names, self._read(request.project))
                 except SandboxError as error:
