@@ -100,22 +100,19 @@ def test_a_crash_of_the_model_fails_only_the_run_it_was_answering(
     assistant = client.beta.assistants.create(
         model="gpt-4o", instructions="Write a very long story about the sea."
     )
-    waiting_thread = _thread(client)
-    # The 135M model sometimes ends its "very long story" early; the crash must land
-    # while it is still answering, so a run that finished first is started again.
-    for _ in range(5):
-        doomed_thread = _thread(client)
-        doomed = client.beta.threads.runs.create(
-            thread_id=doomed_thread, assistant_id=assistant.id, max_completion_tokens=2000
-        )
-        deadline = time.monotonic() + 60
-        while not client.beta.threads.messages.list(doomed_thread, run_id=doomed.id).data:
-            assert time.monotonic() < deadline, "the model never started answering"
-            time.sleep(0.05)
-        if client.beta.threads.runs.retrieve(doomed.id, thread_id=doomed_thread).status == (
-            "in_progress"
-        ):
-            break
+    doomed_thread, waiting_thread = _thread(client), _thread(client)
+    # Greedy decoding: the 135M model then writes on to its limit, so the crash always
+    # lands mid-answer (sampled, it sometimes ended its story before the kill).
+    doomed = client.beta.threads.runs.create(
+        thread_id=doomed_thread,
+        assistant_id=assistant.id,
+        max_completion_tokens=2000,
+        temperature=0,
+    )
+    deadline = time.monotonic() + 60
+    while not client.beta.threads.messages.list(doomed_thread, run_id=doomed.id).data:
+        assert time.monotonic() < deadline, "the model never started answering"
+        time.sleep(0.05)
     # A second run is waiting behind it for the model when the model dies.
     waiting = client.beta.threads.runs.create(
         thread_id=waiting_thread, assistant_id=assistant.id, max_completion_tokens=256
