@@ -12,11 +12,12 @@ import asyncio
 import gc
 import ipaddress
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -87,10 +88,24 @@ async def _unhandled(_request: Request, exc: Exception) -> Response:
     return JSONBytes(body, status_code=500)
 
 
+async def _answers(check: Awaitable[object], timeout_s: float = 2.0) -> str:
+    try:
+        await asyncio.wait_for(check, timeout_s)
+    except Exception as exc:
+        log.warning("health check failed: %r", exc)
+        return "unavailable"
+    return "ok"
+
+
 async def _health(request: Request) -> Response:
+    """Whether this process can reach what it needs: 200 if all answer, else 503."""
     container: Container = request.app.state.container
-    await container.db.read(lambda conn: conn.first(PING, {}))
-    return JSONBytes(b'{"status":"ok"}')
+    report = {"database": await _answers(container.db.read(lambda conn: conn.first(PING, {})))}
+    if container.redis_client is not None:
+        report["redis"] = await _answers(container.redis_client.ping())
+    healthy = all(value == "ok" for value in report.values())
+    body = {"status": "ok" if healthy else "unavailable", **report}
+    return JSONBytes(orjson.dumps(body), status_code=200 if healthy else 503)
 
 
 def _tune_gc() -> None:

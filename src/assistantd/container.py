@@ -6,12 +6,16 @@ import os
 import sys
 from dataclasses import dataclass
 
+import redis.asyncio as redis
+
 from assistantd import clock
 from assistantd.engine.executor import RunExecutor
 from assistantd.engine.ingestion import Ingestor
 from assistantd.engine.server_tools import CodeFiles, StoreLookup
 from assistantd.engine.worker import Worker
 from assistantd.events.bus import EventBus, InMemoryEventBus
+from assistantd.events.redis_bus import RedisEventBus
+from assistantd.events.wakeups import RUNS, LocalWakeups, RedisWakeups, Wakeups
 from assistantd.providers.registry import ProviderRegistry
 from assistantd.services.api_keys import ApiKeyService, Authenticator
 from assistantd.services.assistants import AssistantService
@@ -58,6 +62,8 @@ class Container:
     embedder: Embedder
     code_sessions: SessionPool
     bus: EventBus
+    wakeups: Wakeups
+    redis_client: redis.Redis | None
     started_at: int
 
     @classmethod
@@ -87,7 +93,7 @@ class Container:
         )
         vector_stores.wake = ingestor.wake
         providers = ProviderRegistry(settings)
-        bus = InMemoryEventBus()
+        client, bus, wakeups = _events(settings)
         file_search = FileSearchTool(
             search, StoreLookup(db, vector_stores), settings.file_search_output_chars
         )
@@ -115,6 +121,7 @@ class Container:
             grace_s=settings.shutdown_grace_s,
             streamed_limit=settings.streamed_runs,
         )
+        wakeups.listen(RUNS, worker.wake)
         return cls(
             settings=settings,
             db=db,
@@ -131,12 +138,14 @@ class Container:
                 db,
                 files,
                 bus=bus,
-                wake=worker.wake,
+                wake=lambda: wakeups.notify(RUNS),
                 take=worker.take,
                 schema_problem=providers.schema_problem,
                 vector_stores=vector_stores,
             ),
             bus=bus,
+            wakeups=wakeups,
+            redis_client=client,
             worker=worker,
             vector_stores=vector_stores,
             vector_store_files=VectorStoreFileService(db, vector_stores),
@@ -152,6 +161,7 @@ class Container:
         self.worker.start()
         self.ingestor.start()
         self.code_sessions.start()
+        self.wakeups.start()
 
     async def close(self) -> None:
         await self.worker.stop()
@@ -160,7 +170,28 @@ class Container:
         if isinstance(self.embedder, UpstreamEmbedder):
             await self.embedder.aclose()
         await self.providers.aclose()
+        await self.wakeups.close()
+        await self.bus.close()
+        if self.redis_client is not None:
+            await self.redis_client.aclose()
         await self.db.dispose()
+
+
+def _events(settings: Settings) -> tuple[redis.Redis | None, EventBus, Wakeups]:
+    """In-process events and wake-ups, or, with ASSISTANTD_REDIS_URL, Redis's."""
+    if not settings.redis_url:
+        return None, InMemoryEventBus(retain_s=settings.events_retain_s), LocalWakeups()
+    # Bus and wake-ups each get a client (pool) of their own: XREAD BLOCK holds its
+    # connection, and closing the bus must not close the pub/sub listener's pool.
+    client = redis.Redis.from_url(settings.redis_url)
+    bus = RedisEventBus(
+        redis.Redis.from_url(settings.redis_url),
+        prefix=settings.redis_prefix,
+        max_len=settings.events_max_len,
+        retain_s=settings.events_retain_s,
+        live_ttl_s=max(3600, settings.requires_action_ttl_s + 600),
+    )
+    return client, bus, RedisWakeups(client, settings.redis_prefix)
 
 
 def _code_sessions(settings: Settings) -> SessionPool:

@@ -205,8 +205,28 @@ class Settings(BaseSettings):
         ge=1000,
         description="As root, code session N runs as uid BASE+N (its own process limit).",
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for scale-out (redis://host:6379/0): run events any process can "
+        "stream, wake-ups, rate limits shared by all processes. Unset: all in-process.",
+    )
+    redis_prefix: str = Field(
+        default="assistantd:", description="Prefix of every Redis key and channel used."
+    )
+    events_retain_s: int = Field(
+        default=300, ge=1, description="A finished run's events stay resumable this long."
+    )
+    events_max_len: int = Field(
+        default=10_000,
+        ge=100,
+        description="Redis: events kept per run (about); a stream further behind loses them.",
+    )
     access_log: bool = True
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="json: one JSON object per line, with request id, project and run id.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

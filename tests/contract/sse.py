@@ -37,6 +37,7 @@ class Event:
     name: str
     raw: str
     at: float  # seconds since the request was sent
+    seq: int | None = None  # the frame's `id:`, its number in the run
 
     @property
     def data(self) -> Any:
@@ -48,14 +49,17 @@ def read_events(
 ) -> list[Event]:
     events: list[Event] = []
     name = None
+    seq = None
     for line in response.iter_lines():
-        if line.startswith("event: "):
+        if line.startswith("id: "):
+            seq = int(line[4:])
+        elif line.startswith("event: "):
             name = line[7:]
         elif line.startswith("data: ") and name is not None:
-            events.append(Event(name, line[6:], time.monotonic() - started))
+            events.append(Event(name, line[6:], time.monotonic() - started, seq))
             if name == stop_after:
                 break
-            name = None
+            name = seq = None
     return events
 
 

@@ -6,11 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.responses import Response
 from starlette.routing import Route
 
 from assistantd.api.deps import Call, list_params, read_body, v1
-from assistantd.api.sse import frame, stream_run
+from assistantd.api.sse import frame, resume_run, stream_run
 from assistantd.api.validation import parse_body
 from assistantd.errors import InvalidRequest
 from assistantd.ids import IdKind, new_id
@@ -44,18 +45,29 @@ def check_include(call: Call) -> bool:
     return included
 
 
-# Streamed runs are reserved for this process's worker: the event bus is in-process,
-# so only runs executed here can be streamed from here.
 def _stream(
     call: Call,
     run_id: str,
     start: Callable[[], Awaitable[T]],
     first: Callable[[T], list[bytes]] = lambda _: [],
+    after: int | None = 0,
 ) -> Awaitable[Response]:
     settings = call.container.settings
     return stream_run(
-        call.container.bus, run_id, start, first=first, keepalive_s=settings.stream_keepalive_s
+        call.container.bus,
+        run_id,
+        start,
+        after=after,
+        first=first,
+        keepalive_s=settings.stream_keepalive_s,
     )
+
+
+def _executor_for_stream(call: Call) -> str | None:
+    """Who must execute a run streamed from here: anyone, when events cross processes
+    (Redis); else this process's own worker, the only one whose events it sees."""
+    container = call.container
+    return None if container.settings.redis_url else container.worker.id
 
 
 async def create_run(call: Call) -> Response:
@@ -65,7 +77,7 @@ async def create_run(call: Call) -> Response:
     runs = call.container.runs
     run_id = new_id(IdKind.run)
     if req.stream:
-        local = call.container.worker.id
+        local = _executor_for_stream(call)
         return await _stream(
             call,
             run_id,
@@ -79,7 +91,7 @@ async def create_thread_and_run(call: Call) -> Response:
     runs = call.container.runs
     run_id = new_id(IdKind.run)
     if req.stream:
-        local = call.container.worker.id
+        local = _executor_for_stream(call)
         return await _stream(
             call,
             run_id,
@@ -120,13 +132,50 @@ async def submit_tool_outputs(call: Call) -> Response:
     req = parse_body(SubmitToolOutputs, await read_body(call))
     runs = call.container.runs
     if req.stream:
-        local = call.container.worker.id
+        local = _executor_for_stream(call)
         return await _stream(
             call,
             run_id,
             lambda: runs.submit_tool_outputs(call.project, thread_id, run_id, req, local),
+            after=None,  # the run's earlier turns were streamed already
         )
     return polled(call, await runs.submit_tool_outputs(call.project, thread_id, run_id, req))
+
+
+_LIVE = ("queued", "in_progress", "cancelling")
+
+
+def _resume_after(call: Call) -> int:
+    raw = call.header(b"last-event-id")
+    value, param = (raw.decode("latin-1"), "Last-Event-ID") if raw else (None, "after")
+    if value is None:
+        value = call.query.get("after", "0")
+    if not value.strip().isdigit() or len(value.strip()) > 18:
+        raise InvalidRequest(
+            f"Invalid '{param}': expected the id (a whole number) of the last event received.",
+            param=param,
+            code="invalid_value",
+        )
+    return int(value)
+
+
+async def run_events(call: Call) -> Response:
+    """Extension: re-attach to a run's stream on any process, after the last event seen
+    (`Last-Event-ID` or `?after=`): the events missed, then the rest of its turn."""
+    thread_id = call.path(IdKind.thread, "thread_id")
+    run_id = call.path(IdKind.run, "run_id")
+    after = _resume_after(call)
+    runs = call.container.runs
+    await runs.get(call.project, thread_id, run_id)  # 404 before subscribing
+
+    async def is_live() -> bool:
+        doc = await runs.get(call.project, thread_id, run_id)
+        return orjson.loads(doc)["status"] in _LIVE
+
+    settings = call.container.settings
+    return await resume_run(
+        call.container.bus, run_id, after, is_live, keepalive_s=settings.stream_keepalive_s
+    )
 
 
 _RUN = "/threads/{thread_id}/runs/{run_id}"
@@ -136,6 +185,7 @@ routes = [
     Route("/threads/{thread_id}/runs", v1(list_runs), methods=["GET"]),
     Route(_RUN, v1(get_run), methods=["GET"]),
     Route(_RUN, v1(modify_run), methods=["POST"]),
+    Route(_RUN + "/events", v1(run_events), methods=["GET"]),
     Route(_RUN + "/cancel", v1(cancel_run), methods=["POST"]),
     Route(_RUN + "/submit_tool_outputs", v1(submit_tool_outputs), methods=["POST"]),
 ]

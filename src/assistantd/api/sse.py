@@ -5,11 +5,13 @@ The stream is a view of the run, not the run: it subscribes before the run can s
 included, nothing buffered), sends a keep-alive comment while the model is silent, and
 ends after the run's last event of this turn (`requires_action` or a terminal state)
 with `event: done` / `data: [DONE]`. A client that disconnects only unsubscribes.
+
+Each frame carries `id: <seq>`, the event's number in its run, so a client that lost
+its connection can resume on any process (`resume_run`, an extension to OpenAI's API).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -18,10 +20,10 @@ from typing import TypeVar
 from starlette.responses import StreamingResponse
 
 from assistantd.errors import error_body
-from assistantd.events.bus import Event, EventBus
+from assistantd.events.bus import EventBus, EventsLost, Subscription
 from assistantd.services.run_events import RUN_ENDS
 
-__all__ = ["DONE", "frame", "stream_run"]
+__all__ = ["DONE", "frame", "resume_run", "stream_run"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -29,33 +31,57 @@ DONE = b"event: done\ndata: [DONE]\n\n"
 _KEEP_ALIVE = b": keep-alive\n\n"
 
 
-def frame(name: str, data: bytes) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + data + b"\n\n"
+def frame(name: str, data: bytes, seq: int | None = None) -> bytes:
+    """One SSE frame; `id:` is the event's sequence number in its run, for resuming."""
+    head = b"id: %d\nevent: " % seq if seq is not None else b"event: "
+    return head + name.encode() + b"\ndata: " + data + b"\n\n"
+
+
+def _error_frame(message: str) -> bytes:
+    # A bare Error object, the spec's shape for an `error` event (the SDK yields it).
+    return frame("error", error_body(message, type="server_error")[len(b'{"error":') : -1])
 
 
 async def _relay(
-    queue: asyncio.Queue[Event], first: list[bytes], stack: AsyncExitStack, keepalive_s: float
+    events: Subscription,
+    first: list[bytes],
+    stack: AsyncExitStack,
+    keepalive_s: float,
+    follow: bool = True,
 ) -> AsyncIterator[bytes]:
+    """The run's events until its turn ends; with `follow` False, only those kept now."""
     async with stack:  # leaves the subscription however the stream ends
         try:
             for item in first:
                 yield item
-            while True:
-                try:
-                    name, data = await asyncio.wait_for(queue.get(), timeout=keepalive_s)
-                except TimeoutError:
+            ended = False
+            while not ended:
+                batch = await events.next(keepalive_s if follow else 0)
+                if not batch:
+                    if not follow:
+                        break
                     yield _KEEP_ALIVE
                     continue
-                yield frame(name, data)
-                if name in RUN_ENDS:
-                    break
+                for event in batch:
+                    yield frame(event.name, event.data, event.seq)
+                    if event.name in RUN_ENDS:
+                        ended = True
+                        break
+        except EventsLost as exc:
+            yield _error_frame(f"This stream fell too far behind the run: {exc}.")
         except Exception:
-            # The run goes on; this stream cannot. Say so in the spec's shape (a bare
-            # Error object, which the SDK yields rather than raises), then end.
+            # The run goes on; this stream cannot. Say so, then end.
             log.exception("streaming a run failed")
-            message = "The server had an error while streaming this run; it continues."
-            yield frame("error", error_body(message, type="server_error")[len(b'{"error":') : -1])
+            yield _error_frame("The server had an error while streaming this run; it continues.")
         yield DONE
+
+
+def _response(body: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
 
 
 async def stream_run(
@@ -63,20 +89,38 @@ async def stream_run(
     run_id: str,
     start: Callable[[], Awaitable[T]],
     *,
+    after: int | None = None,
     first: Callable[[T], list[bytes]] = lambda _: [],
     keepalive_s: float = 15.0,
 ) -> StreamingResponse:
-    """Subscribe to `run_id`, then `start()` the run (its errors are plain HTTP errors,
-    raised before any byte is streamed), then stream its events."""
+    """Subscribe to `run_id` from event `after` (None: from now), then `start()` the
+    run (its errors are plain HTTP errors, raised before any byte is streamed), then
+    stream its events."""
     stack = AsyncExitStack()
-    queue = await stack.enter_async_context(bus.subscribe(run_id))
+    events = await stack.enter_async_context(bus.subscribe(run_id, after))
     try:
         started = await start()
     except BaseException:
         await stack.aclose()
         raise
-    return StreamingResponse(
-        _relay(queue, first(started), stack, keepalive_s),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
+    return _response(_relay(events, first(started), stack, keepalive_s))
+
+
+async def resume_run(
+    bus: EventBus,
+    run_id: str,
+    after: int,
+    is_live: Callable[[], Awaitable[bool]],
+    *,
+    keepalive_s: float = 15.0,
+) -> StreamingResponse:
+    """The run's events after `after`: those kept, then, if the run is still going (read
+    after subscribing, so its ending cannot slip between), the rest as they come."""
+    stack = AsyncExitStack()
+    events = await stack.enter_async_context(bus.subscribe(run_id, after))
+    try:
+        live = await is_live()
+    except BaseException:
+        await stack.aclose()
+        raise
+    return _response(_relay(events, [], stack, keepalive_s, follow=live))

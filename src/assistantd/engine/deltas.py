@@ -12,10 +12,9 @@ from assistantd.events.bus import EventBus
 __all__ = ["publish_pieces", "step_delta", "text_delta"]
 
 
-def text_delta(
-    bus: EventBus, turn: Turn, value: str, annotations: list[dict[str, Any]] | None = None
-) -> None:
-    """A piece of the answer's text part (after any image_file parts leading it)."""
+def _text_event(
+    turn: Turn, value: str, annotations: list[dict[str, Any]] | None
+) -> tuple[str, bytes]:
     assert turn.message is not None
     text = {"value": value, "annotations": annotations or []}
     delta = {
@@ -23,21 +22,29 @@ def text_delta(
         "object": "thread.message.delta",
         "delta": {"content": [{"index": turn.text_index, "type": "text", "text": text}]},
     }
-    bus.publish(turn.run["id"], "thread.message.delta", orjson.dumps(delta))
+    return "thread.message.delta", orjson.dumps(delta)
 
 
-def publish_pieces(
+async def text_delta(
+    bus: EventBus, turn: Turn, value: str, annotations: list[dict[str, Any]] | None = None
+) -> None:
+    """A piece of the answer's text part (after any image_file parts leading it)."""
+    await bus.publish(turn.run["id"], *_text_event(turn, value, annotations))
+
+
+async def publish_pieces(
     bus: EventBus, turn: Turn, pieces: list[tuple[str, dict[str, Any] | None]]
 ) -> None:
     """Text the citation stream let through, each piece with its citation if it has one."""
     assert turn.citer is not None
-    for value, annotation in pieces:
-        text_delta(bus, turn, value, [annotation] if annotation else None)
+    events = [_text_event(turn, value, [note] if note else None) for value, note in pieces]
+    if events:
+        await bus.publish_many(turn.run["id"], events)
     turn.text = turn.citer.text
     turn.annotations = turn.citer.annotations
 
 
-def step_delta(bus: EventBus, turn: Turn, entry: dict[str, Any]) -> None:
+async def step_delta(bus: EventBus, turn: Turn, entry: dict[str, Any]) -> None:
     """A change to one entry (by its `index`) of the open tool_calls step."""
     assert turn.tool_step is not None
     delta = {
@@ -45,4 +52,4 @@ def step_delta(bus: EventBus, turn: Turn, entry: dict[str, Any]) -> None:
         "object": "thread.run.step.delta",
         "delta": {"step_details": {"type": "tool_calls", "tool_calls": [entry]}},
     }
-    bus.publish(turn.run["id"], "thread.run.step.delta", orjson.dumps(delta))
+    await bus.publish(turn.run["id"], "thread.run.step.delta", orjson.dumps(delta))

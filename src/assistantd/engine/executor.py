@@ -220,9 +220,9 @@ class RunExecutor:
         if server_calls:
             return await self.steps.run(turn, server_calls, server)
         if turn.citer is not None and turn.message is not None:
-            publish_pieces(self.bus, turn, turn.citer.flush())
+            await publish_pieces(self.bus, turn, turn.citer.flush())
             if not provider.cites_sources:
-                publish_pieces(self.bus, turn, turn.citer.cite_top())
+                await publish_pieces(self.bus, turn, turn.citer.cite_top())
         if turn.message is not None:
             await self.steps.annotate(turn, server_tools_for(dict(turn.run), self.server_tools))
         await self.turns.finish(turn)
@@ -247,10 +247,10 @@ class RunExecutor:
             await self.turns.open_message(turn)
         assert turn.message is not None
         if turn.citer is not None:
-            publish_pieces(self.bus, turn, turn.citer.feed(text))
+            await publish_pieces(self.bus, turn, turn.citer.feed(text))
             return
         turn.text += text
-        text_delta(self.bus, turn, text)
+        await text_delta(self.bus, turn, text)
 
     async def _on_tool_call(
         self, turn: Turn, event: ToolCallDelta, server: dict[str, ServerTool]
@@ -272,7 +272,7 @@ class RunExecutor:
         if known is not None and known.server:
             known.arguments += event.arguments
             if known.position >= 0:
-                self.steps.stream_input(turn, known, server[known.name])
+                await self.steps.stream_input(turn, known, server[known.name])
             return
         if turn.tool_step is None:
             await self.turns.open_tool_step(turn)
@@ -298,4 +298,4 @@ class RunExecutor:
                 "function": {"arguments": event.arguments},
             }
         call.arguments += event.arguments
-        step_delta(self.bus, turn, entry)
+        await step_delta(self.bus, turn, entry)

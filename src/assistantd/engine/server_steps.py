@@ -36,15 +36,15 @@ class ServerSteps:
     async def announce(self, turn: Turn, call: Call, tool: ServerTool) -> None:
         """A call whose input streams: its step opens now, its input follows."""
         if turn.citer is not None and turn.message is not None:
-            publish_pieces(self.bus, turn, turn.citer.flush())
+            await publish_pieces(self.bus, turn, turn.citer.flush())
         if turn.tool_step is None:
             await self.turns.open_tool_step(turn)
         call.position = sum(1 for c in turn.calls.values() if c.position >= 0)
         first = tool.first_entry(dict(turn.run), call.id)
-        step_delta(self.bus, turn, {"index": call.position, **first})
-        self.stream_input(turn, call, tool)
+        await step_delta(self.bus, turn, {"index": call.position, **first})
+        await self.stream_input(turn, call, tool)
 
-    def stream_input(
+    async def stream_input(
         self, turn: Turn, call: Call, tool: ServerTool, final: str | None = None
     ) -> None:
         """The part of the call's input not shown yet (`final`: the input it ran)."""
@@ -53,14 +53,14 @@ class ServerSteps:
             piece = so_far[len(call.shown) :]
             call.shown = so_far
             entry = {"index": call.position, "type": tool.type, tool.type: {"input": piece}}
-            step_delta(self.bus, turn, entry)
+            await step_delta(self.bus, turn, entry)
 
     async def run(self, turn: Turn, calls: list[Call], server: dict[str, ServerTool]) -> bool:
         """Run the turn's server tool calls (function calls beside them are dropped: the
         model asks again once it has the results) in one tool_calls step; True if the
         run goes on to the model's next turn."""
         if turn.citer is not None and turn.message is not None:
-            publish_pieces(self.bus, turn, turn.citer.flush())
+            await publish_pieces(self.bus, turn, turn.citer.flush())
         for call in turn.calls.values():
             call.server = True  # nothing of this turn goes to the client as a function call
         # Calls announced while streamed keep their index; the others follow.
@@ -75,7 +75,7 @@ class ServerSteps:
             tool = server[call.name]
             if call.position < 0:
                 first = {"index": index, **tool.first_entry(dict(turn.run), call.id)}
-                step_delta(self.bus, turn, first)
+                await step_delta(self.bus, turn, first)
             request = ToolRequest(
                 project=turn.project,
                 run=dict(turn.run),
@@ -93,10 +93,10 @@ class ServerSteps:
                 break
             if call.position >= 0:  # what the streamed input still lacks (raw code)
                 final = (outcome.entry.get(tool.type) or {}).get("input")
-                self.stream_input(turn, call, tool, final if isinstance(final, str) else None)
+                await self.stream_input(turn, call, tool, final if isinstance(final, str) else None)
             result = tool.result_delta(outcome.entry)
             if result is not None:
-                step_delta(self.bus, turn, {"index": index, **result})
+                await step_delta(self.bus, turn, {"index": index, **result})
             entries.append(outcome.entry)
             private.update(outcome.private)
             exchanges[call.id] = {
@@ -136,4 +136,4 @@ class ServerSteps:
                 added.append({**annotation, "index": len(turn.annotations) + len(added)})
         if added:
             turn.annotations = [*turn.annotations, *added]
-            text_delta(self.bus, turn, "", added)
+            await text_delta(self.bus, turn, "", added)

@@ -23,7 +23,7 @@ from assistantd.ids import IdKind, new_id
 from assistantd.protocol.objects import ErrorInfo, MessageDoc, RunDoc, RunStepDoc, UsageInfo
 from assistantd.services.documents import encode
 from assistantd.services.run_docs import assistant_message_doc, step_doc, strip_search_content
-from assistantd.services.run_events import publish_doc, step_event
+from assistantd.services.run_events import ending_docs, publish_doc, publish_docs
 from assistantd.services.run_states import close_open_work, end_step, transition
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
@@ -127,10 +127,13 @@ class TurnWriter:
 
         await self.db.write(unit)
         run_id = turn.run["id"]
-        publish_doc(self.bus, run_id, "thread.run.step.created", step)
-        publish_doc(self.bus, run_id, "thread.run.step.in_progress", step)
-        publish_doc(self.bus, run_id, "thread.message.created", message)
-        publish_doc(self.bus, run_id, "thread.message.in_progress", message)
+        opened = [
+            ("thread.run.step.created", step),
+            ("thread.run.step.in_progress", step),
+            ("thread.message.created", message),
+            ("thread.message.in_progress", message),
+        ]
+        await publish_docs(self.bus, run_id, opened)
         if turn.images:
             parts = [
                 {"index": i, "type": "image_file", "image_file": {"file_id": file_id}}
@@ -141,7 +144,7 @@ class TurnWriter:
                 "object": "thread.message.delta",
                 "delta": {"content": parts},
             }
-            self.bus.publish(run_id, "thread.message.delta", orjson.dumps(delta))
+            await self.bus.publish(run_id, "thread.message.delta", orjson.dumps(delta))
 
     async def open_tool_step(self, turn: Turn) -> None:
         if turn.message is not None:
@@ -152,8 +155,8 @@ class TurnWriter:
         )
         turn.tool_step = step
         await self.db.write(lambda conn: self._insert_step(conn, turn, step))
-        publish_doc(self.bus, turn.run["id"], "thread.run.step.created", step)
-        publish_doc(self.bus, turn.run["id"], "thread.run.step.in_progress", step)
+        opened = [("thread.run.step.created", step), ("thread.run.step.in_progress", step)]
+        await publish_docs(self.bus, turn.run["id"], opened)
 
     async def close_text(self, turn: Turn) -> None:
         """Text before tool calls: finish that message and its step before the calls' step."""
@@ -169,8 +172,8 @@ class TurnWriter:
             self.runs.save_step(conn, turn.run["id"], step["id"], encode(step))
 
         await self.db.write(unit)
-        publish_doc(self.bus, turn.run["id"], "thread.message.completed", message)
-        publish_doc(self.bus, turn.run["id"], "thread.run.step.completed", step)
+        closed = [("thread.message.completed", message), ("thread.run.step.completed", step)]
+        await publish_docs(self.bus, turn.run["id"], closed)
         turn.message = turn.step = None
 
     def _message_row(self, turn: Turn, message: MessageDoc) -> dict[str, Any]:
@@ -276,10 +279,7 @@ class TurnWriter:
         run_id = run["id"]
         if message is not None:
             turn.message = message
-            publish_doc(self.bus, run_id, f"thread.message.{message['status']}", message)
-        for step in closed:
-            publish_doc(self.bus, run_id, step_event(step), step)
-        publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
+        await publish_docs(self.bus, run_id, ending_docs(run, closed, [message] if message else []))
 
     async def complete_server_step(
         self,
@@ -312,14 +312,12 @@ class TurnWriter:
         run, closed = await self.db.write(unit)
         turn.run, turn.private, turn.tool_step = run, private, tool_step
         if run["status"] == "cancelled":
-            for step in closed:
-                publish_doc(self.bus, run["id"], step_event(step), step)
-            publish_doc(self.bus, run["id"], f"thread.run.{run['status']}", run)
+            await publish_docs(self.bus, run["id"], ending_docs(run, closed))
             return False
         shown = tool_step
         if not include_content:
             shown = orjson.loads(strip_search_content(orjson.dumps(tool_step)))
-        publish_doc(self.bus, run["id"], "thread.run.step.completed", shown)
+        await publish_doc(self.bus, run["id"], "thread.run.step.completed", shown)
         return True
 
     async def require_action(self, turn: Turn, calls: list[Call]) -> None:
@@ -366,6 +364,4 @@ class TurnWriter:
 
         run, closed = await self.db.write(unit)
         turn.run, turn.tool_step = run, tool_step
-        for step in closed:
-            publish_doc(self.bus, run["id"], step_event(step), step)
-        publish_doc(self.bus, run["id"], f"thread.run.{run['status']}", run)
+        await publish_docs(self.bus, run["id"], ending_docs(run, closed))

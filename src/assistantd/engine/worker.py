@@ -32,7 +32,7 @@ from assistantd.engine.executor import RunExecutor
 from assistantd.events.bus import EventBus
 from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
 from assistantd.services.documents import encode
-from assistantd.services.run_events import publish_doc, step_event
+from assistantd.services.run_events import ending_docs, publish_doc, publish_docs
 from assistantd.services.run_states import close_open_messages, close_open_work, transition
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
@@ -153,7 +153,7 @@ class Worker:
         run = await self.db.write(partial(self._claim, run_id=run_id))
         if run is None:
             return None
-        publish_doc(self.bus, run["id"], "thread.run.in_progress", run)
+        await publish_doc(self.bus, run["id"], "thread.run.in_progress", run)
         return run["id"]
 
     async def execute(self, run_id: str) -> None:
@@ -217,11 +217,7 @@ class Worker:
         )
         if ended is not None:
             run, steps, messages = ended
-            for message in messages:
-                publish_doc(self.bus, run_id, "thread.message.incomplete", message)
-            for step in steps:
-                publish_doc(self.bus, run_id, step_event(step), step)
-            publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
+            await publish_docs(self.bus, run_id, ending_docs(run, steps, messages))
 
     def end(
         self,

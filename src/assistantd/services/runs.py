@@ -34,7 +34,7 @@ from assistantd.services.run_docs import (
     run_schemas,
     strip_search_content,
 )
-from assistantd.services.run_events import publish_doc, step_event
+from assistantd.services.run_events import ending_docs, publish_docs
 from assistantd.services.run_states import answer_tool_calls, close_open_work, transition
 from assistantd.services.threads import thread_doc
 from assistantd.services.tool_resources import (
@@ -54,6 +54,11 @@ from assistantd.store.sql import Conn
 
 __all__ = ["RunService"]
 
+
+async def _nothing() -> None:
+    return None
+
+
 # Until a worker starts it, a run shows OpenAI's ten-minute expiry.
 QUEUED_EXPIRY_S = 600
 # (model, JSON schema) → why that model cannot be held to the schema, or None.
@@ -67,7 +72,7 @@ class RunService:
         files: FileService,
         *,
         bus: EventBus,
-        wake: Callable[[], None] = lambda: None,
+        wake: Callable[[], Awaitable[None]] | None = None,
         take: Callable[[str], None] = lambda _run_id: None,
         schema_problem: SchemaCheck | None = None,
         requires_action_ttl_s: int = 600,
@@ -76,7 +81,7 @@ class RunService:
         self.db = db
         self.vector_stores = vector_stores
         self.files = files
-        self.wake = wake
+        self.wake = wake or _nothing
         self.take = take
         self.schema_problem = schema_problem
         self.bus = bus
@@ -199,21 +204,22 @@ class RunService:
             return text
 
         text = await self.db.write(unit)
-        self._queued(text, reserve_for)
+        await self._queued(text, reserve_for)
         return text.encode()
 
-    def _queued(self, text: str, reserve_for: str | None) -> None:
+    async def _queued(self, text: str, reserve_for: str | None) -> None:
         """Announce a newly queued run, then let a worker have it."""
         run = orjson.loads(text)
-        publish_doc(self.bus, run["id"], "thread.run.created", run)
-        publish_doc(self.bus, run["id"], "thread.run.queued", run)
-        self._dispatch(run["id"], reserve_for)
+        await publish_docs(
+            self.bus, run["id"], [("thread.run.created", run), ("thread.run.queued", run)]
+        )
+        await self._dispatch(run["id"], reserve_for)
 
-    def _dispatch(self, run_id: str, reserve_for: str | None) -> None:
+    async def _dispatch(self, run_id: str, reserve_for: str | None) -> None:
         if reserve_for:
             self.take(run_id)
         else:
-            self.wake()
+            await self.wake()
 
     async def create_thread_and_run(
         self,
@@ -273,7 +279,7 @@ class RunService:
         text = await self.db.write(unit)
         if self.vector_stores is not None:
             self.vector_stores.wake()
-        self._queued(text, reserve_for)
+        await self._queued(text, reserve_for)
         return holder[-1].encode(), text.encode()
 
     async def get(self, project: str, thread_id: str, run_id: str) -> bytes:
@@ -333,9 +339,7 @@ class RunService:
 
         text, steps = await self.db.write(unit)
         run = orjson.loads(text)
-        for step in steps:
-            publish_doc(self.bus, run_id, step_event(step), step)
-        publish_doc(self.bus, run_id, f"thread.run.{run['status']}", run)
+        await publish_docs(self.bus, run_id, ending_docs(run, steps))
         return text.encode()
 
     async def submit_tool_outputs(
@@ -354,10 +358,10 @@ class RunService:
             return text, answered
 
         text, answered = await self.db.write(unit)
-        for step in answered:
-            publish_doc(self.bus, run_id, "thread.run.step.completed", step)
-        publish_doc(self.bus, run_id, "thread.run.queued", orjson.loads(text))
-        self._dispatch(run_id, reserve_for)
+        docs = [("thread.run.step.completed", step) for step in answered]
+        docs.append(("thread.run.queued", orjson.loads(text)))
+        await publish_docs(self.bus, run_id, docs)
+        await self._dispatch(run_id, reserve_for)
         return text.encode()
 
     async def get_step(
