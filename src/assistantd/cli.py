@@ -102,6 +102,9 @@ def _worker(args: argparse.Namespace) -> int:
         await upgrade(settings.resolved_database_url())
         container = Container.build(settings)
         container.start()
+        logging.getLogger("assistantd").info(
+            "worker %s executing runs, %d at once", container.worker.id, settings.workers
+        )
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
