@@ -104,13 +104,15 @@ def running_cluster(
     workers: int = 2,
     concurrency: int = 8,
 ) -> Iterator[Cluster]:
-    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "metrics").mkdir(parents=True, exist_ok=True)
     prefix = new_prefix()
     shared = {
         "ASSISTANTD_REDIS_URL": REDIS_URL,
         "ASSISTANTD_REDIS_PREFIX": prefix,
         "ASSISTANTD_EMBEDDED_WARM_UP": "false",
         "ASSISTANTD_BLOB_DIR": str(tmp / "blobs"),  # one file store, as on shared storage
+        # Every process on this host writes its metrics here; /metrics anywhere sums them.
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
         **(env or {}),
     }
     with database("postgres", tmp) as url, ExitStack() as stack:

@@ -39,6 +39,7 @@ from assistantd.api import (
 from assistantd.api.request_ids import RequestIds
 from assistantd.container import Container
 from assistantd.errors import APIError, error_body
+from assistantd.observability.metrics import CONTENT_TYPE, exposition
 from assistantd.settings import Settings
 from assistantd.store.migrate import upgrade
 from assistantd.store.sql import PING
@@ -108,6 +109,16 @@ async def _health(request: Request) -> Response:
     return JSONBytes(orjson.dumps(body), status_code=200 if healthy else 503)
 
 
+async def _metrics(request: Request) -> Response:
+    """Prometheus text format; no key needed (counts only, no tenant data), like /health.
+    Turn it off with ASSISTANTD_METRICS=false where the port is public."""
+    container: Container = request.app.state.container
+    if not container.settings.metrics:
+        raise HTTPException(404)
+    body = exposition(await container.operations.gauges())
+    return Response(body, media_type=CONTENT_TYPE)
+
+
 def _tune_gc() -> None:
     """Keep the cyclic garbage collector off the request path's tail.
 
@@ -165,7 +176,10 @@ class ConsoleFiles(StaticFiles):
 
 
 def _routes() -> list[Route | Mount]:
-    routes: list[Route | Mount] = [Route("/health", _health, methods=["GET"])]
+    routes: list[Route | Mount] = [
+        Route("/health", _health, methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
+    ]
     # runs before threads: /threads/runs is not /threads/{thread_id}
     for module in (
         assistants,

@@ -54,6 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _configure_logging(settings)
+    if args.workers is not None and args.workers > 1:
+        return _serve_many(args, settings)
     limits = ConnectionLimits(
         max_header_bytes=settings.max_header_bytes,
         header_timeout_s=settings.header_timeout_s,
@@ -72,7 +74,9 @@ def _serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
+        fd=args.fd,  # a child of `serve --workers N`: the socket its parent bound
         log_level=settings.log_level,
+        log_config=None,  # ours (_configure_logging), so uvicorn's lines can be JSON too
         access_log=False,  # assistantd's own, with the request id (api/request_ids.py)
         http=limited_protocol(limits),  # httptools, with limits on heads and connections
         loop="uvloop",
@@ -82,10 +86,29 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_many(args: argparse.Namespace, settings: Settings) -> int:
+    from assistantd.supervisor import supervise
+
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.migrate_on_start:
+        _with_db(settings, _nothing)
+    child_args: list[str] = []
+    for option in ("data_dir", "database_url"):
+        value = getattr(args, option, None)
+        if value is not None:
+            child_args += ["--" + option.replace("_", "-"), str(value)]
+    return supervise(settings.host, settings.port, args.workers, child_args)
+
+
+async def _nothing(_db: Database) -> None:
+    return None
+
+
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    from assistantd.observability.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -120,11 +143,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    async def nothing(_db: Database) -> None:
-        return None
-
     settings = _settings(args)
-    _with_db(settings, nothing)
+    _with_db(settings, _nothing)
     print(f"database at head: {settings.resolved_database_url()}")
     return 0
 
@@ -157,6 +177,37 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _projects(args: argparse.Namespace) -> int:
+    from assistantd.limits.buckets import MemoryBuckets
+    from assistantd.services.rate_limits import RateLimiter
+
+    settings = _settings(args)
+
+    def limiter(db: Database) -> RateLimiter:
+        return RateLimiter(db, MemoryBuckets(), ttl_s=0)
+
+    if args.projects_command == "limits":
+        rpm, tpm = args.requests_per_minute, args.tokens_per_minute
+        _with_db(settings, lambda db: limiter(db).set_limits(args.project, rpm, tpm))
+        shown = ", ".join(
+            f"{value} {name} per minute"
+            for name, value in (("requests", rpm), ("tokens", tpm))
+            if value is not None
+        )
+        print(f"project '{args.project}': {shown or 'no limits'}")
+        print(
+            f"every server applies it within ASSISTANTD_KEY_CACHE_TTL_S "
+            f"({settings.key_cache_ttl_s:g} s)",
+            file=sys.stderr,
+        )
+        return 0
+    for item in _with_db(settings, lambda db: limiter(db).all_limits()):
+        rpm_text = item.requests_per_minute or "-"
+        tpm_text = item.tokens_per_minute or "-"
+        print(f"{item.project}\trequests/min {rpm_text}\ttokens/min {tpm_text}")
+    return 0
+
+
 def _add_db_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, help="where SQLite and files live (./data)")
     parser.add_argument("--database-url", help="e.g. postgresql+asyncpg://user@host/db")
@@ -170,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", help="interface to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port (1); see the README on scaling out",
+    )
+    serve.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # set by --workers
     _add_db_options(serve)
     serve.set_defaults(handler=_serve)
 
@@ -194,6 +251,19 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     _add_db_options(revoke)
     keys.set_defaults(handler=_keys)
+
+    projects = commands.add_parser("projects", help="per-project settings: rate limits")
+    project_commands = projects.add_subparsers(dest="projects_command", required=True)
+    limits = project_commands.add_parser(
+        "limits", help="set a project's rate limits (omit both to remove them)"
+    )
+    limits.add_argument("project")
+    limits.add_argument("--requests-per-minute", type=int, help="requests of any kind")
+    limits.add_argument("--tokens-per-minute", type=int, help="model tokens, prompt and answer")
+    _add_db_options(limits)
+    project_list = project_commands.add_parser("list", help="projects that have limits")
+    _add_db_options(project_list)
+    projects.set_defaults(handler=_projects)
     return parser
 
 

@@ -16,11 +16,15 @@ from assistantd.engine.worker import Worker
 from assistantd.events.bus import EventBus, InMemoryEventBus
 from assistantd.events.redis_bus import RedisEventBus
 from assistantd.events.wakeups import RUNS, LocalWakeups, RedisWakeups, Wakeups
+from assistantd.limits.buckets import MemoryBuckets, RedisBuckets
+from assistantd.observability.metrics import TOKENS, MeteredBus
 from assistantd.providers.registry import ProviderRegistry
 from assistantd.services.api_keys import ApiKeyService, Authenticator
 from assistantd.services.assistants import AssistantService
 from assistantd.services.files import FileService
 from assistantd.services.messages import MessageService
+from assistantd.services.operations import OperationsService
+from assistantd.services.rate_limits import RateLimiter
 from assistantd.services.runs import RunService
 from assistantd.services.search import SearchService
 from assistantd.services.threads import ThreadService
@@ -63,6 +67,8 @@ class Container:
     code_sessions: SessionPool
     bus: EventBus
     wakeups: Wakeups
+    rate_limits: RateLimiter
+    operations: OperationsService
     redis_client: redis.Redis | None
     started_at: int
 
@@ -93,7 +99,18 @@ class Container:
         )
         vector_stores.wake = ingestor.wake
         providers = ProviderRegistry(settings)
-        client, bus, wakeups = _events(settings)
+        client, plain_bus, wakeups = _events(settings)
+        bus = MeteredBus(plain_bus)
+        buckets = RedisBuckets(client) if client is not None else MemoryBuckets()
+        rate_limits = RateLimiter(
+            db, buckets, ttl_s=settings.key_cache_ttl_s, prefix=settings.redis_prefix
+        )
+
+        async def on_usage(project: str, model: str, prompt: int, completion: int) -> None:
+            TOKENS.labels(model, "in").inc(prompt)
+            TOKENS.labels(model, "out").inc(completion)
+            await rate_limits.spend_tokens(project, prompt + completion)
+
         file_search = FileSearchTool(
             search, StoreLookup(db, vector_stores), settings.file_search_output_chars
         )
@@ -111,6 +128,7 @@ class Container:
             read_image=files.read_image,
             requires_action_ttl_s=settings.requires_action_ttl_s,
             server_tools={"file_search": file_search, "code_interpreter": code_interpreter},
+            on_usage=on_usage,
         )
         worker = Worker(
             db,
@@ -145,6 +163,8 @@ class Container:
             ),
             bus=bus,
             wakeups=wakeups,
+            rate_limits=rate_limits,
+            operations=OperationsService(db),
             redis_client=client,
             worker=worker,
             vector_stores=vector_stores,

@@ -10,6 +10,7 @@ status code whose exception class the official SDK maps it to:
 | 404    | NotFoundError            | NotFound             |
 | 408    | APIStatusError           | RequestTimeout       |
 | 413    | APIStatusError           | PayloadTooLarge      |
+| 429    | RateLimitError           | RateLimited          |
 | 500    | InternalServerError      | (any unhandled bug)  |
 """
 
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidRequest",
     "NotFound",
     "PayloadTooLarge",
+    "RateLimited",
     "RequestTimeout",
     "error_body",
 ]
@@ -99,3 +101,14 @@ class RequestTimeout(APIError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="request_timeout", headers={"connection": "close"})
+
+
+class RateLimited(APIError):
+    """A project's requests or tokens per minute are spent. OpenAI's `type` named which
+    ("requests" or "tokens"); `retry-after-ms` is what the SDK's retry waits for."""
+
+    status = 429
+
+    def __init__(self, message: str, *, kind: str, headers: dict[str, str]) -> None:
+        super().__init__(message, code="rate_limit_exceeded", headers=headers)
+        self.type = kind

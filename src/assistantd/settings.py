@@ -221,6 +221,7 @@ class Settings(BaseSettings):
         ge=100,
         description="Redis: events kept per run (about); a stream further behind loses them.",
     )
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics at GET /metrics.")
     access_log: bool = True
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["text", "json"] = Field(

@@ -21,5 +21,5 @@ def test_models_lists_what_the_server_serves(client: openai.OpenAI) -> None:
 def test_health_is_outside_v1(server: Server) -> None:
     response = httpx.get(f"{server.base_url}/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok"}  # no Redis configured
     assert httpx.get(f"{server.base_url}/v1/health").status_code == 404

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from tests.cluster import Cluster, running_cluster
 from tests.conftest import make_async_client, make_client
 from tests.contract.sse import Event, read_events, validate
+from tests.scaleout.metrics import scrape, value
 from tests.upstream import Reply, ScriptedUpstream, route_env
 
 MODEL = "scripted-cluster"
@@ -30,7 +31,11 @@ MODEL = "scripted-cluster"
 def cluster(
     upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    env = {**route_env(upstream), "ASSISTANTD_RUN_STALE_S": "3"}
+    env = {
+        **route_env(upstream),
+        "ASSISTANTD_RUN_STALE_S": "3",
+        "ASSISTANTD_KEY_CACHE_TTL_S": "0.5",
+    }
     with running_cluster(tmp_path_factory.mktemp("cluster"), env, concurrency=32) as c:
         yield c
 
@@ -180,10 +185,66 @@ def test_an_unknown_or_foreign_run_has_no_events_and_a_bad_cursor_is_a_400(
     assert bad.json()["error"]["param"] == "Last-Event-ID"
 
 
+def test_metrics_on_one_api_process_count_what_every_process_did(
+    cluster: Cluster, upstream: ScriptedUpstream
+) -> None:
+    before = scrape(cluster.apis[0].base_url)
+    upstream.script(*(Reply(text="counted") for _ in range(4)))
+    with clients_of(cluster) as clients:
+        assistant = clients[0].beta.assistants.create(model=MODEL)
+        for i in range(4):
+            clients[i % 2].beta.threads.create_and_run_poll(
+                assistant_id=assistant.id, poll_interval_ms=50
+            )
+    after = scrape(cluster.apis[0].base_url)  # runs ran on the workers, half the calls on B
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("assistantd_runs_finished_total", status="completed") == 4
+    assert grew("assistantd_model_tokens_total", model=MODEL, direction="in") == 44
+    route = "/v1/threads/runs"
+    assert grew("assistantd_http_requests_total", method="POST", route=route, status="200") == 4
+    assert value(after, "assistantd_active_streams") == 0
+    assert value(after, "assistantd_runs_queued") == 0
+    health = httpx.get(f"{cluster.apis[1].base_url}/health").json()
+    assert health == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_rate_limits_are_shared_by_every_api_process(cluster: Cluster) -> None:
+    result = cluster.apis[0].cli("projects", "limits", "default", "--requests-per-minute", "60")
+    assert result.returncode == 0, result.stderr
+    time.sleep(0.7)  # past the limits cache
+    try:
+        answers = []
+        for i in range(80):
+            response = httpx.get(f"{cluster.apis[i % 2].base_url}/v1/assistants")
+            answers.append(response.status_code)
+            if response.status_code == 429:
+                assert response.headers["x-ratelimit-limit-requests"] == "60"
+                assert int(response.headers["retry-after-ms"]) <= 1000
+                break
+        # One bucket for both processes: about 60 in all, not 60 each.
+        assert answers[-1] == 429
+        assert 60 <= len(answers) - 1 <= 66
+        assert answers.count(429) == 1
+        with make_client(cluster.apis[1].base_url) as client:
+            client.max_retries = 3
+            listed = client.beta.assistants.with_raw_response.list()
+        assert listed.retries_taken >= 1
+    finally:
+        cluster.apis[0].cli("projects", "limits", "default")
+        time.sleep(0.7)
+
+
 @pytest.fixture
 def fragile_cluster(upstream: ScriptedUpstream, tmp_path: Path) -> Iterator[Cluster]:
     """A cluster of its own, for tests that kill its processes."""
-    env = {**route_env(upstream, timeout_s=30), "ASSISTANTD_RUN_STALE_S": "3"}
+    env = {
+        **route_env(upstream, timeout_s=30),
+        "ASSISTANTD_RUN_STALE_S": "3",
+        "ASSISTANTD_KEY_CACHE_TTL_S": "1",
+    }
     with running_cluster(tmp_path, env, concurrency=4) as c:
         yield c
 
@@ -295,3 +356,28 @@ def _events_until(response: httpx.Response, deltas: int) -> Iterator[Event]:
             count += name == "thread.message.delta"
             if count >= deltas:
                 return
+
+
+def test_a_revoked_key_is_refused_by_every_process_within_the_cache_ttl(
+    fragile_cluster: Cluster,
+) -> None:
+    cluster = fragile_cluster
+    created = cluster.apis[0].cli("keys", "create", "--project", "team-a")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    key_id = created.stderr.split()[1]
+    time.sleep(1.2)
+    headers = {"authorization": f"Bearer {secret}"}
+    for api in cluster.apis:
+        assert httpx.get(f"{api.base_url}/v1/assistants", headers=headers).status_code == 200
+    revoked = cluster.apis[1].cli("keys", "revoke", key_id)
+    assert revoked.returncode == 0, revoked.stderr
+    revoked_at = time.monotonic()
+    refused = set()
+    while len(refused) < len(cluster.apis) and time.monotonic() - revoked_at < 5:
+        for i, api in enumerate(cluster.apis):
+            if httpx.get(f"{api.base_url}/v1/assistants", headers=headers).status_code == 401:
+                refused.add(i)
+        time.sleep(0.05)
+    assert refused == {0, 1}
+    assert time.monotonic() - revoked_at <= 1 + 0.5  # the TTL, and some slack

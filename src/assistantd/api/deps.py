@@ -21,6 +21,7 @@ from assistantd.api.validation import check_no_nul, invalid_request_from
 from assistantd.container import Container
 from assistantd.errors import InvalidRequest, PayloadTooLarge, RequestTimeout
 from assistantd.ids import IdKind, InvalidIdError, check_id
+from assistantd.observability.logs import PROJECT
 from assistantd.protocol.common import ListParams
 
 __all__ = [
@@ -107,38 +108,44 @@ class _Endpoint:
     """An ASGI app around a handler. A class, not a function: Starlette would wrap a
     function in its request/response machinery, which is what this avoids."""
 
-    __slots__ = ("handler",)
+    __slots__ = ("handler", "uses_model")
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, uses_model: bool) -> None:
         self.handler = handler
+        self.uses_model = uses_model
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         container: Container = scope["app"].state.container
         authorization, length = _auth_and_length(scope)
         project = await container.auth.project_for(authorization)
+        PROJECT.set(project)
+        limits = await container.rate_limits.admit(project, uses_model=self.uses_model)
         try:
             body = await self.handler(Call(scope, receive, container, project, length))
         except ClientDisconnected:
             return
         if isinstance(body, Response):
+            body.raw_headers.extend(limits)
             await body(scope, receive, send)
             return
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [_JSON_HEADER, (b"content-length", b"%d" % len(body))],
+                "headers": [_JSON_HEADER, (b"content-length", b"%d" % len(body)), *limits],
             }
         )
         await send({"type": "http.response.body", "body": body})
 
 
-def v1(handler: Handler) -> _Endpoint:
+def v1(handler: Handler, *, uses_model: bool = False) -> _Endpoint:
     """Wrap a handler as an endpoint: authenticate first, answer its bytes as JSON.
 
-    Every /v1 route goes through here, so no endpoint can forget to scope by project.
+    Every /v1 route goes through here, so no endpoint can forget to scope by project
+    or skip its rate limits; `uses_model` routes (those that start a model turn) also
+    need model tokens left.
     """
-    return _Endpoint(handler)
+    return _Endpoint(handler, uses_model)
 
 
 async def read_body(call: Call) -> bytes:

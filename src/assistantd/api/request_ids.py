@@ -15,6 +15,9 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from assistantd.observability.logs import REQUEST_ID
+from assistantd.observability.metrics import REQUEST_SECONDS, REQUESTS
+
 __all__ = ["RequestIds", "new_request_id"]
 
 Scope = MutableMapping[str, Any]
@@ -43,6 +46,7 @@ class RequestIds:
             await self.app(scope, receive, send)  # lifespan
             return
         request_id = new_request_id()
+        REQUEST_ID.set(request_id)
         header = (b"x-request-id", request_id.encode())
         status = 0
         started = time.perf_counter()
@@ -57,6 +61,12 @@ class RequestIds:
         try:
             await self.app(scope, receive, stamped)
         finally:
+            elapsed = time.perf_counter() - started
+            # The route's template, never the raw path: ids would make every path a series.
+            route = scope.get("route")
+            label = getattr(route, "path", "") or ("console" if route else "unmatched")
+            REQUESTS.labels(scope["method"], label, str(status)).inc()
+            REQUEST_SECONDS.labels(scope["method"], label).observe(elapsed)
             if self.access_log:
                 client = scope.get("client") or ("-", 0)
                 log.info(
@@ -67,6 +77,6 @@ class RequestIds:
                     scope["path"],
                     scope.get("http_version", "1.1"),
                     status,
-                    (time.perf_counter() - started) * 1000,
+                    elapsed * 1000,
                     request_id,
                 )

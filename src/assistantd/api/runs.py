@@ -180,12 +180,14 @@ async def run_events(call: Call) -> Response:
 
 _RUN = "/threads/{thread_id}/runs/{run_id}"
 routes = [
-    Route("/threads/runs", v1(create_thread_and_run), methods=["POST"]),
-    Route("/threads/{thread_id}/runs", v1(create_run), methods=["POST"]),
+    Route("/threads/runs", v1(create_thread_and_run, uses_model=True), methods=["POST"]),
+    Route("/threads/{thread_id}/runs", v1(create_run, uses_model=True), methods=["POST"]),
     Route("/threads/{thread_id}/runs", v1(list_runs), methods=["GET"]),
     Route(_RUN, v1(get_run), methods=["GET"]),
     Route(_RUN, v1(modify_run), methods=["POST"]),
     Route(_RUN + "/events", v1(run_events), methods=["GET"]),
     Route(_RUN + "/cancel", v1(cancel_run), methods=["POST"]),
-    Route(_RUN + "/submit_tool_outputs", v1(submit_tool_outputs), methods=["POST"]),
+    Route(
+        _RUN + "/submit_tool_outputs", v1(submit_tool_outputs, uses_model=True), methods=["POST"]
+    ),
 ]

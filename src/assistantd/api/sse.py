@@ -21,6 +21,7 @@ from starlette.responses import StreamingResponse
 
 from assistantd.errors import error_body
 from assistantd.events.bus import EventBus, EventsLost, Subscription
+from assistantd.observability.metrics import ACTIVE_STREAMS
 from assistantd.services.run_events import RUN_ENDS
 
 __all__ = ["DONE", "frame", "resume_run", "stream_run"]
@@ -50,6 +51,8 @@ async def _relay(
     follow: bool = True,
 ) -> AsyncIterator[bytes]:
     """The run's events until its turn ends; with `follow` False, only those kept now."""
+    ACTIVE_STREAMS.inc()
+    stack.callback(ACTIVE_STREAMS.dec)
     async with stack:  # leaves the subscription however the stream ends
         try:
             for item in first:

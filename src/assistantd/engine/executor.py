@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from assistantd.engine.server_tools import server_tools_for
 from assistantd.engine.turn import Call, Turn, TurnWriter
 from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
+from assistantd.observability.logs import PROJECT
 from assistantd.protocol.objects import RunDoc
 from assistantd.providers.base import (
     ChatRequest,
@@ -89,6 +91,11 @@ def _response_format(run: RunDoc) -> dict[str, Any] | None:
     return None
 
 
+# (project, model, prompt tokens, completion tokens) of each model turn, as it ends:
+# rate limits count them against the project, metrics by model.
+UsageHook = Callable[[str, str, int, int], Awaitable[None]]
+
+
 class RunExecutor:
     def __init__(
         self,
@@ -99,8 +106,10 @@ class RunExecutor:
         read_image: ImageReader | None = None,
         requires_action_ttl_s: int = 600,
         server_tools: dict[str, ServerTool] | None = None,
+        on_usage: UsageHook | None = None,
     ) -> None:
         self.db = db
+        self.on_usage = on_usage
         self.server_tools = server_tools or {}
         self.providers = providers
         self.bus = bus
@@ -114,6 +123,7 @@ class RunExecutor:
         if loaded is None:
             return
         turn = Turn(orjson.loads(loaded.doc), orjson.loads(loaded.private), loaded.project)
+        PROJECT.set(loaded.project)
         if turn.run["status"] != "in_progress":
             return
         try:
@@ -216,6 +226,11 @@ class RunExecutor:
             # An upstream that reports no usage: estimate, as for prompts.
             pieces = [turn.text, *(c.arguments for c in turn.calls.values())]
             turn.completion_tokens = sum(len(p) for p in pieces) // 4
+        if self.on_usage is not None:
+            run = turn.run
+            await self.on_usage(
+                turn.project, run["model"], turn.prompt_tokens, turn.completion_tokens
+            )
         server_calls = [turn.calls[i] for i in sorted(turn.calls) if turn.calls[i].server]
         if server_calls:
             return await self.steps.run(turn, server_calls, server)

@@ -30,6 +30,7 @@ import orjson
 from assistantd import clock
 from assistantd.engine.executor import RunExecutor
 from assistantd.events.bus import EventBus
+from assistantd.observability.logs import RUN_ID
 from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
 from assistantd.services.documents import encode
 from assistantd.services.run_events import ending_docs, publish_doc, publish_docs
@@ -159,6 +160,7 @@ class Worker:
     async def execute(self, run_id: str) -> None:
         """Execute a claimed run to its next stop; never raises (the reaper is the backstop)."""
         self.running.add(run_id)
+        RUN_ID.set(run_id)  # on every log line about this run (and its tasks')
         try:
             await self.executor.execute(run_id)
         except Exception:

@@ -34,6 +34,7 @@ __all__ = [
     "AuthConfigError",
     "AuthMode",
     "Authenticator",
+    "check_project_name",
     "hash_key",
 ]
 
@@ -42,6 +43,13 @@ AuthMode = Literal["auto", "open", "keys"]
 DEFAULT_PROJECT = "default"
 _SECRET_PREFIX = "sk-ad-"
 _PROJECT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def check_project_name(project: str) -> None:
+    if not _PROJECT_NAME.match(project):
+        raise InvalidRequest(
+            "Project names are 1 to 64 letters, digits, '.', '_' or '-'.", param="project"
+        )
 
 
 def hash_key(secret: str) -> str:
@@ -56,10 +64,7 @@ class ApiKeyService:
 
     async def create(self, project: str, name: str | None = None) -> tuple[ApiKeyRecord, str]:
         """A new key for `project`; the secret is returned here and never again."""
-        if not _PROJECT_NAME.match(project):
-            raise InvalidRequest(
-                "Project names are 1 to 64 letters, digits, '.', '_' or '-'.", param="project"
-            )
+        check_project_name(project)
         secret = _SECRET_PREFIX + secrets.token_urlsafe(32)
         record = ApiKeyRecord(
             id=new_id(IdKind.api_key),

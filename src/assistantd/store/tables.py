@@ -18,6 +18,7 @@ __all__ = [
     "Base",
     "FileRow",
     "MessageRow",
+    "ProjectLimitsRow",
     "RunRow",
     "RunStepRow",
     "ThreadRow",
@@ -77,6 +78,17 @@ class ApiKeyRow(Base):
     redacted: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ProjectLimitsRow(Base):
+    """Per-project rate limits (`assistantd projects limits`); a project with no row has none."""
+
+    __tablename__ = "project_limits"
+
+    project: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requests_per_minute: Mapped[int | None] = mapped_column(BigInteger)
+    tokens_per_minute: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class AssistantRow(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.runs import ACTIVE_STATUSES
@@ -77,6 +77,9 @@ _RELEASE_MINE = Query(
     update(_runs)
     .where(_runs.c.status == "queued", _runs.c.worker == bindparam("key_worker"))
     .values(worker=None)
+)
+_QUEUED = Query(
+    select(func.count(), func.min(_runs.c.created_at)).where(_runs.c.status == "queued")
 )
 _LIVENESS = Query(select(_runs.c.worker, _runs.c.heartbeat_at).where(_runs.c.id == bindparam("id")))
 _SET_WORKER = Query(
@@ -196,6 +199,11 @@ class RunRepository:
     def release_reservations(self, conn: Conn, worker: str) -> None:
         """Queued runs reserved for `worker` (which is stopping) go back to all."""
         conn.execute(_RELEASE_MINE, {"key_worker": worker})
+
+    def queue(self, conn: Conn) -> tuple[int, int | None]:
+        """How many runs wait for a worker, and when the oldest of them was created."""
+        row = conn.first(_QUEUED, {})
+        return (int(row[0]), row[1]) if row else (0, None)
 
     def liveness(self, conn: Conn, run_id: str) -> tuple[str | None, int | None]:
         """The worker that holds the run, and its last heartbeat."""

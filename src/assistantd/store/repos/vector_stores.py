@@ -102,6 +102,7 @@ _CLAIM = Query(
     )
     .values(worker=bindparam("worker"), heartbeat_at=bindparam("now"))
 )
+_BACKLOG = Query(select(func.count()).select_from(_files).where(_files.c.status == "in_progress"))
 _HEARTBEAT = Query(
     update(_files)
     # Not bindparam("worker"): an UPDATE reserves its table's column names for SET.
@@ -172,6 +173,11 @@ class VectorStoreRepository(DocumentRepository):
 
 class StoreFileRepository:
     table = _files
+
+    def backlog(self, conn: Conn) -> int:
+        """Files waiting for or in ingestion, in every store."""
+        row = conn.first(_BACKLOG, {})
+        return int(row[0]) if row else 0
 
     def get(self, conn: Conn, project: str, store_id: str, file_id: str) -> tuple[Any, ...] | None:
         """(doc, status, batch_id, filename) or None."""

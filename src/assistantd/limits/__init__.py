@@ -1,0 +1,1 @@
+"""Rate-limit buckets, in-process or shared by every process through Redis."""
