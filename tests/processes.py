@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["descendants", "pss_kib", "running", "uids_alive"]
+__all__ = ["children_of", "descendants", "pss_kib", "running", "uids_alive"]
 
 
 def _stat(pid: int) -> list[str]:
@@ -28,6 +28,11 @@ def descendants(root: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def children_of(parent: int) -> list[int]:
+    """The processes whose parent is `parent`."""
+    return [pid for pid in descendants(parent) if int(_stat(pid)[1]) == parent]
 
 
 def running(pid: int) -> bool:

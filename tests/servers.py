@@ -86,6 +86,7 @@ class Server:
     database_url: str
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)  # more `serve` options
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     _log: BinaryIO | None = None
@@ -123,6 +124,7 @@ class Server:
                 str(self.data_dir),
                 "--database-url",
                 self.database_url,
+                *self.args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
