@@ -46,18 +46,18 @@ class Rehearsing:
     async def read_heavy(self, unit: Callable[[Conn], T]) -> T:
         return await self.inner.read_heavy(unit)
 
-    async def write(self, unit: Callable[[Conn], T]) -> T:
+    async def write(self, unit: Callable[[Conn], T], *, single_write: bool = False) -> T:
         def rehearsal(conn: Conn) -> T:
             unit(conn)
             raise _Rehearsal
 
         try:
-            await self.inner.write(rehearsal)
+            await self.inner.write(rehearsal)  # always in a transaction, to roll it back
         except _Rehearsal:
             self.rehearsed += 1
         except Exception:
             pass
-        return await self.inner.write(unit)
+        return await self.inner.write(unit, single_write=single_write)
 
     async def dispose(self) -> None:
         await self.inner.dispose()

@@ -142,7 +142,9 @@ class MessageService:
                 code="thread_locked",
             )
 
-        error = await self.db.write(unit)
+        # Without attachments the unit's only write is the insert that succeeds (the
+        # others were refused, and the rest are reads): it needs no transaction.
+        error = await self.db.write(unit, single_write=not attachments)
         if error is not None:
             raise error
         if attachments:

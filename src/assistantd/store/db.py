@@ -31,11 +31,13 @@ class Database(Protocol):
         """A read that computes for long (a vector scan): never on the event loop."""
         ...
 
-    async def write(self, unit: Callable[[Conn], T]) -> T:
+    async def write(self, unit: Callable[[Conn], T], *, single_write: bool = False) -> T:
         """Run a unit in a transaction that commits when it returns and rolls back if it raises.
 
         A unit may run twice (the first attempt rolled back), so it must do nothing but
-        database work.
+        database work. `single_write`: at most one of the unit's statements changes
+        anything (the others only read), so it needs no transaction of its own, and
+        PostgreSQL runs it without BEGIN and COMMIT (two round trips fewer).
         """
         ...
 

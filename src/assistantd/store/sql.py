@@ -1,10 +1,10 @@
 """Queries defined once as SQLAlchemy Core and run on either backend, fast on the hot path.
 
-Statements are built once, with bind parameters, at import time. On PostgreSQL
-they run through SQLAlchemy as usual. On SQLite each is compiled once to SQL text
-and run on the raw `sqlite3` connection: building and executing a Core statement
-costs about 135 µs against 6 µs for the same INSERT run raw (bench/RESULTS.md), and
-SQLite statements are so cheap that this overhead would be most of a request.
+Statements are built once, with bind parameters, at import time. Each is compiled
+once per backend to SQL text and run on the raw driver (`sqlite3`, asyncpg): building
+and executing a Core statement costs about 135 µs against 6 µs for the same INSERT run
+raw on SQLite (bench/RESULTS.md), and on PostgreSQL SQLAlchemy's execution cost more
+CPU than the query itself.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -29,17 +30,19 @@ from sqlalchemy.sql.functions import FunctionElement
 __all__ = ["PING", "Conn", "Query", "as_bytes", "one_of"]
 
 _SQLITE = sqlite.dialect(paramstyle="named")
+_POSTGRES = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
 
 class Query:
     """A Core statement plus its SQLite text, compiled on first use."""
 
-    __slots__ = ("_defaults", "_sqlite", "statement")
+    __slots__ = ("_defaults", "_pg", "_sqlite", "statement")
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._sqlite: str | None = None
         self._defaults: dict[str, Any] = {}
+        self._pg: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
 
     @property
     def sqlite(self) -> str:
@@ -60,6 +63,22 @@ class Query:
 
     def sqlite_params(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
         return {**self._defaults, **params} if self._defaults else params
+
+    def postgres_call(self, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """asyncpg's SQL ($1, $2... with the casts SQLAlchemy's asyncpg dialect renders)
+        and its positional arguments, compiled on first use."""
+        if self._pg is None:
+            compiled = cast(ClauseElement, self.statement).compile(dialect=_POSTGRES)
+            binds = getattr(compiled, "binds", {})
+            defaults = {
+                k: v
+                for k, v in (getattr(compiled, "params", None) or {}).items()
+                if v is not None or (k in binds and not binds[k].required)
+            }
+            names = tuple(getattr(compiled, "positiontup", None) or ())
+            self._pg = (str(compiled), names, defaults)
+        sql, names, defaults = self._pg
+        return sql, [params[n] if n in params else defaults[n] for n in names]
 
 
 class Conn(Protocol):

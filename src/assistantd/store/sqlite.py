@@ -179,7 +179,8 @@ class SqliteDatabase:
 
         return await asyncio.to_thread(run)
 
-    async def write(self, unit: Callable[[Conn], T]) -> T:
+    async def write(self, unit: Callable[[Conn], T], *, single_write: bool = False) -> T:
+        # One writer thread commits in groups: a transaction costs nothing extra here.
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._writer.jobs.put((unit, future, loop))
