@@ -65,11 +65,15 @@ async def _relay(
                         break
                     yield _KEEP_ALIVE
                     continue
+                # One write for what arrived together (a message's four opening
+                # events, a burst of tokens): a send per event cost more than the event.
+                frames = []
                 for event in batch:
-                    yield frame(event.name, event.data, event.seq)
+                    frames.append(frame(event.name, event.data, event.seq))
                     if event.name in RUN_ENDS:
                         ended = True
                         break
+                yield b"".join(frames)
         except EventsLost as exc:
             yield _error_frame(f"This stream fell too far behind the run: {exc}.")
         except Exception:

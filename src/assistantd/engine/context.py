@@ -16,7 +16,7 @@ import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -31,6 +31,7 @@ from assistantd.store.sql import Conn
 __all__ = ["Context", "ImageReader", "build_context"]
 
 _PAGE = 100
+R = TypeVar("R")
 _ANSWER_ROOM = 1024  # reserved for the answer when max_completion_tokens is not set
 
 # (project, file_id) → the File's bytes and media type, or None if it is gone.
@@ -171,6 +172,10 @@ def _costs(
     return [count_tokens([_for_counting(m)]) - empty for m in messages]
 
 
+async def _inline(function: Callable[..., R], /, *args: Any) -> R:
+    return function(*args)
+
+
 async def build_context(
     db: Database,
     *,
@@ -180,10 +185,13 @@ async def build_context(
     context_window: int,
     count_tokens: Callable[[list[dict[str, Any]]], int],
     read_image: ImageReader | None = None,
+    counts_cheaply: bool = False,
 ) -> Context:
     """The run's prompt. Pages are read on the event loop (index seeks), but tokens are
     counted in a thread: a real tokenizer takes milliseconds a page, which would stall
-    every other request and heartbeat of the process."""
+    every other request and heartbeat of the process. An estimate (`counts_cheaply`)
+    is counted inline: three thread hops cost a run more than the counting."""
+    off_loop = _inline if counts_cheaply else asyncio.to_thread
     instructions = run["instructions"] or ""
     if private.get("additional_instructions"):
         instructions = f"{instructions}\n\n{private['additional_instructions']}".strip()
@@ -193,7 +201,7 @@ async def build_context(
     budget = context_window - (run["max_completion_tokens"] or _ANSWER_ROOM)
     if run["max_prompt_tokens"]:
         budget = min(budget, run["max_prompt_tokens"])
-    used, empty = await asyncio.to_thread(lambda: (count_tokens(head + tail), count_tokens([])))
+    used, empty = await off_loop(lambda: (count_tokens(head + tail), count_tokens([])))
     strategy = run["truncation_strategy"]
     keep = strategy.get("last_messages") if strategy["type"] == "last_messages" else None
 
@@ -205,7 +213,7 @@ async def build_context(
         params = ListParams(limit=limit, order="desc", after=after)
         page = await db.read(partial(_page, project=project, run=run, params=params))
         messages = [_chat_message(orjson.loads(raw)) for raw in page.docs]
-        costs = await asyncio.to_thread(_costs, count_tokens, messages, empty)
+        costs = await off_loop(_costs, count_tokens, messages, empty)
         for message, cost in zip(messages, costs, strict=True):
             if used + cost > budget:
                 over_budget = not picked
@@ -220,7 +228,7 @@ async def build_context(
         after = page.last_id
     picked.reverse()
     counted = [_for_counting(m) for m in head + picked + tail]
-    prompt_tokens = await asyncio.to_thread(count_tokens, counted)
+    prompt_tokens = await off_loop(count_tokens, counted)
     messages = [await _with_images(m, project, read_image) for m in head + picked + tail]
     return Context(
         messages=messages,

@@ -188,6 +188,7 @@ class RunExecutor:
             project=turn.project,
             context_window=provider.context_window,
             count_tokens=provider.count_tokens,
+            counts_cheaply=provider.counts_cheaply,
             read_image=self.read_image if provider.accepts_images else None,
         )
         if context.over_budget:

@@ -66,7 +66,9 @@ class Worker:
         self.grace_s = grace_s
         self.id = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.runs = RunRepository()
-        self._wake = asyncio.Event()
+        # One token per announced run: each wakes one idle slot, not all of them (a
+        # herd of slots racing to claim one run cost CPU and lock waits for nothing).
+        self._wake: asyncio.Queue[None] = asyncio.Queue(maxsize=max(1, concurrency))
         self._claiming = True
         self._deadline = 0.0  # when the grace period ends, once stopping
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -79,7 +81,8 @@ class Worker:
 
     def wake(self) -> None:
         """A run was queued: let an idle slot look now instead of at its next poll."""
-        self._wake.set()
+        with contextlib.suppress(asyncio.QueueFull):  # every slot has a token already
+            self._wake.put_nowait(None)
 
     def take(self, run_id: str) -> None:
         """Run `run_id` in this process (it is reserved for this worker): by a slot if
@@ -108,7 +111,8 @@ class Worker:
             self._claiming = False
             self._deadline = time.monotonic() + self.grace_s
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
+            for _ in range(self.concurrency):  # every slot, to see that it must stop
+                self._loop.call_soon_threadsafe(self.wake)
 
     async def stop(self) -> None:
         """Stop claiming, let runs in flight finish within the grace period, fail the rest."""
@@ -138,15 +142,13 @@ class Worker:
             log.exception("releasing this worker's queued runs failed")
 
     def _claim(self, conn: Conn, run_id: str | None = None) -> RunDoc | None:
-        run_id = self.runs.claim_candidate(conn, self.id, run_id)
-        if run_id is None:
+        record = self.runs.claim_candidate(conn, self.id, run_id)
+        if record is None:
             return None
-        record = self.runs.load(conn, run_id)
-        assert record is not None
         run: RunDoc = orjson.loads(record.doc)
         transition(run, "in_progress")
-        self.runs.save(conn, run_id, encode(run), run["status"], run["expires_at"], record.private)
-        self.runs.set_worker(conn, run_id, self.id, clock.now())
+        now = clock.now()
+        self.runs.save_claimed(conn, run["id"], encode(run), run["expires_at"], self.id, now)
         return run
 
     async def claim_next(self, run_id: str | None = None) -> str | None:
@@ -172,8 +174,6 @@ class Worker:
 
     async def _slot(self) -> None:
         while self._claiming:
-            # Cleared before looking, so a run queued while we look still wakes us.
-            self._wake.clear()
             try:
                 run_id = await self.claim_next()
             except Exception:
@@ -183,8 +183,10 @@ class Worker:
                 await self.execute(run_id)
                 continue
             if self._claiming:
+                # A token put while we looked is still there: no run is missed.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+                    async with asyncio.timeout(self.poll_s):
+                        await self._wake.get()
 
     async def _reaper(self) -> None:
         while True:

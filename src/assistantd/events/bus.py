@@ -107,7 +107,8 @@ class _MemorySubscription:
         if log.seq <= self.pos and timeout_s > 0:
             log.changed.clear()
             try:
-                await asyncio.wait_for(log.changed.wait(), timeout_s)
+                async with asyncio.timeout(timeout_s):  # a timer, not a task per wait
+                    await log.changed.wait()
             except TimeoutError:
                 return []
         # Sequence numbers are list positions + 1: a run's log is never trimmed while kept.

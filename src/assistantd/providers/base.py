@@ -98,6 +98,9 @@ class Provider(Protocol):
     # Writes the citation markers it is shown (a capable model); a model that does not
     # gets the best search result cited at the end of its answer instead.
     cites_sources: bool
+    # Whether count_tokens is a cheap estimate (characters / 4), fine on the event
+    # loop; a real tokenizer is run in a thread instead.
+    counts_cheaply: bool
 
     def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
         """Generate a reply, event by event. Raises ProviderError."""
@@ -106,5 +109,6 @@ class Provider(Protocol):
     def count_tokens(self, messages: list[dict[str, Any]]) -> int:
         """Tokens these messages take in a prompt (exact or a documented estimate).
 
-        May take milliseconds (a real tokenizer): callers run it off the event loop."""
+        May take milliseconds (a real tokenizer): unless `counts_cheaply`, callers run
+        it off the event loop."""
         ...

@@ -94,6 +94,7 @@ def _tool_prompt(tools: list[dict[str, Any]]) -> str:
 
 class EmbeddedProvider:
     cites_sources = False
+    counts_cheaply = False  # its own tokenizer: milliseconds a page
     accepts_images = False  # SmolLM2 reads text: images become "[image file file-…]"
 
     def __init__(self, model_path: Path | None = None, *, context_window: int = 8192) -> None:
