@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -74,7 +75,6 @@ def _serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        fd=args.fd,  # a child of `serve --workers N`: the socket its parent bound
         log_level=settings.log_level,
         log_config=None,  # ours (_configure_logging), so uvicorn's lines can be JSON too
         access_log=False,  # assistantd's own, with the request id (api/request_ids.py)
@@ -82,7 +82,13 @@ def _serve(args: argparse.Namespace) -> int:
         loop="uvloop",
         timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
     )
-    Server(config).run()
+    sockets = None
+    if args.fd is not None:
+        # A child of `serve --workers N`: serve the socket its parent bound. Not
+        # uvicorn's `fd=`, which opens it as a Unix socket, so accepted connections
+        # went without TCP_NODELAY and every response waited 40 ms for a delayed ACK.
+        sockets = [socket.socket(fileno=args.fd)]
+    Server(config).run(sockets=sockets)
     return 0
 
 
