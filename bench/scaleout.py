@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 from tests.upstream import Reply, ScriptedUpstream, route_env
@@ -142,34 +143,46 @@ def _ceiling(workers: int) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
-def part_processes(seconds: int) -> None:
+@contextmanager
+def _database(backend: str) -> Iterator[str]:
+    if backend == "postgres":
+        with pg_database() as url:
+            yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="assistantd-bench-") as tmp:
+        yield f"sqlite:///{Path(tmp) / 'assistantd.db'}"
+
+
+def part_processes(seconds: int, backends: list[str]) -> None:
     rows = []
-    rates = {}
-    with pg_database() as url:
-        for workers in (1, 2):
-            with _ceiling(workers) as ceiling:
-                top = wrk(f"{ceiling}/echo", connections=32, seconds=seconds, body=CREATE_BODY)
-            with _serve(url, {}, workers=workers) as server:
-                time.sleep(1.0)
-                thread = httpx.post(f"{server}/v1/threads", json={}).json()["id"]
-                url_create = f"{server}/v1/threads/{thread}/messages"
-                create = wrk(url_create, connections=32, seconds=seconds, body=CREATE_BODY)
-            rates[workers] = (create.rps, top.rps)
-            rows.append(
-                f"| {workers} | {top.rps:,.0f} | {create.rps:,.0f} | {create.p50_ms:.2f} / "
-                f"{create.p99_ms:.2f} | {create.rps / top.rps:.0%} | {create.errors} |"
-            )
-    print(f"machine: {machine()}; {seconds} s per cell, 32 connections, PostgreSQL")
+    rates: dict[tuple[str, int], tuple[float, float]] = {}
+    for backend in backends:
+        with _database(backend) as url:
+            for workers in (1, 2):
+                with _ceiling(workers) as ceiling:
+                    top = wrk(f"{ceiling}/echo", connections=32, seconds=seconds, body=CREATE_BODY)
+                with _serve(url, {}, workers=workers) as server:
+                    time.sleep(1.0)
+                    thread = httpx.post(f"{server}/v1/threads", json={}).json()["id"]
+                    url_create = f"{server}/v1/threads/{thread}/messages"
+                    create = wrk(url_create, connections=32, seconds=seconds, body=CREATE_BODY)
+                rates[backend, workers] = (create.rps, top.rps)
+                rows.append(
+                    f"| {backend} | {workers} | {top.rps:,.0f} | {create.rps:,.0f} | "
+                    f"{create.p50_ms:.2f} / {create.p99_ms:.2f} | {create.rps / top.rps:.0%} | "
+                    f"{create.errors} |"
+                )
+    print(f"machine: {machine()}; {seconds} s per cell, 32 connections")
     print(
-        "| processes | ceiling POST req/s | messages.create req/s | p50 / p99 ms "
+        "| database | processes | ceiling POST req/s | messages.create req/s | p50 / p99 ms "
         "| of ceiling | errors |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
-    print(
-        f"scaling 1 → 2 processes: messages.create ×{rates[2][0] / rates[1][0]:.2f}, "
-        f"ceiling ×{rates[2][1] / rates[1][1]:.2f}"
-    )
+    for backend in backends:
+        create = rates[backend, 2][0] / rates[backend, 1][0]
+        ceiling = rates[backend, 2][1] / rates[backend, 1][1]
+        print(f"{backend}: 1 → 2 processes: messages.create ×{create:.2f}, ceiling ×{ceiling:.2f}")
 
 
 def main() -> None:
@@ -177,11 +190,12 @@ def main() -> None:
     parser.add_argument("--part", choices=["redis", "processes", "all"], default="all")
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--backends", nargs="+", default=["postgres", "sqlite"])
     args = parser.parse_args()
     if args.part in ("redis", "all"):
         part_redis(args.runs)
     if args.part in ("processes", "all"):
-        part_processes(args.seconds)
+        part_processes(args.seconds, args.backends)
     print("reproduce: .venv/bin/python -m bench.scaleout")
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tests.redis_server import REDIS_URL, new_prefix
-from tests.servers import Server, database
+from tests.servers import Server, database, stop_process
 
 
 @dataclass
@@ -69,13 +69,7 @@ class WorkerProcess:
         self.process.wait()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         if self._log is not None:
             self._log.close()
             self._log = None

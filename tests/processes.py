@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["children_of", "descendants", "pss_kib", "running", "uids_alive"]
+__all__ = ["children_of", "descendants", "processes_with", "pss_kib", "running", "uids_alive"]
 
 
 def _stat(pid: int) -> list[str]:
@@ -33,6 +33,20 @@ def descendants(root: int) -> list[int]:
 def children_of(parent: int) -> list[int]:
     """The processes whose parent is `parent`."""
     return [pid for pid in descendants(parent) if int(_stat(pid)[1]) == parent]
+
+
+def processes_with(text: str) -> list[int]:
+    """Live processes whose command line contains `text`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in command and running(int(entry.name)):
+                found.append(int(entry.name))
+    return found
 
 
 def running(pid: int) -> bool:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.processes import processes_with
 from tests.redis_server import REDIS_URL, new_prefix
 from tests.servers import database, free_port
 
@@ -38,7 +39,4 @@ def test_the_cluster_demo_runs_a_request_across_its_processes(tmp_path: Path) ->
     assert "'redis': 'ok'" in result.stdout
     assert "streamed from the other API process" in result.stdout
     # Every process it started has stopped.
-    leftover = subprocess.run(
-        ["pgrep", "-f", f"--data-dir {tmp_path / 'demo'}"], capture_output=True, check=False
-    )
-    assert leftover.stdout == b""
+    assert not processes_with(f"{tmp_path / 'demo'}")
