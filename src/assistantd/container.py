@@ -158,6 +158,7 @@ class Container:
                 bus=bus,
                 wake=lambda: wakeups.notify(RUNS),
                 take=worker.take,
+                local=worker,
                 schema_problem=providers.schema_problem,
                 vector_stores=vector_stores,
             ),

@@ -112,3 +112,21 @@ async def test_redis_bounds_each_run_and_says_when_a_reader_fell_behind() -> Non
         assert 0 < await client.ttl(f"{prefix}run:run_g") <= 7  # kept briefly once final
     finally:
         await bus.close()
+
+
+async def test_the_in_memory_bus_forgets_the_oldest_finished_runs_past_its_byte_bound() -> None:
+    bus = InMemoryEventBus(max_bytes=2000)
+    for i in range(10):
+        await bus.publish(f"run_{i}", "thread.message.delta", b"x" * 400)
+        await bus.publish(f"run_{i}", "thread.run.completed", b"{}")
+
+    async def kept(run_id: str) -> list[int]:
+        async with bus.subscribe(run_id, after=0) as events:
+            return [e.seq for e in await events.next(0)]
+
+    assert await kept("run_0") == []  # the oldest finished: forgotten
+    assert await kept("run_9") == [1, 2]  # the newest: kept
+    # A live run is never forgotten, even alone over the bound; finished ones make room.
+    await bus.publish("run_live", "thread.message.delta", b"y" * 5000)
+    assert await kept("run_live") == [1]
+    assert await kept("run_9") == []

@@ -124,6 +124,10 @@ class RunExecutor:
             return
         turn = Turn(orjson.loads(loaded.doc), orjson.loads(loaded.private), loaded.project)
         PROJECT.set(loaded.project)
+        if turn.run["status"] == "cancelling":
+            # Cancelled between its claim and now: nobody else will end it.
+            await self.turns.end(turn, "cancelled")
+            return
         if turn.run["status"] != "in_progress":
             return
         try:

@@ -30,7 +30,7 @@ import orjson
 from assistantd import clock
 from assistantd.engine.executor import RunExecutor
 from assistantd.events.bus import EventBus
-from assistantd.observability.logs import RUN_ID
+from assistantd.observability.logs import PROJECT, RUN_ID
 from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
 from assistantd.services.documents import encode
 from assistantd.services.run_events import ending_docs, publish_doc, publish_docs
@@ -100,6 +100,21 @@ class Worker:
         self._own.add(task)
         task.add_done_callback(self._own.discard)
 
+    def may_claim(self) -> bool:
+        return self._claiming and self._loop is not None
+
+    def start_claimed(self, run_id: str) -> None:
+        """Execute a run claimed for this worker as it was created (a streamed run):
+        in a task of its own, at most `streamed_limit` at once, not waiting for a slot."""
+
+        async def once() -> None:
+            async with self._streamed:
+                await self.execute(run_id)
+
+        task = asyncio.create_task(once())
+        self._own.add(task)
+        task.add_done_callback(self._own.discard)
+
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._slots = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
@@ -162,7 +177,8 @@ class Worker:
     async def execute(self, run_id: str) -> None:
         """Execute a claimed run to its next stop; never raises (the reaper is the backstop)."""
         self.running.add(run_id)
-        RUN_ID.set(run_id)  # on every log line about this run (and its tasks')
+        # On every log line about this run (and its tasks'), and on none after it.
+        run_token, project_token = RUN_ID.set(run_id), PROJECT.set(None)
         try:
             await self.executor.execute(run_id)
         except Exception:
@@ -171,6 +187,8 @@ class Worker:
             log.exception("run %s could not be finished", run_id)
         finally:
             self.running.discard(run_id)
+            RUN_ID.reset(run_token)
+            PROJECT.reset(project_token)
 
     async def _slot(self) -> None:
         while self._claiming:

@@ -91,6 +91,7 @@ class _RunLog:
     readers: int = 0
     last_at: float = 0.0
     final: bool = False
+    size: int = 0  # bytes of event data held
 
     @property
     def seq(self) -> int:
@@ -121,11 +122,16 @@ class _MemorySubscription:
 class InMemoryEventBus:
     """One process's bus. A run's log is kept while it runs and `retain_s` after its
     final event (or after its last event, for a run that never ends: a killed worker's
-    run is ended by another process's reaper, whose events this bus never sees)."""
+    run is ended by another process's reaper, whose events this bus never sees).
+    Finished runs' logs past `max_bytes` in all are forgotten oldest first, so a busy
+    server does not hold five minutes of every answer's tokens."""
 
-    def __init__(self, retain_s: float = 300.0) -> None:
+    def __init__(self, retain_s: float = 300.0, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.retain_s = retain_s
+        self.max_bytes = max_bytes
         self._logs: dict[str, _RunLog] = {}
+        self._finished: dict[str, None] = {}  # run ids in the order they finished
+        self._bytes = 0
         self._swept_at = time.monotonic()
 
     def _log(self, run_id: str) -> _RunLog:
@@ -134,22 +140,28 @@ class InMemoryEventBus:
             log = self._logs[run_id] = _RunLog(last_at=time.monotonic())
         return log
 
-    def _append(self, log: _RunLog, name: str, data: bytes) -> int:
+    def _append(self, run_id: str, log: _RunLog, name: str, data: bytes) -> int:
         seq = log.seq + 1
         log.events.append(Event(seq, name, data))
+        log.size += len(data)
+        self._bytes += len(data)
         log.final = name in FINAL_EVENTS
+        if log.final:
+            self._finished[run_id] = None
         log.last_at = time.monotonic()
         log.changed.set()
         return seq
 
     async def publish(self, run_id: str, name: str, data: bytes) -> int:
+        seq = self._append(run_id, self._log(run_id), name, data)
         self._sweep()
-        return self._append(self._log(run_id), name, data)
+        return seq
 
     async def publish_many(self, run_id: str, events: Sequence[tuple[str, bytes]]) -> None:
         log = self._log(run_id)
         for name, data in events:
-            self._append(log, name, data)
+            self._append(run_id, log, name, data)
+        self._sweep()
 
     @asynccontextmanager
     async def subscribe(self, run_id: str, after: int | None = None) -> AsyncIterator[Subscription]:
@@ -160,8 +172,19 @@ class InMemoryEventBus:
         finally:
             log.readers -= 1
 
+    def _forget(self, run_id: str) -> None:
+        log = self._logs.pop(run_id)
+        self._bytes -= log.size
+        self._finished.pop(run_id, None)
+
     def _sweep(self) -> None:
-        """Forget logs nobody reads whose run ended (or went quiet) `retain_s` ago."""
+        """Forget logs nobody reads whose run ended (or went quiet) `retain_s` ago, and
+        the oldest finished ones while more than `max_bytes` are held."""
+        for run_id in list(self._finished):
+            if self._bytes <= self.max_bytes:
+                break
+            if not self._logs[run_id].readers:
+                self._forget(run_id)
         now = time.monotonic()
         if now - self._swept_at < min(self.retain_s, 60.0):
             return
@@ -169,7 +192,9 @@ class InMemoryEventBus:
         for run_id, log in list(self._logs.items()):
             quiet = now - log.last_at
             if not log.readers and (quiet > self.retain_s if log.final else quiet > 3600):
-                del self._logs[run_id]
+                self._forget(run_id)
 
     async def close(self) -> None:
         self._logs.clear()
+        self._finished.clear()
+        self._bytes = 0
