@@ -180,11 +180,12 @@ class InMemoryEventBus:
     def _sweep(self) -> None:
         """Forget logs nobody reads whose run ended (or went quiet) `retain_s` ago, and
         the oldest finished ones while more than `max_bytes` are held."""
-        for run_id in list(self._finished):
-            if self._bytes <= self.max_bytes:
-                break
-            if not self._logs[run_id].readers:
-                self._forget(run_id)
+        if self._bytes > self.max_bytes:  # (checked first: the list is long when busy)
+            for run_id in list(self._finished):
+                if self._bytes <= self.max_bytes:
+                    break
+                if not self._logs[run_id].readers:
+                    self._forget(run_id)
         now = time.monotonic()
         if now - self._swept_at < min(self.retain_s, 60.0):
             return
