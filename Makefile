@@ -55,6 +55,10 @@ fmt: dev
 bench: dev
 	./scripts/ensure-services.sh
 	$(BIN)/python -m bench.messages_http
+	$(BIN)/python -m bench.postgres_http
+	$(BIN)/python -m bench.scaleout
+	$(BIN)/python -m bench.runs_orchestration
+	$(BIN)/python -m bench.streaming
 	$(BIN)/python -m bench.messages_list_scale
 	$(BIN)/python -m bench.ingestion
 	$(BIN)/python -m bench.retrieval_quality --pages 300
