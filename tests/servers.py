@@ -148,7 +148,8 @@ class Server:
                     f"server exited early:\n{(self.data_dir / 'server.log').read_text()}"
                 )
             try:
-                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                # 503: serving, with its database or Redis down (a test may want that).
+                if httpx.get(f"{self.base_url}/health", timeout=3).status_code in (200, 503):
                     return self
             except httpx.HTTPError:
                 pass

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import make_client
 from tests.scaleout.metrics import scrape, value
-from tests.servers import Server, running_server
+from tests.servers import Server, free_port, running_server
 from tests.upstream import Reply, ScriptedUpstream, route_env
 
 MODEL = "scripted-limits"
@@ -178,3 +178,26 @@ def test_metrics_count_what_the_process_did(limited: Server, upstream: ScriptedU
 
 def test_health_names_what_it_checked(limited: Server) -> None:
     assert httpx.get(f"{limited.base_url}/health").json() == {"status": "ok", "database": "ok"}
+
+
+def test_limits_are_not_enforced_rather_than_fail_when_their_store_is_down(
+    upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    env = {
+        **route_env(upstream),
+        "ASSISTANTD_KEY_CACHE_TTL_S": "0.2",
+        "ASSISTANTD_EMBEDDED_WARM_UP": "false",
+        # Nothing listens there: events, wake-ups and limits all fail to reach Redis.
+        "ASSISTANTD_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+    }
+    with running_server("sqlite", tmp_path, env) as server:
+        health = httpx.get(f"{server.base_url}/health")
+        assert health.status_code == 503
+        assert health.json() == {"status": "unavailable", "database": "ok", "redis": "unavailable"}
+        _set_limits(server, "--requests-per-minute", "1")
+        for _ in range(3):
+            response = httpx.get(f"{server.base_url}/v1/assistants")
+            assert response.status_code == 200
+            assert "x-ratelimit-limit-requests" not in response.headers
+        log = (server.data_dir / "server.log").read_text()
+        assert log.count("rate limits not applied") == 1

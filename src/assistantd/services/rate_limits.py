@@ -10,7 +10,8 @@ when it ends. Over either limit the request answers 429 in OpenAI's shape, with 
 `retry-after-ms`, which the SDK's retry waits for.
 
 With Redis the buckets are shared by every process; without it each process keeps
-its own, so N API processes allow up to N times the limit (documented).
+its own, so N API processes allow up to N times the limit (documented). If Redis
+fails, requests are served without limits (logged) rather than refused.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class RateLimiter:
         self.repo = ProjectRepository()
         self._limits: dict[str, ProjectLimits] = {}
         self._loaded_at = float("-inf")
+        self._warned_at = float("-inf")
         self._lock = asyncio.Lock()
 
     async def limits_for(self, project: str) -> ProjectLimits | None:
@@ -90,7 +92,15 @@ class RateLimiter:
             kinds.append("tokens")
             key, capacity = self._key(project, "tokens"), limits.tokens_per_minute
             takes.append(Take(key, capacity, 0, 1) if uses_model else Take.peek(key, capacity))
-        levels = await self.buckets.take(takes)
+        try:
+            levels = await self.buckets.take(takes)
+        except Exception as exc:
+            # Redis is down: serve without limits rather than fail every request of
+            # every limited project; the log says so (at most once a minute).
+            if time.monotonic() - self._warned_at > 60:
+                self._warned_at = time.monotonic()
+                log.warning("rate limits not applied: their store failed: %r", exc)
+            return []
         headers = [
             h for kind, level in zip(kinds, levels, strict=True) for h in _headers(kind, level)
         ]
