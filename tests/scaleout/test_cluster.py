@@ -217,16 +217,19 @@ def test_rate_limits_are_shared_by_every_api_process(cluster: Cluster) -> None:
     time.sleep(0.7)  # past the limits cache
     try:
         answers = []
-        for i in range(80):
+        started = time.monotonic()
+        for i in range(150):
             response = httpx.get(f"{cluster.apis[i % 2].base_url}/v1/assistants")
             answers.append(response.status_code)
             if response.status_code == 429:
                 assert response.headers["x-ratelimit-limit-requests"] == "60"
                 assert int(response.headers["retry-after-ms"]) <= 1000
                 break
-        # One bucket for both processes: about 60 in all, not 60 each.
+        # One bucket for both processes: 60 in all (plus one a second of refill), not
+        # 60 each.
+        refilled = time.monotonic() - started
         assert answers[-1] == 429
-        assert 60 <= len(answers) - 1 <= 66
+        assert 60 <= len(answers) - 1 <= 60 + refilled + 1
         assert answers.count(429) == 1
         with make_client(cluster.apis[1].base_url) as client:
             client.max_retries = 3
@@ -374,10 +377,10 @@ def test_a_revoked_key_is_refused_by_every_process_within_the_cache_ttl(
     assert revoked.returncode == 0, revoked.stderr
     revoked_at = time.monotonic()
     refused = set()
-    while len(refused) < len(cluster.apis) and time.monotonic() - revoked_at < 5:
+    while len(refused) < len(cluster.apis) and time.monotonic() - revoked_at < 10:
         for i, api in enumerate(cluster.apis):
             if httpx.get(f"{api.base_url}/v1/assistants", headers=headers).status_code == 401:
                 refused.add(i)
         time.sleep(0.05)
     assert refused == {0, 1}
-    assert time.monotonic() - revoked_at <= 1 + 0.5  # the TTL, and some slack
+    assert time.monotonic() - revoked_at <= 1 + 1  # the TTL, and room for a slow request
