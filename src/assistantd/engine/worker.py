@@ -77,6 +77,7 @@ class Worker:
         self._own: set[asyncio.Task[None]] = set()
         # Streamed runs taken without slots (ASSISTANTD_WORKERS=0) wait for one of these.
         self._streamed = asyncio.Semaphore(streamed_limit)
+        self.streamed_limit = streamed_limit
         self.running: set[str] = set()
 
     def wake(self) -> None:
@@ -103,19 +104,21 @@ class Worker:
     def may_claim(self) -> bool:
         """Whether a streamed run may start at once: not when stopping, nor when every
         slot is busy (then it waits queued for one, as other runs do: 64 streamed runs
-        executing at once beside 16 slots cost 1.8 times the CPU per run)."""
+        executing at once beside 16 slots cost 1.8 times the CPU per run), nor, with no
+        slots, past `streamed_limit`."""
         if not self._claiming or self._loop is None:
             return False
-        return not self.concurrency or len(self.running) < self.concurrency
+        return len(self.running) < (self.concurrency or self.streamed_limit)
 
     def start_claimed(self, run_id: str) -> None:
-        """Execute a run claimed for this worker as it was created (a streamed run):
-        in a task of its own, at most `streamed_limit` at once, not waiting for a slot."""
+        """Execute a run claimed for this worker as it was created (a streamed run, when
+        `may_claim` said a slot, or with no slots one of `streamed_limit`, was free)."""
 
         async def once() -> None:
             async with self._streamed:
                 await self.execute(run_id)
 
+        self.running.add(run_id)  # counted at once, so a burst cannot over-claim
         task = asyncio.create_task(once())
         self._own.add(task)
         task.add_done_callback(self._own.discard)
