@@ -83,14 +83,6 @@ async def _relay(
         yield DONE
 
 
-def _response(body: AsyncIterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(
-        body,
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
-
-
 async def stream_run(
     bus: EventBus,
     run_id: str,
@@ -98,11 +90,13 @@ async def stream_run(
     *,
     after: int | None = None,
     first: Callable[[T], list[bytes]] = lambda _: [],
+    follow: Callable[[T], bool] = lambda _: True,
     keepalive_s: float = 15.0,
 ) -> StreamingResponse:
     """Subscribe to `run_id` from event `after` (None: from now), then `start()` the
     run (its errors are plain HTTP errors, raised before any byte is streamed), then
-    stream its events."""
+    stream its events: all of its turn, or, if `follow(started)` is False, only those
+    kept now."""
     stack = AsyncExitStack()
     events = await stack.enter_async_context(bus.subscribe(run_id, after))
     try:
@@ -110,7 +104,12 @@ async def stream_run(
     except BaseException:
         await stack.aclose()
         raise
-    return _response(_relay(events, first(started), stack, keepalive_s))
+    body = _relay(events, first(started), stack, keepalive_s, follow=follow(started))
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
 
 
 async def resume_run(
@@ -123,11 +122,6 @@ async def resume_run(
 ) -> StreamingResponse:
     """The run's events after `after`: those kept, then, if the run is still going (read
     after subscribing, so its ending cannot slip between), the rest as they come."""
-    stack = AsyncExitStack()
-    events = await stack.enter_async_context(bus.subscribe(run_id, after))
-    try:
-        live = await is_live()
-    except BaseException:
-        await stack.aclose()
-        raise
-    return _response(_relay(events, [], stack, keepalive_s, follow=live))
+    return await stream_run(
+        bus, run_id, is_live, after=after, follow=lambda live: live, keepalive_s=keepalive_s
+    )

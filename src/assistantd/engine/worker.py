@@ -34,7 +34,12 @@ from assistantd.observability.logs import PROJECT, RUN_ID
 from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
 from assistantd.services.documents import encode
 from assistantd.services.run_events import ending_docs, publish_doc, publish_docs
-from assistantd.services.run_states import close_open_messages, close_open_work, transition
+from assistantd.services.run_states import (
+    close_open_messages,
+    close_open_work,
+    start_run,
+    transition,
+)
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
 from assistantd.store.sql import Conn
@@ -91,15 +96,7 @@ class Worker:
         if self.concurrency:
             self.wake()
             return
-
-        async def once() -> None:
-            async with self._streamed:
-                if self._claiming and await self.claim_next(run_id) is not None:
-                    await self.execute(run_id)
-
-        task = asyncio.create_task(once())
-        self._own.add(task)
-        task.add_done_callback(self._own.discard)
+        self._run_in_own_task(run_id, claimed=False)
 
     def may_claim(self) -> bool:
         """Whether a streamed run may start at once: not when stopping, nor when every
@@ -113,12 +110,17 @@ class Worker:
     def start_claimed(self, run_id: str) -> None:
         """Execute a run claimed for this worker as it was created (a streamed run, when
         `may_claim` said a slot, or with no slots one of `streamed_limit`, was free)."""
+        self.running.add(run_id)  # counted at once, so a burst cannot over-claim
+        self._run_in_own_task(run_id, claimed=True)
+
+    def _run_in_own_task(self, run_id: str, *, claimed: bool) -> None:
+        """A run executed outside the slots, at most `streamed_limit` at once."""
 
         async def once() -> None:
             async with self._streamed:
-                await self.execute(run_id)
+                if claimed or (self._claiming and await self.claim_next(run_id) is not None):
+                    await self.execute(run_id)
 
-        self.running.add(run_id)  # counted at once, so a burst cannot over-claim
         task = asyncio.create_task(once())
         self._own.add(task)
         task.add_done_callback(self._own.discard)
@@ -165,14 +167,8 @@ class Worker:
             log.exception("releasing this worker's queued runs failed")
 
     def _claim(self, conn: Conn, run_id: str | None = None) -> RunDoc | None:
-        record = self.runs.claim_candidate(conn, self.id, run_id)
-        if record is None:
-            return None
-        run: RunDoc = orjson.loads(record.doc)
-        transition(run, "in_progress")
-        now = clock.now()
-        self.runs.save_claimed(conn, run["id"], encode(run), run["expires_at"], self.id, now)
-        return run
+        doc = self.runs.claim_candidate(conn, self.id, run_id)
+        return None if doc is None else start_run(self.runs, conn, doc, self.id)
 
     async def claim_next(self, run_id: str | None = None) -> str | None:
         """Claim the oldest queued run this worker may take (or `run_id`): its id, or None."""

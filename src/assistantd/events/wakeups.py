@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Protocol
@@ -67,6 +68,10 @@ class RedisWakeups(LocalWakeups):
         super().__init__()
         self.client = client
         self.prefix = prefix
+        # Sent with each announcement, so this process skips its own echo: its
+        # listeners were called at once, and a second wake-up costs a claim that finds
+        # nothing.
+        self._me = uuid.uuid4().hex.encode()
         self._task: asyncio.Task[None] | None = None
 
     def _channel(self, topic: str) -> str:
@@ -75,7 +80,7 @@ class RedisWakeups(LocalWakeups):
     async def notify(self, topic: str) -> None:
         self._call(topic)
         try:
-            await self.client.publish(self._channel(topic), b"")
+            await self.client.publish(self._channel(topic), self._me)
         except redis.RedisError as exc:  # the others find the work at their next poll
             log.warning("could not announce new work on Redis: %s", exc)
 
@@ -93,7 +98,7 @@ class RedisWakeups(LocalWakeups):
                 for topic in channels.values():
                     self._call(topic)
                 async for message in pubsub.listen():
-                    if message["type"] == "message":
+                    if message["type"] == "message" and message["data"] != self._me:
                         channel = message["channel"]
                         self._call(
                             channels[channel.decode() if isinstance(channel, bytes) else channel]

@@ -25,6 +25,7 @@ __all__ = [
     "close_open_messages",
     "close_open_work",
     "end_step",
+    "start_run",
     "transition",
 ]
 
@@ -79,6 +80,14 @@ def transition(run: RunDoc, to: str) -> None:
         run["completed_at"] = now
     if to != "requires_action":
         run["required_action"] = None
+
+
+def start_run(repo: RunRepository, conn: Conn, doc: str, worker: str) -> RunDoc:
+    """A queued run (its stored document) taken by `worker`: in progress, saved."""
+    run: RunDoc = orjson.loads(doc)
+    transition(run, "in_progress")
+    repo.save_claimed(conn, run["id"], encode(run), run["expires_at"], worker, clock.now())
+    return run
 
 
 def end_step(step: RunStepDoc, status: str, now: int) -> RunStepDoc:

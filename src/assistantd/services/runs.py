@@ -35,7 +35,12 @@ from assistantd.services.run_docs import (
     strip_search_content,
 )
 from assistantd.services.run_events import ending_docs, publish_docs
-from assistantd.services.run_states import answer_tool_calls, close_open_work, transition
+from assistantd.services.run_states import (
+    answer_tool_calls,
+    close_open_work,
+    start_run,
+    transition,
+)
 from assistantd.services.threads import thread_doc
 from assistantd.services.tool_resources import (
     THREAD_STORE_DAYS,
@@ -187,19 +192,13 @@ class RunService:
         )
         return text
 
-    def _claim_at_once(self, conn: Conn, text: str, reserve_for: str | None) -> str | None:
+    def _claim_at_once(self, conn: Conn, text: str, reserve_for: str | None) -> RunDoc | None:
         """A run streamed by the process that will execute it starts in the unit that
         creates it: one write and one hand-over fewer before its first token (bench:
         time to first token). Its events still go created, queued, in_progress."""
         if not reserve_for or self.local is None or not self.local.may_claim():
             return None
-        run = orjson.loads(text)
-        transition(run, "in_progress")
-        claimed = encode(run)
-        self.repo.save_claimed(
-            conn, run["id"], claimed, run["expires_at"], reserve_for, clock.now()
-        )
-        return claimed
+        return start_run(self.repo, conn, text, reserve_for)
 
     async def create(
         self,
@@ -223,7 +222,7 @@ class RunService:
         ]
         rows = message_rows(extra, project=project, thread_id=thread_id, created_at=clock.now())
 
-        def unit(conn: Conn) -> tuple[str, str | None]:
+        def unit(conn: Conn) -> tuple[str, RunDoc | None]:
             if not self.repo.lock_thread(conn, project, thread_id):
                 raise NotFound.object("thread", thread_id)
             self.files.check_refs(conn, project, refs)
@@ -235,13 +234,15 @@ class RunService:
         await self._queued(text, reserve_for, claimed)
         return text.encode()
 
-    async def _queued(self, text: str, reserve_for: str | None, claimed: str | None = None) -> None:
+    async def _queued(
+        self, text: str, reserve_for: str | None, claimed: RunDoc | None = None
+    ) -> None:
         """Announce a newly queued run, then let a worker have it (or start it, if it
         was claimed as it was created)."""
         run = orjson.loads(text)
         docs = [("thread.run.created", run), ("thread.run.queued", run)]
         if claimed is not None:
-            docs.append(("thread.run.in_progress", orjson.loads(claimed)))
+            docs.append(("thread.run.in_progress", claimed))
         await publish_docs(self.bus, run["id"], docs)
         if claimed is not None and self.local is not None:
             self.local.start_claimed(run["id"])
@@ -282,7 +283,7 @@ class RunService:
         rows = message_rows(messages, project=project, thread_id=thread_id, created_at=clock.now())
         attachments = file_search_attachments(messages, "thread.messages")
 
-        def unit(conn: Conn) -> tuple[str, str | None]:
+        def unit(conn: Conn) -> tuple[str, RunDoc | None]:
             self.files.check_refs(conn, project, refs)
             made = dict(thread, tool_resources=dict(thread["tool_resources"]))
             if self.vector_stores is not None:

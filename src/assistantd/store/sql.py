@@ -33,8 +33,22 @@ _SQLITE = sqlite.dialect(paramstyle="named")
 _POSTGRES = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 
 
+def _compile(statement: Executable, dialect: Any) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """SQL text, the order of its positional binds (if the dialect has them), and the
+    values SQLAlchemy bound itself (e.g. the OFFSET 0 it adds after LIMIT)."""
+    compiled = cast(ClauseElement, statement).compile(dialect=dialect)
+    params = getattr(compiled, "params", None) or {}  # DDL has none
+    binds = getattr(compiled, "binds", {})
+    # A value bound at construction (even None, as in SET worker = NULL) is a default;
+    # a bindparam() left for the caller is required.
+    defaults = {
+        k: v for k, v in params.items() if v is not None or (k in binds and not binds[k].required)
+    }
+    return str(compiled), tuple(getattr(compiled, "positiontup", None) or ()), defaults
+
+
 class Query:
-    """A Core statement plus its SQLite text, compiled on first use."""
+    """A Core statement plus its SQLite and PostgreSQL texts, each compiled on first use."""
 
     __slots__ = ("_defaults", "_pg", "_sqlite", "statement")
 
@@ -47,18 +61,7 @@ class Query:
     @property
     def sqlite(self) -> str:
         if self._sqlite is None:
-            compiled = cast(ClauseElement, self.statement).compile(dialect=_SQLITE)
-            # Values SQLAlchemy bound itself (e.g. the OFFSET 0 it adds after LIMIT).
-            params = getattr(compiled, "params", None) or {}  # DDL has none
-            binds = getattr(compiled, "binds", {})
-            # A value bound at construction (even None, as in SET worker = NULL) is a
-            # default; a bindparam() left for the caller is required.
-            self._defaults = {
-                k: v
-                for k, v in params.items()
-                if v is not None or (k in binds and not binds[k].required)
-            }
-            self._sqlite = str(compiled)
+            self._sqlite, _, self._defaults = _compile(self.statement, _SQLITE)
         return self._sqlite
 
     def sqlite_params(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -68,15 +71,7 @@ class Query:
         """asyncpg's SQL ($1, $2... with the casts SQLAlchemy's asyncpg dialect renders)
         and its positional arguments, compiled on first use."""
         if self._pg is None:
-            compiled = cast(ClauseElement, self.statement).compile(dialect=_POSTGRES)
-            binds = getattr(compiled, "binds", {})
-            defaults = {
-                k: v
-                for k, v in (getattr(compiled, "params", None) or {}).items()
-                if v is not None or (k in binds and not binds[k].required)
-            }
-            names = tuple(getattr(compiled, "positiontup", None) or ())
-            self._pg = (str(compiled), names, defaults)
+            self._pg = _compile(self.statement, _POSTGRES)
         sql, names, defaults = self._pg
         return sql, [params[n] if n in params else defaults[n] for n in names]
 

@@ -50,7 +50,7 @@ _SAVE = Query(
 # A queued run may be reserved for one worker (a streamed run, for the process that
 # holds the stream); others pass it by.
 _CLAIM_CANDIDATE = Query(
-    select(_runs.c.id, _runs.c.doc, _runs.c.private, _runs.c.project, _runs.c.thread_id)
+    select(_runs.c.doc)
     .where(
         _runs.c.status == "queued",
         or_(_runs.c.worker.is_(None), _runs.c.worker == bindparam("worker")),
@@ -60,7 +60,7 @@ _CLAIM_CANDIDATE = Query(
     .with_for_update(skip_locked=True)
 )
 _CLAIM_THIS = Query(
-    select(_runs.c.id, _runs.c.doc, _runs.c.private, _runs.c.project, _runs.c.thread_id)
+    select(_runs.c.doc)
     .where(_runs.c.id == bindparam("id"), _runs.c.status == "queued")
     .with_for_update(skip_locked=True)
 )
@@ -196,16 +196,14 @@ class RunRepository:
     def page_in_thread(self, conn: Conn, project: str, thread_id: str, params: ListParams) -> Page:
         return fetch_page(conn, _runs, {"thread_id": thread_id, "project": project}, params)
 
-    def claim_candidate(
-        self, conn: Conn, worker: str, run_id: str | None = None
-    ) -> RunRecord | None:
-        """The oldest queued run this worker may take (or `run_id` if it is still
-        queued), its row locked, read in the same statement that found it."""
+    def claim_candidate(self, conn: Conn, worker: str, run_id: str | None = None) -> str | None:
+        """The document of the oldest queued run this worker may take (or of `run_id`
+        if it is still queued), its row locked, read in the statement that found it."""
         if run_id is not None:
             row = conn.first(_CLAIM_THIS, {"id": run_id})
         else:
             row = conn.first(_CLAIM_CANDIDATE, {"worker": worker})
-        return RunRecord(row[1], row[2], row[3], row[4]) if row else None
+        return row[0] if row else None
 
     def save_claimed(
         self, conn: Conn, run_id: str, doc: str, expires_at: int | None, worker: str, now: int
