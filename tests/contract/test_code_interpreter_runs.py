@@ -398,3 +398,25 @@ def test_after_six_rounds_of_code_the_model_must_answer(
     assert [_logs(c) for c in calls] == [f"{n}\n" for n in range(6)]
     assert all("tools" in r for r in upstream.requests[:6])
     assert "tools" not in upstream.requests[6]  # the last turn is offered no tool
+
+
+def test_upstream_models_get_no_grammar_limits_and_long_code_runs(
+    cc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    """The 512-character bound exists for the embedded model's grammar: an upstream that
+    enforces schemas must not see it, and code longer than it runs."""
+    lines = [f"v{i} = {i} * 3" for i in range(80)]
+    code = "\n".join([*lines, "print(sum([" + ", ".join(f"v{i}" for i in range(80)) + "]))"])
+    assert len(code) > 885
+    upstream.script(_call(code), Reply(text="done"))
+    assistant = cc.beta.assistants.create(
+        model="scripted-gpt", tools=[{"type": "code_interpreter"}, {"type": "file_search"}]
+    )
+    thread = cc.beta.threads.create(messages=[{"role": "user", "content": "sum"}])
+    run = _run(cc, thread.id, assistant.id)
+    offered = json.dumps(upstream.requests[0]["tools"])
+    assert "maxLength" not in offered
+    assert "x-grammar" not in offered
+    (call,) = _code_calls(cc, thread.id, run.id)
+    assert call.input == code
+    assert _logs(call).strip() == str(sum(i * 3 for i in range(80)))

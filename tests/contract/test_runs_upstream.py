@@ -401,6 +401,24 @@ def test_max_completion_tokens_ends_incomplete(
     assert message.incomplete_details.reason == "max_tokens"
 
 
+def test_a_providers_own_cap_is_not_reported_as_the_clients(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, assistant_id: str
+) -> None:
+    """No max_completion_tokens: a cut is the provider's own limit. The run completes and
+    the message says it was cut (`max_tokens`); nothing blames a limit never set."""
+    upstream.script(Reply(text="An answer the upstream cut", finish="length"))
+    thread_id = _thread(rc, "x")
+    run = rc.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
+    assert run.status == "completed"
+    assert run.incomplete_details is None
+    assert "max_tokens" not in upstream.requests[-1]
+    message = rc.beta.threads.messages.list(thread_id, run_id=run.id).data[0]
+    assert message.status == "incomplete"
+    assert message.incomplete_details is not None
+    assert message.incomplete_details.reason == "max_tokens"
+    assert message.content[0].text.value == "An answer the upstream cut"  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("replies", "code"),
     [

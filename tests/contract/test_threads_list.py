@@ -3,13 +3,15 @@ pagination like every list, and a filter on metadata key/value pairs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from tests.servers import Server
+from tests.conftest import make_client
+from tests.servers import Server, running_server
 
 
 def _list(client: openai.OpenAI, **params: Any) -> dict[str, Any]:
@@ -68,3 +70,51 @@ def test_bad_list_parameters_are_400(server: Server, params: dict[str, str], par
     response = httpx.get(f"{server.base_url}/v1/threads", params=params)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == param
+
+
+def test_nul_in_a_metadata_filter_is_a_400(server: Server) -> None:
+    for name, value in (("metadata[a\x00b]", "v"), ("metadata[k]", "v\x00")):
+        response = httpx.get(
+            f"{server.base_url}/v1/threads",
+            params={name: value},
+            headers={"Authorization": "Bearer sk-test"},
+        )
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["param"] == name
+        assert "NUL" in error["message"]
+
+
+@pytest.fixture(scope="module")
+def small_scan(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = {"ASSISTANTD_THREAD_FILTER_SCAN_ROWS": "100", "ASSISTANTD_EMBEDDED_WARM_UP": "false"}
+    with running_server(backend, tmp_path_factory.mktemp(f"scan-{backend}"), env) as srv:
+        yield srv
+
+
+def test_a_filter_reads_a_bounded_window_and_says_so(small_scan: Server) -> None:
+    """A filter that matches nothing in the 100 threads past the cursor is refused with a
+    clear 400 rather than reading every thread of the project."""
+    with make_client(small_scan.base_url) as client:
+        old = client.beta.threads.create(metadata={"kind": "rare"}).id
+        for _ in range(120):
+            client.beta.threads.create(metadata={"kind": "common"})
+        common = _list(client, limit=5, **{"metadata[kind]": "common"})
+        assert len(common["data"]) == 5
+        assert common["has_more"] is True
+        with pytest.raises(openai.BadRequestError) as refused:
+            _list(client, **{"metadata[kind]": "rare"})
+        assert refused.value.code == "filter_scan_limit"
+        assert refused.value.param == "metadata"
+        # From a nearer cursor the same filter finds it, within the window; the window
+        # ends before the threads do, so the short page says there may be more.
+        found = _list(client, order="asc", **{"metadata[kind]": "rare"})
+        assert [t["id"] for t in found["data"]] == [old]
+        assert found["has_more"] is True
+        # Paging on past it works as usual.
+        nxt = _list(client, order="asc", after=old, limit=50, **{"metadata[kind]": "common"})
+        assert len(nxt["data"]) == 50
+        # A short page at the end of the threads is an ordinary last page.
+        tail = _list(client, after=old, **{"metadata[kind]": "rare"})  # older than the oldest
+        assert tail["data"] == []
+        assert tail["has_more"] is False

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from assistantd import clock
 from assistantd.engine.ingestion import Ingestor
+from assistantd.engine.parse_pool import ParsePool
 from assistantd.errors import InvalidRequest
 from assistantd.protocol.assistants import AssistantCreate
 from assistantd.protocol.runs import ThreadAndRunCreate
@@ -143,7 +144,9 @@ class _Interrupting:
         self.calls = 0
         self.embedded = 0
 
-    async def embed(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
+    async def embed(
+        self, texts: Sequence[str], *, project: str = "", lane: str = "query"
+    ) -> np.ndarray[Any, Any]:
         self.calls += 1
         self.embedded += len(texts)
         if self.calls == 1:
@@ -173,11 +176,18 @@ async def test_a_cancelled_batch_stops_ingestion_between_slices(
 
         embedder = _Interrupting(cancel)
         worker = Ingestor(
-            db, c.blobs, c.vector_stores.chunks, embedder, c.vector_stores, concurrency=0
+            db,
+            c.blobs,
+            c.vector_stores.chunks,
+            embedder,
+            c.vector_stores,
+            ParsePool(),
+            concurrency=0,
         )
         claimed = await db.write(partial(files.claim, worker=worker.id, now=clock.now()))
         assert claimed == (store["id"], file_id, PROJECT)
         await worker.ingest(store["id"], file_id, PROJECT)
+        await worker.parser.close()
         # Only the first slice was embedded, of a file of hundreds of chunks.
         assert len(chunk_pages([big], 800, 400)) > 5 * 64
         assert (embedder.calls, embedder.embedded) == (1, 64)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,15 +158,17 @@ def test_metrics_count_what_the_process_did(limited: Server, upstream: ScriptedU
     before = scrape(limited.base_url)
     upstream.script(*(Reply(text="m") for _ in range(3)))
     with make_client(limited.base_url) as client:
-        assistant = client.beta.assistants.create(model=MODEL)
-        for _ in range(3):
+        for n in range(3):  # three client-chosen names, one configured route
+            assistant = client.beta.assistants.create(model=f"{MODEL}-tenant-{n}")
             client.beta.threads.create_and_run_poll(assistant_id=assistant.id, poll_interval_ms=50)
     after = scrape(limited.base_url)
     runs = "assistantd_runs_finished_total"
     assert value(after, runs, status="completed") - value(before, runs, status="completed") == 3
     tokens = "assistantd_model_tokens_total"
-    assert value(after, tokens, model=MODEL, direction="in") == 33
-    assert value(after, tokens, model=MODEL, direction="out") == 21
+    assert value(after, tokens, model="scripted*", direction="in") == 33
+    assert value(after, tokens, model="scripted*", direction="out") == 21
+    models = {dict(labels).get("model") for name, labels in after if name == tokens}
+    assert models == {"scripted*"}, "a client's model string became a series"
     created = value(
         after,
         "assistantd_http_requests_total",
@@ -202,3 +207,35 @@ def test_limits_are_not_enforced_rather_than_fail_when_their_store_is_down(
             assert "x-ratelimit-limit-requests" not in response.headers
         log = (server.data_dir / "server.log").read_text()
         assert log.count("rate limits not applied") == 1
+
+
+def test_a_worker_with_no_run_slots_refuses_to_start(limited: Server) -> None:
+    """API processes run with ASSISTANTD_WORKERS=0; a worker that inherits it must say so
+    and stop, not start and silently execute nothing."""
+    env = {**os.environ, **limited.env, "ASSISTANTD_WORKERS": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "assistantd", "worker", "--database-url", limited.database_url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "a worker needs at least 1" in done.stderr
+    assert "--concurrency" in done.stderr
+
+
+def test_a_clean_shutdown_logs_no_error(tmp_path: Path) -> None:
+    """SIGTERM with the embedded model's process up: its end is expected, not an ERROR."""
+    env = {"ASSISTANTD_LOG_FORMAT": "json"}
+    log = tmp_path / "server.log"
+    with running_server("sqlite", tmp_path, env):
+        deadline = time.monotonic() + 120
+        while "embedded model process" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, "the embedded model never started"
+            time.sleep(0.1)
+    lines = [orjson.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert any("stopped" in line["message"] for line in lines)
+    errors = [line for line in lines if line["level"] in ("error", "critical")]
+    assert errors == []

@@ -2,9 +2,10 @@
 
 The stream is a view of the run, not the run: it subscribes before the run can start
 (so no early event is lost), relays events as the worker publishes them (tokens
-included, nothing buffered), sends a keep-alive comment while the model is silent, and
-ends after the run's last event of this turn (`requires_action` or a terminal state)
-with `event: done` / `data: [DONE]`. A client that disconnects only unsubscribes.
+included, nothing buffered), sends a keep-alive comment line while the model is
+silent (never a blank line: see `_KEEP_ALIVE`), and ends after the run's last event of
+this turn (`requires_action` or a terminal state) with `event: done` /
+`data: [DONE]`. A client that disconnects only unsubscribes.
 
 Each frame carries `id: <seq>`, the event's number in its run, so a client that lost
 its connection can resume on any process (`resume_run`, an extension to OpenAI's API).
@@ -29,7 +30,12 @@ __all__ = ["DONE", "frame", "resume_run", "stream_run"]
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 DONE = b"event: done\ndata: [DONE]\n\n"
-_KEEP_ALIVE = b": keep-alive\n\n"
+# A comment line with no blank line after it. A blank line ends an event: after the
+# first frame (which carries `id:`) openai-python's decoder keeps that id and turns
+# every later blank line into an empty event, whose `data` it then fails to parse as
+# JSON. The comment alone still moves bytes (proxies and read timeouts see traffic),
+# and every decoder ignores it as part of the next frame.
+_KEEP_ALIVE = b": keep-alive\n"
 
 
 def frame(name: str, data: bytes, seq: int | None = None) -> bytes:

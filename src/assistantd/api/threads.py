@@ -30,6 +30,13 @@ def _metadata_filter(call: Call) -> dict[str, str]:
         if match is None:
             continue
         key = match.group(1)
+        if "\x00" in key or "\x00" in value:
+            # PostgreSQL's text cannot hold NUL (it answered 500): refused on both backends.
+            raise InvalidRequest(
+                f"Invalid '{name}': metadata keys and values cannot contain NUL characters.",
+                param=name,
+                code="invalid_value",
+            )
         if len(key) > _MAX_KEY or len(value) > _MAX_VALUE:
             raise InvalidRequest(
                 f"Invalid '{name}': metadata keys are at most {_MAX_KEY} characters and "

@@ -204,6 +204,7 @@ class RunExecutor:
             await self.turns.end(turn, "incomplete", incomplete={"reason": "max_completion_tokens"})
             return False
         turn.prompt_tokens = context.prompt_tokens
+        turn.max_tokens = max_tokens
         checked = time.monotonic()
         request = self._request(turn, context, max_tokens, server)
         async for event in provider.stream(request):

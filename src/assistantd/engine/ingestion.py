@@ -8,6 +8,12 @@ so a killed process never leaves a file `in_progress` forever (the hang openai-p
 transaction; the chunks, the file's new status and the recounted store and batch are
 written in one unit, and only if the file is still this worker's and still
 `in_progress` (a batch cancel or a detach may have come meanwhile).
+
+Parsing, chunking and tokenising run in the parse pool's limited children
+(engine/parse_pool.py), never in this process; embedding runs here in the embedder's
+bulk lane, behind every search's query (tools/file_search/lanes.py). Claims are fair
+between projects: a free slot takes the oldest file of a project that has none in
+ingestion, so one project's thousand files delay another's one by at most one job.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ import logging
 import os
 import uuid
 from functools import partial
-from typing import Any
 
 import orjson
 
 from assistantd import clock
+from assistantd.engine.parse_pool import ParseJob, ParsePool
 from assistantd.protocol.objects import ErrorInfo
 from assistantd.services.documents import encode
 from assistantd.services.files import blob_key
@@ -32,9 +38,8 @@ from assistantd.store.blobs import BlobStore
 from assistantd.store.chunks import ChunkIndex, NewChunk
 from assistantd.store.db import Database
 from assistantd.store.sql import Conn
-from assistantd.tools.file_search.chunking import chunk_pages
 from assistantd.tools.file_search.embeddings import Embedder, EmbeddingError
-from assistantd.tools.file_search.parsing import ParseError, parse
+from assistantd.tools.file_search.parsing import ParseError
 
 __all__ = ["Ingestor"]
 
@@ -56,6 +61,7 @@ class Ingestor:
         chunks: ChunkIndex,
         embedder: Embedder,
         vector_stores: VectorStoreService,
+        parser: ParsePool,
         *,
         concurrency: int = 1,
         poll_s: float = 1.0,
@@ -66,6 +72,7 @@ class Ingestor:
         self.chunks = chunks
         self.embedder = embedder
         self.vector_stores = vector_stores
+        self.parser = parser
         self.concurrency = concurrency
         self.poll_s = poll_s
         self.stale_s = stale_s
@@ -87,6 +94,7 @@ class Ingestor:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.parser.close()
         # What this worker held goes back to failed at once rather than after stale_s.
         with contextlib.suppress(Exception):
             await self.fail_stale(worker=self.id)
@@ -175,29 +183,23 @@ class Ingestor:
             return {"code": "server_error", "message": "The file was detached."}
         doc = orjson.loads(row[0])
         static = doc["chunking_strategy"]["static"]
-        try:
-            data = await asyncio.to_thread(self.blobs.path(blob_key(file_id)).read_bytes)
-        except FileNotFoundError:
-            return {"code": "invalid_file", "message": "The File was deleted before it was read."}
-        filename: str = row[3]
-
-        def prepare() -> tuple[list[str], list[Any]]:
-            pages = parse(filename, data)
-            pieces = chunk_pages(
-                pages, static["max_chunk_size_tokens"], static["chunk_overlap_tokens"]
-            )
-            return pages, pieces
-
-        pages, pieces = await asyncio.to_thread(prepare)
+        job = ParseJob(
+            path=str(self.blobs.path(blob_key(file_id))),
+            filename=row[3],
+            chunk_tokens=static["max_chunk_size_tokens"],
+            overlap_tokens=static["chunk_overlap_tokens"],
+        )
+        prepared = await self.parser.prepare(job)
+        pieces = prepared.chunks
         new: list[NewChunk] = []
         for start in range(0, len(pieces), _EMBED_SLICE):
             # A batch cancel or a detach ends the work between slices, not an hour later.
             if start and not await self._still_mine(project, store_id, file_id):
                 raise _Abandoned
             part = pieces[start : start + _EMBED_SLICE]
-            vectors = await self.embedder.embed([p.text for p in part])
-            new += [NewChunk(start + i, p.text, vectors[i]) for i, p in enumerate(part)]
-        return new, pages
+            vectors = await self.embedder.embed(part, project=project, lane="bulk")
+            new += [NewChunk(start + i, text, vectors[i]) for i, text in enumerate(part)]
+        return new, prepared.pages
 
     async def _still_mine(self, project: str, store_id: str, file_id: str) -> bool:
         def unit(conn: Conn) -> bool:

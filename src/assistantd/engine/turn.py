@@ -64,6 +64,7 @@ class Turn:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish: str | None = None
+    max_tokens: int | None = None  # what the client's max_completion_tokens left this turn
     message: MessageDoc | None = None
     step: RunStepDoc | None = None
     tool_step: RunStepDoc | None = None
@@ -78,6 +79,13 @@ class Turn:
     def next(self) -> Turn:
         """The turn after server tools ran: same run, nothing written yet."""
         return Turn(self.run, self.private, self.project)
+
+
+def _client_cap_reached(turn: Turn) -> bool:
+    """Was the answer cut by the client's max_completion_tokens? With one set, the
+    provider was asked for at most what it left, so a cut is that limit (a smaller limit
+    of the upstream's own cannot be told apart from it: usage may be an estimate)."""
+    return turn.max_tokens is not None
 
 
 def _usage(prompt: int, completion: int) -> UsageInfo:
@@ -190,8 +198,13 @@ class TurnWriter:
         calls = [turn.calls[i] for i in sorted(turn.calls)]
         if calls:
             await self.require_action(turn, calls)
-        elif turn.finish == "length":
+        elif turn.finish == "length" and _client_cap_reached(turn):
             await self.end(turn, "incomplete", incomplete={"reason": "max_completion_tokens"})
+        elif turn.finish == "length":
+            # The provider's own output cap (ASSISTANTD_EMBEDDED_MAX_TOKENS, an upstream's
+            # limit), not one the client set: the message says it was cut (`max_tokens`,
+            # as a chat completion would), and the run is not blamed on the client's limit.
+            await self.end(turn, "completed", message_reason="max_tokens")
         else:
             await self.end(turn, "completed")
 
@@ -241,7 +254,10 @@ class TurnWriter:
         *,
         last_error: ErrorInfo | None = None,
         incomplete: dict[str, str] | None = None,
+        message_reason: str | None = None,
     ) -> None:
+        """End the run with `status`; its open message ends completed with it, or
+        incomplete for `message_reason` (an answer cut short in a completed run)."""
         run_usage, step_usage = self._usages(turn)
         reasons = {"failed": "run_failed", "expired": "run_expired"}
         updates: dict[str, RunStepDoc] = {}
@@ -263,6 +279,8 @@ class TurnWriter:
             if turn.message is not None:
                 if run["status"] == "cancelled":
                     message = self._closed_message(turn, "incomplete", "run_cancelled")
+                elif status == "completed" and message_reason is not None:
+                    message = self._closed_message(turn, "incomplete", message_reason)
                 elif status == "completed":
                     message = self._closed_message(turn, "completed", None)
                 else:

@@ -110,7 +110,7 @@ class RedisWakeups(LocalWakeups):
                 await asyncio.sleep(1.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
 
     async def close(self) -> None:
         if self._task is not None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 __all__ = [
+    "GRAMMAR_MAX_LENGTH",
     "ChatRequest",
     "Finish",
     "Provider",
@@ -26,7 +27,24 @@ __all__ = [
     "TextDelta",
     "ToolCallDelta",
     "Usage",
+    "without_hints",
 ]
+
+
+# A hint in a tool's JSON schema: the longest string the embedded model may write there
+# (its grammar needs a bound). Only the embedded model reads it; every other provider
+# sends the schema without it (`without_hints`), so no upstream model is held to a limit
+# that exists for a 135M model's grammar.
+GRAMMAR_MAX_LENGTH = "x-grammar-max-length"
+
+
+def without_hints(schema: Any) -> Any:
+    """`schema` without `GRAMMAR_MAX_LENGTH` hints, at any depth (the input is unchanged)."""
+    if isinstance(schema, dict):
+        return {k: without_hints(v) for k, v in schema.items() if k != GRAMMAR_MAX_LENGTH}
+    if isinstance(schema, list):
+        return [without_hints(v) for v in schema]
+    return schema
 
 
 @dataclass(frozen=True)

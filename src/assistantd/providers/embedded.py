@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistantd.providers.base import (
+    GRAMMAR_MAX_LENGTH,
     ChatRequest,
     Finish,
     ProviderError,
@@ -64,11 +65,13 @@ _MAX_ITEMS = 64
 
 def bounded(schema: Any) -> Any:
     """The schema with limits on every string and array, so generation terminates and its
-    grammar stays within what llama.cpp accepts."""
+    grammar stays within what llama.cpp accepts. A string's bound is its `maxLength`, else
+    the tool's `GRAMMAR_MAX_LENGTH` hint (a bound for this model only), else 64."""
     if isinstance(schema, dict):
-        out = {k: bounded(v) for k, v in schema.items()}
+        out = {k: bounded(v) for k, v in schema.items() if k != GRAMMAR_MAX_LENGTH}
         if out.get("type") == "string" and "enum" not in out and "const" not in out:
-            out["maxLength"] = min(_int(out.get("maxLength"), 64), _MAX_STRING)
+            default = _int(schema.get(GRAMMAR_MAX_LENGTH), 64)
+            out["maxLength"] = min(_int(out.get("maxLength"), default), _MAX_STRING)
         if out.get("type") == "array":
             out["maxItems"] = min(_int(out.get("maxItems"), 8), _MAX_ITEMS)
         return out
@@ -97,9 +100,12 @@ class EmbeddedProvider:
     counts_cheaply = False  # its own tokenizer: milliseconds a page
     accepts_images = False  # SmolLM2 reads text: images become "[image file file-…]"
 
-    def __init__(self, model_path: Path | None = None, *, context_window: int = 8192) -> None:
+    def __init__(
+        self, model_path: Path | None = None, *, context_window: int = 8192, max_tokens: int = 512
+    ) -> None:
         self.model_path = model_path
         self.context_window = context_window
+        self.max_tokens = max_tokens  # its own cap when the run sets none
         self._vocab: Any = None
         self._vocab_lock = threading.Lock()
         self._process: LlamaProcess | None = None
@@ -222,7 +228,7 @@ class EmbeddedProvider:
         schema: Any,
         max_tokens: int | None,
     ) -> AsyncIterator[ProviderEvent]:
-        kwargs = _completion_args(request, messages, max_tokens)
+        kwargs = _completion_args(request, messages, max_tokens or self.max_tokens)
         completion = 0
         finish = "stop"
         async for chunk in self._generator().generate(kwargs, schema):
@@ -239,12 +245,12 @@ class EmbeddedProvider:
 
 
 def _completion_args(
-    request: ChatRequest, messages: list[dict[str, Any]], max_tokens: int | None
+    request: ChatRequest, messages: list[dict[str, Any]], max_tokens: int
 ) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "messages": [{"role": m["role"], "content": _text(m)} for m in messages],
         "stream": True,
-        "max_tokens": max_tokens or 512,
+        "max_tokens": max_tokens,
     }
     if request.temperature is not None:
         kwargs["temperature"] = request.temperature

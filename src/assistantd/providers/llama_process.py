@@ -96,6 +96,7 @@ class LlamaProcess:
         self._jobs: dict[int, _Job] = {}
         self._next_id = 0
         self._starting = asyncio.Lock()
+        self._closing = False
 
     async def start(self) -> None:
         """Start the child (and load the model in it) unless it is running."""
@@ -113,6 +114,10 @@ class LlamaProcess:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
                 limit=_LINE_LIMIT,
+                # Out of the server's process group: a Ctrl-C or a SIGTERM to the group
+                # is the server's to handle (it ends the child in `aclose`); the child
+                # also ends by itself when its stdin closes, if the server is killed.
+                start_new_session=True,
             )
             assert proc.stdout is not None
             try:
@@ -156,7 +161,10 @@ class LlamaProcess:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
         code = await proc.wait()
-        log.error("the embedded model process exited (code %s); restarting it on demand", code)
+        if self._closing:
+            log.info("the embedded model process %d stopped", proc.pid)
+        else:
+            log.error("the embedded model process exited (code %s); restarting it on demand", code)
         self._proc = None
         for job in self._jobs.values():
             job.events.put_nowait({"crashed": code} if job.started else {"resend": True})
@@ -217,6 +225,7 @@ class LlamaProcess:
         return None
 
     async def aclose(self) -> None:
+        self._closing = True  # the child's end is expected now, not an error to report
         if self._proc is not None and self._proc.returncode is None:
             self._proc.kill()
             await self._proc.wait()

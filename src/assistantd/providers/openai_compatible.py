@@ -24,6 +24,7 @@ from assistantd.providers.base import (
     TextDelta,
     ToolCallDelta,
     Usage,
+    without_hints,
 )
 
 __all__ = ["OpenAICompatibleProvider", "estimate_tokens"]
@@ -87,7 +88,7 @@ class OpenAICompatibleProvider:
             "stream_options": {"include_usage": True},
         }
         if request.tools:
-            body["tools"] = request.tools
+            body["tools"] = without_hints(request.tools)
             body["parallel_tool_calls"] = request.parallel_tool_calls
             if request.tool_choice is not None:
                 body["tool_choice"] = request.tool_choice

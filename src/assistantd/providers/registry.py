@@ -29,6 +29,15 @@ class ProviderRegistry:
     def route(self, model: str) -> ModelRoute | None:
         return next((r for r in self.settings.model_routes if r.matches(model)), None)
 
+    def metric_label(self, model: str) -> str:
+        """What `/metrics` may call `model`: a name the operator configured (the route's
+        `match`, or an id `/v1/models` lists), else `other`. Never the client's string:
+        that would leak other tenants' model names and grow series without bound."""
+        route = self.route(model)
+        if route is not None:
+            return route.match
+        return model if model in self.settings.models else "other"
+
     def for_model(self, model: str) -> Provider:
         route = self.route(model)
         if route is None or route.provider == "embedded":
@@ -55,6 +64,7 @@ class ProviderRegistry:
             self._embedded = EmbeddedProvider(
                 self.settings.embedded_model_path,
                 context_window=self.settings.embedded_context_window,
+                max_tokens=self.settings.embedded_max_tokens,
             )
         return self._embedded
 

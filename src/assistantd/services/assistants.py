@@ -12,9 +12,10 @@ from assistantd.ids import IdKind, new_id
 from assistantd.protocol.assistants import AssistantCreate, AssistantUpdate
 from assistantd.protocol.common import ListParams
 from assistantd.services.documents import dump, encode, metadata_or_empty
-from assistantd.services.file_refs import resource_refs
+from assistantd.services.file_refs import resource_refs, store_refs
 from assistantd.services.files import FileService
 from assistantd.services.tool_resources import realize_stores, render_tool_resources
+from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
@@ -63,9 +64,11 @@ class AssistantService:
             "doc": text,
         }
         refs = resource_refs(req.tool_resources)
+        stores_named = store_refs(req.tool_resources)
 
         def unit(conn: Conn) -> tuple[str, bool]:
             self.files.check_refs(conn, project, refs)
+            check_store_refs(conn, project, stores_named)
             made = dict(doc, tool_resources=dict(doc["tool_resources"]))
             queued = realize_stores(
                 conn, project, made["tool_resources"], self.vector_stores, default_days=None
@@ -103,9 +106,11 @@ class AssistantService:
                 changes[field] = value
 
         refs = resource_refs(req.tool_resources)
+        stores_named = store_refs(req.tool_resources)
 
         def unit(conn: Conn) -> str:
             self.files.check_refs(conn, project, refs)
+            check_store_refs(conn, project, stores_named)
             text = self.repo.patch(conn, project, assistant_id, changes)
             if text is None:
                 raise NotFound.object("assistant", assistant_id)

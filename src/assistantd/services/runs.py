@@ -25,7 +25,7 @@ from assistantd.protocol.runs import (
     ThreadAndRunCreate,
 )
 from assistantd.services.documents import encode
-from assistantd.services.file_refs import message_refs, resource_refs
+from assistantd.services.file_refs import message_refs, resource_refs, store_refs
 from assistantd.services.files import FileService
 from assistantd.services.messages import message_rows
 from assistantd.services.run_docs import (
@@ -48,6 +48,7 @@ from assistantd.services.tool_resources import (
     file_search_attachments,
     realize_stores,
 )
+from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
@@ -275,9 +276,9 @@ class RunService:
             or (thread_req.tool_resources if thread_req else None),
         )
         messages = thread_req.messages if thread_req else []
-        refs = resource_refs(
-            req.tool_resources or (thread_req.tool_resources if thread_req else None)
-        )
+        resources = req.tool_resources or (thread_req.tool_resources if thread_req else None)
+        refs = resource_refs(resources)
+        stores_named = store_refs(resources)
         for i, message in enumerate(messages):
             refs += message_refs(message, prefix=f"thread.messages[{i}].")
         rows = message_rows(messages, project=project, thread_id=thread_id, created_at=clock.now())
@@ -285,6 +286,7 @@ class RunService:
 
         def unit(conn: Conn) -> tuple[str, RunDoc | None]:
             self.files.check_refs(conn, project, refs)
+            check_store_refs(conn, project, stores_named)
             made = dict(thread, tool_resources=dict(thread["tool_resources"]))
             if self.vector_stores is not None:
                 realize_stores(

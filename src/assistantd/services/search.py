@@ -43,6 +43,9 @@ _STOP = frozenset(
     }
 )  # fmt: skip
 _VECTOR_WEIGHT = 0.5
+# Candidates from each half (keyword, vector) per query and store: twice the largest
+# max_num_results (50), and the same for every search, so results never depend on it.
+_POOL = 100
 # hybrid: both fused; vector: cosine only (ranker "none"); keyword: for benchmarks.
 Mode = Literal["hybrid", "vector", "keyword"]
 
@@ -102,6 +105,26 @@ def matches(flt: ComparisonFilter | CompoundFilter, attributes: dict[str, Any]) 
     return _compare(flt.type, attributes.get(flt.key), flt.value)
 
 
+def _with_files(conn: Conn, ranked: list[Result], limit: int) -> list[Result]:
+    """The first `limit` results whose file is still completed, with its name and
+    attributes: one file lookup per distinct file among them, never the whole store."""
+    kept: list[Result] = []
+    seen: dict[tuple[str, str], tuple[bytes, str] | None] = {}
+    for r in ranked:
+        if len(kept) == limit:
+            break
+        where = (r.store_id, r.file_id)
+        if where not in seen:
+            seen[where] = files.completed(conn, r.store_id, r.file_id)
+        found = seen[where]
+        if found is None:
+            continue  # detached or being replaced since its chunks were read
+        r.filename = found[1]
+        r.attributes = orjson.loads(found[0])["attributes"]
+        kept.append(r)
+    return kept
+
+
 class SearchService:
     def __init__(self, db: Database, chunks: ChunkIndex, embedder: Embedder) -> None:
         self.db = db
@@ -154,41 +177,40 @@ class SearchService:
         flt: ComparisonFilter | CompoundFilter | None = None,
         mode: Mode = "hybrid",
     ) -> list[Result]:
-        """The best `limit` chunks of the stores for any of the queries, best first."""
-        vectors = await self.embedder.embed(list(queries))
-        pool = max(50, 4 * limit)
+        """The best `limit` chunks of the stores for any of the queries, best first.
+
+        Each half gives the same `_POOL` candidates whatever `limit` is, so a search's
+        first k results are the first k of any longer search. Only the results' files
+        are read (their names and attributes), so a search costs the same on a store of
+        10 files or 10,000; an attribute filter alone reads every completed file's
+        attributes, since it chooses the files before the search."""
+        vectors = await self.embedder.embed(list(queries), project=project, lane="query")
 
         def unit(conn: Conn) -> list[Result]:
             best: dict[tuple[str, int], Result] = {}
-            names: dict[str, str] = {}
-            attributes: dict[str, dict[str, Any]] = {}
             for store_id in store_ids:
                 found = stores.for_search(conn, project, store_id)
                 if found is None:
                     continue
                 _, generation = found
-                completed = files.completed_docs(conn, store_id)
-                for file_id, raw in completed:
-                    attributes[file_id] = orjson.loads(raw)["attributes"]
                 allowed = None
                 if flt is not None:
-                    allowed = [f for f, _ in completed if matches(flt, attributes[f])]
+                    allowed = [
+                        f
+                        for f, raw in files.completed_docs(conn, store_id)
+                        if matches(flt, orjson.loads(raw)["attributes"])
+                    ]
                     if not allowed:
                         continue
-                names.update(files.names(conn, store_id))
                 for query, vector in zip(queries, vectors, strict=True):
                     for r in self._one(
-                        conn, store_id, generation, query, vector, allowed, pool, mode
+                        conn, store_id, generation, query, vector, allowed, _POOL, mode
                     ):
                         key = (store_id, r.chunk_id)
                         if key not in best or best[key].score < r.score:
                             best[key] = r
             ranked = sorted(best.values(), key=lambda r: (-r.score, r.chunk_id))
-            kept = [r for r in ranked if r.score >= threshold and r.file_id in attributes][:limit]
-            for r in kept:
-                r.filename = names.get(r.file_id, "")
-                r.attributes = attributes.get(r.file_id, {})
-            return kept
+            return _with_files(conn, [r for r in ranked if r.score >= threshold], limit)
 
         return await self.db.read_heavy(unit)
 

@@ -7,13 +7,13 @@ from typing import Any
 import orjson
 
 from assistantd import clock
-from assistantd.errors import NotFound
+from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.threads import ThreadCreate, ThreadUpdate
 from assistantd.protocol.tools import ToolResources
 from assistantd.services.documents import encode, metadata_or_empty
-from assistantd.services.file_refs import message_refs, resource_refs
+from assistantd.services.file_refs import message_refs, resource_refs, store_refs
 from assistantd.services.files import FileService
 from assistantd.services.messages import message_rows
 from assistantd.services.tool_resources import (
@@ -23,6 +23,7 @@ from assistantd.services.tool_resources import (
     realize_stores,
     render_tool_resources,
 )
+from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
@@ -50,7 +51,15 @@ def thread_doc(
 
 
 class ThreadService:
-    def __init__(self, db: Database, files: FileService, vector_stores: VectorStoreService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        files: FileService,
+        vector_stores: VectorStoreService,
+        *,
+        filter_scan_rows: int = 10_000,
+    ) -> None:
+        self.filter_scan_rows = filter_scan_rows
         self.db = db
         self.files = files
         self.vector_stores = vector_stores
@@ -60,10 +69,20 @@ class ThreadService:
     async def list(self, project: str, params: ListParams, metadata: dict[str, str]) -> bytes:
         """The project's threads (an extension: OpenAI listed them only in its dashboard),
         those whose metadata holds every pair of `metadata` if given."""
-        page = await self.db.read(
-            lambda conn: self.repo.page_threads(conn, project, params, metadata)
+        scan = self.filter_scan_rows
+        # Off the event loop: a filtered page reads up to `scan` documents.
+        found = await self.db.read_heavy(
+            lambda conn: self.repo.page_threads(conn, project, params, metadata, scan)
         )
-        return render_list(page)
+        if found.exhausted:
+            raise InvalidRequest(
+                f"No thread matched the metadata filter among the {scan} threads past the "
+                "cursor, the most one request reads (thread metadata has no index). Page "
+                "from a nearer cursor with `after`/`before`, or filter on fewer threads.",
+                param="metadata",
+                code="filter_scan_limit",
+            )
+        return render_list(found.page)
 
     async def create(self, project: str, req: ThreadCreate) -> bytes:
         thread_id = new_id(IdKind.thread)
@@ -81,6 +100,7 @@ class ThreadService:
         row = {"id": thread_id, "project": project, "created_at": created_at, "doc": text}
 
         refs = resource_refs(req.tool_resources)
+        stores_named = store_refs(req.tool_resources)
         for i, message in enumerate(req.messages):
             refs += message_refs(message, prefix=f"messages[{i}].")
 
@@ -88,6 +108,7 @@ class ThreadService:
 
         def unit(conn: Conn) -> tuple[str, bool]:
             self.files.check_refs(conn, project, refs)
+            check_store_refs(conn, project, stores_named)
             made = dict(doc, tool_resources=dict(doc["tool_resources"]))
             queued = realize_stores(
                 conn,
@@ -125,9 +146,11 @@ class ThreadService:
             )
 
         refs = resource_refs(req.tool_resources)
+        stores_named = store_refs(req.tool_resources)
 
         def unit(conn: Conn) -> str:
             self.files.check_refs(conn, project, refs)
+            check_store_refs(conn, project, stores_named)
             text = self.repo.patch(conn, project, thread_id, changes)
             if text is None:
                 raise NotFound.object("thread", thread_id)

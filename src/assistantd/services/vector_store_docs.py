@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from assistantd.errors import InvalidRequest
 from assistantd.protocol.objects import ErrorInfo
 from assistantd.services.documents import encode
 from assistantd.store.repos.vector_stores import (
@@ -22,6 +23,7 @@ from assistantd.store.sql import Conn
 __all__ = [
     "DAY_S",
     "batch_doc",
+    "check_store_refs",
     "file_counts",
     "refresh",
     "store_doc",
@@ -34,6 +36,18 @@ _STATUSES = ("in_progress", "completed", "failed", "cancelled")
 stores = VectorStoreRepository()
 files = StoreFileRepository()
 batches = BatchRepository()
+
+
+def check_store_refs(conn: Conn, project: str, refs: Iterable[tuple[str, str]]) -> None:
+    """Every (store_id, param) must name a vector store of this project: a 400 otherwise,
+    as a foreign File is (another project's store is as unknown here as a made-up id)."""
+    for store_id, param in refs:
+        if stores.get_doc(conn, project, store_id) is None:
+            raise InvalidRequest(
+                f"No vector store found with id '{store_id}'.",
+                param=param,
+                code="vector_store_not_found",
+            )
 
 
 def file_counts(counts: dict[str, int]) -> dict[str, int]:

@@ -3,11 +3,16 @@
 `GET /v1/threads` (an extension, for the console) pages a project's threads by id like
 every list, optionally keeping only those whose metadata has given key/value pairs.
 The filter reads the stored document: SQLite through `json_each` (any key, no path
-quoting), PostgreSQL through `jsonb ->>`.
+quoting), PostgreSQL through `jsonb ->>`. There is no index on metadata, so a filtered
+page looks at no more than `scan` threads past its cursor (the window, read from the
+(project, id) index) instead of reading the whole table: a page it cannot fill there
+ends early with `has_more`, and one with no match there says so
+(`FilteredPage.exhausted`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import BindParameter, Text, and_, bindparam, exists, func, literal_column, select
@@ -19,15 +24,28 @@ from assistantd.store.repos.pages import Page, cursor_values, keyset, page_from_
 from assistantd.store.sql import Conn, Query, as_bytes
 from assistantd.store.tables import ThreadRow, table_of
 
-__all__ = ["ThreadRepository"]
+__all__ = ["FilteredPage", "ThreadRepository"]
 
 _threads = table_of(ThreadRow)
 
 
+@dataclass(frozen=True)
+class FilteredPage:
+    page: Page
+    exhausted: bool  # no match in the scan window, and more threads follow it
+
+
 @cache
-def _filtered(dialect: str, pairs: int, descending: bool, after: bool, before: bool) -> Query:
-    """Threads of a project whose metadata holds `pairs` key/value pairs (`k0`/`v0`, …)."""
-    query = select(as_bytes(_threads.c.doc)).where(_threads.c.project == bindparam("project"))
+def _filtered(
+    dialect: str, pairs: int, descending: bool, after: bool, before: bool
+) -> tuple[Query, Query]:
+    """Threads of a project whose metadata holds `pairs` key/value pairs (`k0`/`v0`, …),
+    among the `scan` threads past the cursor; and how many threads that window holds."""
+    mine = _threads.c.project == bindparam("project")
+    window = keyset(select(_threads.c.id).where(mine), _threads, descending, after, before)
+    window = window.limit(bindparam("scan"))
+    in_window = _threads.c.id.in_(select(window.subquery().c.id))
+    query = select(as_bytes(_threads.c.doc)).where(mine, in_window)
     for i in range(pairs):
         key: BindParameter[str] = bindparam(f"k{i}", type_=Text())
         value: BindParameter[str] = bindparam(f"v{i}", type_=Text())
@@ -43,7 +61,8 @@ def _filtered(dialect: str, pairs: int, descending: bool, after: bool, before: b
         else:
             metadata = _threads.c.doc.cast(JSONB())["metadata"]
             query = query.where(metadata.op("->>")(key) == value)
-    return Query(keyset(query, _threads, descending, after, before))
+    counted = select(func.count()).select_from(window.subquery())
+    return Query(keyset(query, _threads, descending, after, before)), Query(counted)
 
 
 class ThreadRepository(DocumentRepository):
@@ -51,18 +70,30 @@ class ThreadRepository(DocumentRepository):
         super().__init__(_threads)
 
     def page_threads(
-        self, conn: Conn, project: str, params: ListParams, metadata: dict[str, str]
-    ) -> Page:
+        self, conn: Conn, project: str, params: ListParams, metadata: dict[str, str], scan: int
+    ) -> FilteredPage:
         if not metadata:
-            return self.page(conn, project, params)
-        query = _filtered(
+            return FilteredPage(self.page(conn, project, params), exhausted=False)
+        query, counted = _filtered(
             conn.dialect,
             len(metadata),
             params.order == "desc",
             params.after is not None,
             params.before is not None,
         )
-        values = {"project": project, **cursor_values(params)}
+        values = {"project": project, "scan": scan, **cursor_values(params)}
         for i, (key, value) in enumerate(metadata.items()):
             values[f"k{i}"], values[f"v{i}"] = key, value
-        return page_from_rows(conn.all(query, values), params)
+        rows = conn.all(query, values)
+        if len(rows) > params.limit:
+            return FilteredPage(page_from_rows(rows, params), exhausted=False)
+        # A short page: the end of the threads, or of the window (the scan's limit). At
+        # the window's end a page with matches says `has_more` (the next one starts past
+        # its last match, so paging always moves on); one without cannot move on.
+        window = conn.first(counted, values)
+        page = page_from_rows(rows, params)
+        if window is None or int(window[0]) < scan:
+            return FilteredPage(page, exhausted=False)
+        if rows:
+            return FilteredPage(Page(docs=page.docs, has_more=True), exhausted=False)
+        return FilteredPage(page, exhausted=True)

@@ -86,9 +86,21 @@ _FILE_PARSED_SET = Query(
     .where(_files.c.vector_store_id == bindparam("key_store"), _files.c.id == bindparam("key_file"))
     .values(parsed=bindparam("parsed"))
 )
+_queued = and_(_files.c.status == "in_progress", _files.c.worker.is_(None))
+_INGESTING = select(_files.c.project).where(
+    _files.c.status == "in_progress", _files.c.worker.is_not(None)
+)
+# Fair turns between projects: first a file of a project with nothing in ingestion
+# (one project's thousand files then delay another's one by at most one job), else any.
+_CLAIMABLE_FAIR = Query(
+    select(_files.c.vector_store_id, _files.c.id, _files.c.project)
+    .where(_queued, _files.c.project.not_in(_INGESTING))
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
 _CLAIMABLE = Query(
     select(_files.c.vector_store_id, _files.c.id, _files.c.project)
-    .where(_files.c.status == "in_progress", _files.c.worker.is_(None))
+    .where(_queued)
     .limit(1)
     .with_for_update(skip_locked=True)
 )
@@ -129,8 +141,10 @@ _FILTERABLE = Query(
         _files.c.vector_store_id == bindparam("store"), _files.c.status == "completed"
     )
 )
-_NAMES = Query(
-    select(_files.c.id, _files.c.filename).where(_files.c.vector_store_id == bindparam("store"))
+_COMPLETED_FILE = Query(
+    select(as_bytes(_files.c.doc), _files.c.filename).where(
+        _file_key, _files.c.status == "completed"
+    )
 )
 
 
@@ -236,8 +250,9 @@ class StoreFileRepository:
         conn.execute(_REBATCH, {"key_store": store_id, "key_file": file_id, "batch_id": batch_id})
 
     def claim(self, conn: Conn, worker: str, now: int) -> tuple[str, str, str] | None:
-        """(store, file, project) of a file nobody is ingesting, now claimed by `worker`."""
-        row = conn.first(_CLAIMABLE, {})
+        """(store, file, project) of a file nobody is ingesting, now claimed by `worker`:
+        one of a project with no file in ingestion if there is one."""
+        row = conn.first(_CLAIMABLE_FAIR, {}) or conn.first(_CLAIMABLE, {})
         if row is None:
             return None
         params = {"key_store": row[0], "key_file": row[1], "worker": worker, "now": now}
@@ -261,8 +276,10 @@ class StoreFileRepository:
     def completed_docs(self, conn: Conn, store_id: str) -> list[tuple[str, bytes]]:
         return [(r[0], r[1]) for r in conn.all(_FILTERABLE, {"store": store_id})]
 
-    def names(self, conn: Conn, store_id: str) -> dict[str, str]:
-        return {r[0]: r[1] for r in conn.all(_NAMES, {"store": store_id})}
+    def completed(self, conn: Conn, store_id: str, file_id: str) -> tuple[bytes, str] | None:
+        """(doc, filename) of one completed file of the store (a search result's), or None."""
+        row = conn.first(_COMPLETED_FILE, {"store": store_id, "file": file_id})
+        return (row[0], row[1]) if row else None
 
     def page(self, conn: Conn, scope: dict[str, Any], params: ListParams) -> Page:
         return fetch_page(conn, _files, scope, params)

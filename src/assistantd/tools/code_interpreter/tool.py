@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from assistantd.providers.base import GRAMMAR_MAX_LENGTH
 from assistantd.tools.base import ToolFailed, ToolOutcome, ToolRequest
 from assistantd.tools.code_interpreter.code import code_of, sandbox_links, streamed_code
 from assistantd.tools.code_interpreter.sandbox import BWRAP_MISSING, SandboxError
@@ -86,7 +87,8 @@ class CodeInterpreterTool:
                         "code": {
                             "type": "string",
                             "description": "The Python code to run.",
-                            "maxLength": MAX_CODE_CHARS,
+                            # The embedded model's bound; upstreams never see it.
+                            GRAMMAR_MAX_LENGTH: MAX_CODE_CHARS,
                         }
                     },
                     "required": ["code"],

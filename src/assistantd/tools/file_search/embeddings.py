@@ -11,13 +11,17 @@ is therefore cut into windows of the model's length, each window embedded, and t
 chunk's vector is the length-weighted mean of its windows, re-normalised: every word
 of the chunk counts, not only its head.
 
-`UpstreamEmbedder` calls any OpenAI-compatible `/v1/embeddings` instead.
+Every call names its project and lane (`query` for searches, `bulk` for ingestion):
+the embedded model takes turns by them (tools/file_search/lanes.py), a turn being
+one batch of at most `turn_tokens` word pieces. `UpstreamEmbedder` calls any
+OpenAI-compatible `/v1/embeddings` instead; the upstream schedules its own work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import threading
 from collections.abc import Sequence
 from importlib import resources
@@ -26,6 +30,8 @@ from typing import Protocol
 import httpx
 import numpy as np
 import numpy.typing as npt
+
+from assistantd.tools.file_search.lanes import FairTurns, Lane
 
 __all__ = [
     "Embedder",
@@ -45,7 +51,9 @@ class Embedder(Protocol):
     name: str
     dimensions: int
 
-    async def embed(self, texts: Sequence[str]) -> Vectors: ...
+    async def embed(
+        self, texts: Sequence[str], *, project: str = "", lane: Lane = "query"
+    ) -> Vectors: ...
 
 
 class WordPieces:
@@ -87,13 +95,17 @@ class MiniLMEmbedder:
     _WINDOW = 254  # word pieces per window, plus [CLS] and [SEP]
     _CLS, _SEP = 101, 102
 
-    def __init__(self, *, threads: int = 2, batch: int = 32) -> None:
-        self.threads = threads
+    def __init__(
+        self, *, threads: int | None = None, batch: int = 32, turn_tokens: int = 2048
+    ) -> None:
+        self.threads = threads or len(os.sched_getaffinity(0))  # the cores we may use
         self.batch = batch
+        self.turn_tokens = turn_tokens
         self._session: object | None = None
         self._lock = threading.Lock()
-        # One inference at a time: onnxruntime already uses every thread it is given.
-        self._running = asyncio.Semaphore(1)
+        # One inference at a time (onnxruntime already uses every thread it is given),
+        # handed out fairly by lane and project.
+        self.turns = FairTurns(1)
 
     def _load(self) -> object:
         with self._lock:
@@ -139,25 +151,53 @@ class MiniLMEmbedder:
             out[picked] = pooled
         return _normalise(out)
 
-    def embed_sync(self, texts: Sequence[str]) -> Vectors:
-        pieces = load_word_pieces()
+    def _split(self, texts: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+        """Every text's windows, and which text each window belongs to."""
         windows: list[list[int]] = []
         owners: list[int] = []
-        for n, ids in enumerate(pieces.ids(texts)):
+        for n, ids in enumerate(load_word_pieces().ids(texts)):
             for window in self._windows(ids):
                 windows.append(window)
                 owners.append(n)
-        vectors = self._run(windows)
+        return windows, owners
+
+    def _combine(
+        self, count: int, windows: list[list[int]], owners: list[int], vectors: Vectors
+    ) -> Vectors:
         lengths = np.array([len(w) - 2 for w in windows], dtype=np.float32)
-        combined = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        combined = np.zeros((count, self.dimensions), dtype=np.float32)
         np.add.at(combined, owners, vectors * np.maximum(lengths, 1.0)[:, None])
         return _normalise(combined)
 
-    async def embed(self, texts: Sequence[str]) -> Vectors:
+    def embed_sync(self, texts: Sequence[str]) -> Vectors:
+        """All at once on this thread, no turns: for benchmarks and tools."""
+        windows, owners = self._split(texts)
+        return self._combine(len(texts), windows, owners, self._run(windows))
+
+    def _turns_of(self, windows: list[list[int]]) -> list[list[int]]:
+        """Window indexes in turns of at most `turn_tokens` word pieces, similar lengths
+        together (a batch pads to its longest)."""
+        groups: list[list[int]] = []
+        size = 0
+        for i in sorted(range(len(windows)), key=lambda i: len(windows[i])):
+            if not groups or size + len(windows[i]) > self.turn_tokens:
+                groups.append([])
+                size = 0
+            groups[-1].append(i)
+            size += len(windows[i])
+        return groups
+
+    async def embed(
+        self, texts: Sequence[str], *, project: str = "", lane: Lane = "query"
+    ) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        async with self._running:
-            return await asyncio.to_thread(self.embed_sync, texts)
+        windows, owners = await asyncio.to_thread(self._split, texts)
+        vectors = np.zeros((len(windows), self.dimensions), dtype=np.float32)
+        for group in self._turns_of(windows):
+            async with self.turns.turn(project, lane):
+                vectors[group] = await asyncio.to_thread(self._run, [windows[i] for i in group])
+        return self._combine(len(texts), windows, owners, vectors)
 
 
 def _normalise(vectors: Vectors) -> Vectors:
@@ -191,7 +231,9 @@ class UpstreamEmbedder:
             base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s
         )
 
-    async def embed(self, texts: Sequence[str]) -> Vectors:
+    async def embed(
+        self, texts: Sequence[str], *, project: str = "", lane: Lane = "query"
+    ) -> Vectors:
         rows: list[list[float]] = []
         for start in range(0, len(texts), self.batch):
             part = list(texts[start : start + self.batch])

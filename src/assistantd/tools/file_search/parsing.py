@@ -6,23 +6,40 @@ PDF through pypdf, DOCX through python-docx, PPTX through python-pptx (all BSD/M
 HTML through the standard library's parser; legacy Word `.doc` by reading the text
 pieces of its OLE container (olefile, BSD). A file that cannot be read raises
 `ParseError` with the code `last_error` carries (`unsupported_file` or `invalid_file`).
+
+Sizes are checked before work is spent (`ParseLimits`): the declared sizes of an OOXML
+file's zip members (zipfile never inflates a member past its declared size, so a zip
+bomb is refused from its directory alone), a PDF's page count and the decoded bytes of
+its pages' content streams, counted per page (a stream many pages share is paid for by
+each). Everything else is bounded by the process this runs in (engine/parse_pool.py).
 """
 
 from __future__ import annotations
 
 import io
 import struct
+import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
-__all__ = ["SUPPORTED_EXTENSIONS", "ParseError", "extension_of", "parse"]
+__all__ = ["SUPPORTED_EXTENSIONS", "ParseError", "ParseLimits", "extension_of", "parse"]
+
+_MB = 1024 * 1024
 
 _TEXT = {
     ".c", ".cpp", ".cs", ".css", ".go", ".java", ".js", ".json", ".md", ".php",
     ".py", ".rb", ".sh", ".tex", ".ts", ".txt",
 }  # fmt: skip
 SUPPORTED_EXTENSIONS = frozenset({*_TEXT, ".html", ".pdf", ".docx", ".pptx", ".doc"})
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    expanded_bytes: int = 256 * _MB  # an OOXML file's members, as its zip declares them
+    pdf_pages: int = 5_000
+    pdf_content_bytes: int = 64 * _MB  # decoded content streams, summed over the pages
 
 
 class ParseError(Exception):
@@ -80,7 +97,7 @@ class _HtmlText(HTMLParser):
             self.parts.append(data)
 
 
-def _html(data: bytes) -> list[str]:
+def _html(data: bytes, _limits: ParseLimits) -> list[str]:
     parser = _HtmlText()
     parser.feed(_decode(data))
     parser.close()
@@ -88,18 +105,51 @@ def _html(data: bytes) -> list[str]:
     return ["\n".join(line for line in lines if line)]
 
 
-def _pdf(data: bytes) -> list[str]:
+def _pdf(data: bytes, limits: ParseLimits) -> list[str]:
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         raise ParseError("invalid_file", "The PDF is encrypted.")
-    return [page.extract_text() or "" for page in reader.pages]
+    count = len(reader.pages)
+    if count > limits.pdf_pages:
+        raise ParseError(
+            "invalid_file", f"The PDF has {count:,} pages, over the limit of {limits.pdf_pages:,}."
+        )
+    texts = []
+    content = 0
+    for page in reader.pages:
+        stream = page.get_contents()
+        content += len(stream.get_data()) if stream is not None else 0
+        if content > limits.pdf_content_bytes:
+            raise ParseError(
+                "invalid_file",
+                "The PDF's page content streams add up to more than "
+                f"{limits.pdf_content_bytes // _MB} MB, the most one file may have.",
+            )
+        texts.append(page.extract_text() or "")
+    return texts
 
 
-def _docx(data: bytes) -> list[str]:
+def _check_zip(data: bytes, limits: ParseLimits) -> None:
+    """An OOXML file is a zip: refuse one whose members expand past the limit."""
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile as error:
+        raise ParseError("invalid_file", "The file is not a valid Office (zip) file.") from error
+    expanded = sum(m.file_size for m in members)
+    if expanded > limits.expanded_bytes:
+        raise ParseError(
+            "invalid_file",
+            f"The file expands to {expanded // _MB:,} MB when unzipped, over the limit of "
+            f"{limits.expanded_bytes // _MB} MB.",
+        )
+
+
+def _docx(data: bytes, limits: ParseLimits) -> list[str]:
     import docx
 
+    _check_zip(data, limits)
     document = docx.Document(io.BytesIO(data))
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:
@@ -108,9 +158,10 @@ def _docx(data: bytes) -> list[str]:
     return ["\n".join(parts)]
 
 
-def _pptx(data: bytes) -> list[str]:
+def _pptx(data: bytes, limits: ParseLimits) -> list[str]:
     from pptx import Presentation
 
+    _check_zip(data, limits)
     slides = []
     for slide in Presentation(io.BytesIO(data)).slides:
         texts = [
@@ -122,7 +173,7 @@ def _pptx(data: bytes) -> list[str]:
     return slides
 
 
-def _doc(data: bytes) -> list[str]:
+def _doc(data: bytes, _limits: ParseLimits) -> list[str]:
     """Word 97–2003: the text lives in pieces the table stream's piece table lists."""
     import olefile
 
@@ -158,7 +209,7 @@ def _doc(data: bytes) -> list[str]:
     return ["".join(text).replace("\r", "\n").replace("\x07", "\t")]
 
 
-_PARSERS: dict[str, Callable[[bytes], list[str]]] = {
+_PARSERS: dict[str, Callable[[bytes, ParseLimits], list[str]]] = {
     ".html": _html,
     ".pdf": _pdf,
     ".docx": _docx,
@@ -167,8 +218,9 @@ _PARSERS: dict[str, Callable[[bytes], list[str]]] = {
 }
 
 
-def parse(filename: str, data: bytes) -> list[str]:
+def parse(filename: str, data: bytes, limits: ParseLimits | None = None) -> list[str]:
     """The file's text, one item per page (PDF) or slide (PPTX), else one item."""
+    limits = limits or ParseLimits()
     ext = extension_of(filename)
     if ext not in SUPPORTED_EXTENSIONS:
         raise ParseError("unsupported_file", "The file type is not supported.")
@@ -176,9 +228,13 @@ def parse(filename: str, data: bytes) -> list[str]:
         pages = [_decode(data)]
     else:
         try:
-            pages = _PARSERS[ext](data)
-        except ParseError:
-            raise
+            pages = _PARSERS[ext](data, limits)
+        except (ParseError, MemoryError):
+            raise  # MemoryError: the process's limit, which its supervisor reports
+        except RecursionError as error:
+            raise ParseError(
+                "invalid_file", f"The file is nested too deeply to parse as {ext}."
+            ) from error
         except Exception as error:  # every library raises its own kinds
             raise ParseError(
                 "invalid_file", f"The file could not be parsed as {ext}: {type(error).__name__}."

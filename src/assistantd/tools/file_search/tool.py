@@ -7,6 +7,7 @@ import json
 from typing import Any, Protocol
 
 from assistantd.protocol.vector_stores import MAX_QUERY_CHARS
+from assistantd.providers.base import GRAMMAR_MAX_LENGTH
 from assistantd.services.search import SearchService
 from assistantd.tools.base import ToolOutcome, ToolRequest
 from assistantd.tools.file_search.citations import marker
@@ -56,7 +57,8 @@ class FileSearchTool:
                         "query": {
                             "type": "string",
                             "description": "What to look for, in a few words.",
-                            "maxLength": 200,
+                            # The embedded model's bound; upstreams never see it.
+                            GRAMMAR_MAX_LENGTH: 200,
                         }
                     },
                     "required": ["query"],
