@@ -229,6 +229,8 @@ def _code_sessions(settings: Settings) -> SessionPool:
         processes=settings.code_interpreter_processes,
         open_files=settings.code_interpreter_open_files,
         disk_mb=settings.code_interpreter_disk_mb,
+        session_memory_mb=settings.code_interpreter_session_memory_mb,
+        max_images=settings.code_interpreter_max_images,
     )
     return SessionPool(
         bwrap=bwrap_path(settings.code_interpreter_bwrap),
@@ -238,6 +240,7 @@ def _code_sessions(settings: Settings) -> SessionPool:
         max_sessions=settings.code_interpreter_max_sessions,
         uid_base=settings.code_interpreter_uid_base,
         spare=settings.code_interpreter_spare,
+        storage_budget_mb=settings.code_interpreter_storage_budget_mb,
     )
 
 

@@ -219,6 +219,21 @@ class Settings(BaseSettings):
     code_interpreter_memory_mb: int = Field(
         default=2048, ge=256, description="Address space per process in a code session."
     )
+    code_interpreter_session_memory_mb: int = Field(
+        default=2048,
+        ge=256,
+        description="Memory of a whole code session: all its processes (PSS) and its "
+        "tmpfs files together; past it the session is ended.",
+    )
+    code_interpreter_storage_budget_mb: int = Field(
+        default=4096,
+        ge=64,
+        description="Files all code sessions of a process may hold in their tmpfs; past "
+        "it idle sessions end, least recently used first.",
+    )
+    code_interpreter_max_images: int = Field(
+        default=10, ge=0, description="Images one code call may display; more are not kept."
+    )
     code_interpreter_cpu_s: int = Field(
         default=600, ge=1, description="CPU seconds per process over a code session's life."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -291,31 +292,31 @@ def test_search_queries_are_bounded(client: openai.OpenAI) -> None:
 
 def test_the_first_results_do_not_depend_on_max_num_results(client: openai.OpenAI) -> None:
     """Both halves of hybrid search draw the same candidates for any max_num_results, so
-    a 10-result search is the head of a 50-result one (it used to miss chunks the longer
-    search ranked in its top 10)."""
-    animals = ["fox", "owl", "deer", "hare", "wolf", "lynx", "boar", "mole", "stoat", "otter"]
+    a 10-result search is the head of a 50-result one (with candidates scaled by the
+    limit, a chunk ranked 60th by each half alone could enter the longer search's top 10
+    and never the shorter's)."""
+    rng = random.Random(19)
+    words = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "po", "ri", "su", "te") for b in "aeiou"]
     files = {
         f"part{n}.txt": "\n\n".join(
-            f"The {a} number {n}-{i} lives in the forest and eats what it finds there. "
-            f"Paragraph {i} of part {n} talks about the {animals[(i + n) % 10]} and rivers."
-            for i, a in enumerate(animals * 3)
+            " ".join(rng.choice(words) for _ in range(30)) for _ in range(60)
         ).encode()
-        for n in range(4)
+        for n in range(8)
     }
-    store = client.vector_stores.create(
-        chunking_strategy={
-            "type": "static",
-            "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0},
-        }
+    store = client.vector_stores.create()
+    small = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}}
+    batch = client.vector_stores.file_batches.upload_and_poll(
+        vector_store_id=store.id,
+        files=[(name, data) for name, data in files.items()],
+        chunking_strategy=small,  # type: ignore[arg-type]
     )
-    for name, data in files.items():
-        vf = client.vector_stores.files.upload_and_poll(vector_store_id=store.id, file=(name, data))
-        assert vf.status == "completed", vf.last_error
-    for query in ("which animal eats in the forest", "otter rivers", "part 3 deer"):
+    assert batch.file_counts.completed == len(files)
+    for _ in range(25):
+        query = " ".join(rng.sample(words, 3))
         short = list(client.vector_stores.search(store.id, query=query, max_num_results=10))
         long = list(client.vector_stores.search(store.id, query=query, max_num_results=50))
         assert len(short) == 10
-        assert len(long) > 10
+        assert len(long) == 50
         head = [(r.file_id, r.content[0].text) for r in long[:10]]
-        assert [(r.file_id, r.content[0].text) for r in short] == head
+        assert [(r.file_id, r.content[0].text) for r in short] == head, query
         assert {r.filename for r in long} <= set(files)

@@ -320,3 +320,142 @@ async def test_the_code_cannot_write_on_the_pipe_to_the_server(pool: SessionPool
     assert "PermissionError" in result.logs
     assert not result.restarted
     assert "alive" in await run(pool, "print('alive')")
+
+
+SESSION_LIMITS = Limits(
+    call_timeout_s=30,
+    memory_mb=2048,
+    processes=48,
+    disk_mb=32,
+    tmp_mb=16,
+    session_memory_mb=1536,
+    max_images=5,
+)
+
+
+@pytest.fixture
+async def bounded() -> AsyncIterator[SessionPool]:
+    pool = SessionPool(
+        bwrap=bwrap_path(),
+        python=sys.executable,
+        limits=SESSION_LIMITS,
+        max_sessions=4,
+        storage_budget_mb=64,
+        spare=False,
+    )
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def test_forked_children_share_one_memory_cap(bounded: SessionPool) -> None:
+    """Each child stays under the per-process limit (2 GB); together they pass the
+    session's (1.5 GB)."""
+    session = bounded.session("proj", "thread_a")
+    async with session.lock:
+        result = await bounded.execute(
+            session,
+            """
+import os, time
+kids = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = bytearray(500 * 1024**2)  # zero-filled: every page touched
+            time.sleep(10)
+        finally:
+            os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+print("ESCAPED: 2 GB held by one session")
+""",
+        )
+    assert "ESCAPED" not in result.logs
+    assert result.restarted
+    assert "more than its 1536 MB" in result.logs
+    again = await run(bounded, "print('fresh', 'block' in globals())")
+    assert "fresh False" in again
+
+
+async def test_background_processes_end_when_the_call_returns(bounded: SessionPool) -> None:
+    logs = await run(
+        bounded,
+        """
+import subprocess, os, sys
+burn = "while True: pass"
+subprocess.Popen([sys.executable, "-c", burn], start_new_session=True)
+if os.fork() == 0:          # a daemon: double fork, new session
+    os.setsid()
+    if os.fork() == 0:
+        while True: pass
+    os._exit(0)
+print("spawned")
+""",
+    )
+    assert "spawned" in logs
+    session = bounded.sessions[("proj", "thread_a")]
+    assert session.sandbox is not None
+    left = [p for p in descendants(session.sandbox.process.pid) if running(p)]
+    assert sorted(left) == sorted(session.sandbox.core - {session.sandbox.process.pid})
+    # The kernel's state is kept: only processes end.
+    assert "kept" in await run(bounded, "x = 'kept'\nprint(x)")
+
+
+async def test_idle_sessions_files_count_against_the_servers_budget(bounded: SessionPool) -> None:
+    write = "open('/mnt/data/blob', 'wb').write(b'0' * 30 * 1024**2)\nprint('wrote')"
+    assert "wrote" in await run(bounded, write, thread="thread_a")
+    assert "wrote" in await run(bounded, write, thread="thread_b")
+    # 60 MB of a 64 MB budget: both kept. A third session's files pass it: the least
+    # recently used idle session (thread_a) is ended, its memory released.
+    assert set(bounded.sessions) == {("proj", "thread_a"), ("proj", "thread_b")}
+    assert "wrote" in await run(bounded, write, thread="thread_c")
+    assert ("proj", "thread_a") not in bounded.sessions
+    assert ("proj", "thread_c") in bounded.sessions
+
+
+async def test_a_call_keeps_at_most_max_images(bounded: SessionPool) -> None:
+    session = bounded.session("proj", "thread_a")
+    async with session.lock:
+        result = await bounded.execute(
+            session,
+            """
+import base64
+from IPython.display import Image, display
+png = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+for _ in range(3000):
+    display(Image(data=png))
+print("shown")
+""",
+        )
+    assert len(result.images) == 5
+    assert result.images_dropped == 2995
+    assert "shown" in result.logs
+
+
+async def test_new_namespaces_and_ptrace_are_denied(pool: SessionPool) -> None:
+    logs = await run(
+        pool,
+        """
+import ctypes, os, shutil, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+for name, call in [
+    ("unshare user", lambda: libc.unshare(0x10000000)),
+    ("unshare mount", lambda: libc.unshare(0x00020000)),
+    ("ptrace", lambda: libc.ptrace(0, 0, 0, 0)),
+]:
+    ok = call() == 0
+    print(("ESCAPED " if ok else "denied ") + name, ctypes.get_errno())
+if shutil.which("unshare"):
+    done = subprocess.run(["unshare", "-U", "true"], capture_output=True)
+    print("ESCAPED unshare -U" if done.returncode == 0 else "denied unshare -U")
+print("threads and children work:", subprocess.run(["true"]).returncode == 0)
+""",
+    )
+    assert "ESCAPED" not in logs, logs
+    assert logs.count("denied") >= 3
+    assert "threads and children work: True" in logs

@@ -49,6 +49,17 @@ def _safe(name: str) -> str:
     return os.path.join(DATA, base)
 
 
+def _shown(data: dict[str, Any], logs: list[str], images: list[str], max_images: int) -> int:
+    """Keep what a display shows (a PNG, else its text); 1 if it was a PNG past the cap."""
+    if "image/png" in data:
+        if len(images) >= max_images:
+            return 1
+        images.append(data["image/png"])
+    elif "text/plain" in data:
+        logs.append(data["text/plain"] + "\n")
+    return 0
+
+
 class Bridge:
     def __init__(self) -> None:
         from jupyter_client.manager import KernelManager
@@ -62,10 +73,11 @@ class Bridge:
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
 
-    def execute(self, code: str) -> dict[str, Any]:
+    def execute(self, code: str, max_images: int) -> dict[str, Any]:
         msg_id = self.kc.execute(code, store_history=True, allow_stdin=False)
         logs: list[str] = []
         images: list[str] = []
+        dropped = 0  # images past `max_images`: counted, never sent
         error = False
         while True:
             try:
@@ -82,11 +94,7 @@ class Bridge:
             if kind == "stream":
                 logs.append(content["text"])
             elif kind in ("execute_result", "display_data"):
-                data = content.get("data", {})
-                if "image/png" in data:
-                    images.append(data["image/png"])
-                elif "text/plain" in data:
-                    logs.append(data["text/plain"] + "\n")
+                dropped += _shown(content.get("data", {}), logs, images, max_images)
             elif kind == "error":
                 error = True
                 logs.append(_ANSI.sub("", "\n".join(content["traceback"])) + "\n")
@@ -95,12 +103,18 @@ class Bridge:
         text = "".join(logs)
         if len(text) > _MAX_LOGS:
             text = text[: _MAX_LOGS // 2] + "\n[... output cut ...]\n" + text[-_MAX_LOGS // 2 :]
-        return {"ok": True, "logs": text, "images": images, "error": error}
+        return {
+            "ok": True,
+            "logs": text,
+            "images": images,
+            "images_dropped": dropped,
+            "error": error,
+        }
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
         if op == "exec":
-            return self.execute(str(request["code"]))
+            return self.execute(str(request["code"]), int(request.get("max_images", 10)))
         if op == "put":
             with open(_safe(request["name"]), "ab" if request.get("append") else "wb") as f:
                 f.write(base64.b64decode(request["data"]))

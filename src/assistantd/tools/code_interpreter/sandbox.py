@@ -9,7 +9,11 @@ What the code inside can see and do (EMBEDDED.md records the flags checked here)
   sandbox ends every process in it ends (`--die-with-parent`, pid 1 gone);
 - rlimits set by `prlimit` before bwrap starts (address space, CPU seconds, processes,
   open files, file size); when the server runs as root the code runs as a uid of its
-  own per session, so the process limit counts that session's processes only.
+  own per session, so the process limit counts that session's processes only;
+- a seccomp filter (seccomp.py): no new namespaces, no ptrace, no kernel extras;
+- accounted as a whole from outside (procs.py): the session pool reads the memory of
+  all its processes and tmpfs mounts together, and ends every process the code left
+  running once a call returns (`end_strays`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from assistantd.tools.code_interpreter import procs, seccomp
 
 __all__ = ["BWRAP_MISSING", "Limits", "Sandbox", "SandboxError", "bwrap_path", "kernel_missing"]
 
@@ -78,6 +84,8 @@ class Limits:
     disk_mb: int = 512  # /mnt/data
     tmp_mb: int = 64  # /tmp (matplotlib's font cache, IPython's history), and /dev/shm
     start_timeout_s: float = 60.0
+    session_memory_mb: int = 2048  # every process of the session and its tmpfs, together
+    max_images: int = 10  # images one call may display; more are counted, not kept
 
 
 def bwrap_path(configured: str | None = None) -> str | None:
@@ -110,7 +118,12 @@ def _ro_binds(python: str) -> list[str]:
 
 
 def command(
-    bwrap: str, python: str, limits: Limits, uid: int | None, info_fd: int | None = None
+    bwrap: str,
+    python: str,
+    limits: Limits,
+    uid: int | None,
+    info_fd: int | None = None,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
     mb = 1024 * 1024
     rlimits = [
@@ -222,6 +235,8 @@ def command(
         sandbox += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     if info_fd is not None:
         sandbox += ["--info-fd", str(info_fd)]  # bwrap tells us its child's pid there
+    if seccomp_fd is not None:
+        sandbox += ["--seccomp", str(seccomp_fd)]
     return [*rlimits, "--", *sandbox, "--", python, "-I", _INSIDE_BRIDGE]
 
 
@@ -252,25 +267,33 @@ class Sandbox:
         self.process = process
         self.uid = uid  # the uid its code runs as (None: the server's own)
         self.child_pid: int | None = None  # pid 1 of the sandbox's namespace, seen from here
+        # What ran before any code did (bwrap, its pid 1, the bridge, the kernel): every
+        # other process is the code's, and does not outlive the call that started it.
+        self.core: frozenset[int] = frozenset()
+        self.max_images = Limits.max_images
 
     @classmethod
     async def start(
         cls, bwrap: str, python: str, limits: Limits, uid: int | None = None
     ) -> Sandbox:
         read_info, write_info = os.pipe()
+        filter_fd = seccomp.program_fd()
+        passed = (write_info,) if filter_fd is None else (write_info, filter_fd)
         try:
             process = await asyncio.create_subprocess_exec(
-                *command(bwrap, python, limits, uid, info_fd=write_info),
+                *command(bwrap, python, limits, uid, info_fd=write_info, seccomp_fd=filter_fd),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
-                pass_fds=(write_info,),
+                pass_fds=passed,
                 limit=_LINE_LIMIT,
             )
         finally:
-            os.close(write_info)
+            for fd in passed:
+                os.close(fd)
         sandbox = cls(process, uid)
+        sandbox.max_images = limits.max_images
         try:
             sandbox.child_pid = await asyncio.wait_for(
                 asyncio.to_thread(_child_pid, read_info), limits.start_timeout_s
@@ -280,7 +303,31 @@ class Sandbox:
             detail = await sandbox._stderr()
             await sandbox.kill()
             raise SandboxError(f"the sandbox did not start: {detail or error}") from error
+        sandbox.core = frozenset(await asyncio.to_thread(procs.tree, process.pid))
         return sandbox
+
+    def memory_bytes(self) -> int:
+        """All its processes' memory (PSS) and what its tmpfs mounts hold (blocking)."""
+        return procs.memory_bytes(procs.tree(self.process.pid), self.child_pid)
+
+    def tmpfs_bytes(self) -> int:
+        return procs.tmpfs_bytes(self.child_pid) if self.child_pid and self.alive else 0
+
+    async def end_strays(self) -> int:
+        """Kill every process the code started (background ones included); how many.
+        A few rounds: one may fork while its siblings are being killed."""
+        ended = 0
+        for _ in range(5):
+            found = await asyncio.to_thread(procs.tree, self.process.pid)
+            strays = [pid for pid in found if pid not in self.core]
+            if not strays:
+                break
+            for pid in strays:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            ended += len(strays)
+            await asyncio.sleep(0.01)
+        return ended
 
     @property
     def alive(self) -> bool:
@@ -325,7 +372,9 @@ class Sandbox:
 
     async def execute(self, code: str, timeout_s: float) -> dict[str, Any]:
         """Run code; TimeoutError if it outlives `timeout_s` (the caller kills us)."""
-        return await asyncio.wait_for(self.request({"op": "exec", "code": code}), timeout_s)
+        return await asyncio.wait_for(
+            self.request({"op": "exec", "code": code, "max_images": self.max_images}), timeout_s
+        )
 
     async def put(self, name: str, data: bytes) -> None:
         for start in range(0, max(len(data), 1), _CHUNK):

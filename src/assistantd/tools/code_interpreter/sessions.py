@@ -10,6 +10,16 @@ fresh session on another one (the README says so).
 Starting a sandbox takes most of a second (bubblewrap, then the kernel's imports), so
 once code has run here one spare is kept started ahead: a new thread's first call, or a
 session restarted after a timeout, takes it instead of waiting.
+
+Bounds per session, not per process (a fork must not double what a session may hold):
+- memory: while a call runs, the session's processes and tmpfs are read together every
+  quarter second (sandbox.memory_bytes); past `session_memory_mb` the session is ended
+  and the call says why;
+- processes: when a call returns, every process it started ends, background ones too
+  (as on OpenAI, a session keeps its kernel's state and its files, not processes);
+- storage: what every session's tmpfs holds counts against `storage_budget_mb` for the
+  server; past it, idle sessions are ended, least recently used first;
+- images: at most `max_images` a call; the rest are counted in the call's logs.
 """
 
 from __future__ import annotations
@@ -44,6 +54,17 @@ class CallResult:
     images: list[bytes] = field(default_factory=list)
     error: bool = False
     restarted: bool = False  # the session was lost (timeout, crash): state is gone
+    images_dropped: int = 0  # displayed past the per-call cap: not kept
+
+
+class _OverMemory(Exception):
+    def __init__(self, used: int) -> None:
+        super().__init__(used)
+        self.used = used
+
+
+_WATCH_S = 0.25  # how often a running call's memory is read
+_MB = 1024 * 1024
 
 
 @dataclass
@@ -67,8 +88,10 @@ class SessionPool:
         max_sessions: int = 32,
         uid_base: int = 200_000,
         spare: bool = True,
+        storage_budget_mb: int = 4096,
     ) -> None:
         self.bwrap = bwrap
+        self.storage_budget = storage_budget_mb * _MB
         self.python = python
         self.limits = limits
         self.idle_timeout_s = idle_timeout_s
@@ -234,11 +257,43 @@ class SessionPool:
                     await sandbox.put(name, data)
                     session.files[file_id] = name
 
+    async def _watched(self, sandbox: Sandbox, code: str) -> dict[str, Any]:
+        """The call's reply; `_OverMemory` (the sandbox killed) if the session's memory
+        passes its cap while it runs, or when it returns."""
+        cap = self.limits.session_memory_mb * _MB
+        call = asyncio.ensure_future(sandbox.execute(code, self.limits.call_timeout_s))
+        try:
+            while True:
+                done, _ = await asyncio.wait({call}, timeout=_WATCH_S)
+                used = await asyncio.to_thread(sandbox.memory_bytes)
+                if used > cap:
+                    sandbox.kill_now()
+                    raise _OverMemory(used)
+                if done:
+                    return call.result()
+        finally:
+            if not call.done():
+                call.cancel()
+                await asyncio.gather(call, return_exceptions=True)
+
     async def execute(self, session: Session, code: str) -> CallResult:
         session.last_used = time.monotonic()
         try:
             sandbox = await self._sandbox(session)
-            reply = await sandbox.execute(code, self.limits.call_timeout_s)
+            reply = await self._watched(sandbox, code)
+            ended = await sandbox.end_strays()
+            if ended:
+                log.info("ended %d process(es) a code call left running", ended)
+        except _OverMemory as over:
+            await self.restart(session)
+            return CallResult(
+                logs=f"The session used {over.used // _MB} MB, more than its "
+                f"{self.limits.session_memory_mb} MB (its processes and files together), "
+                "and was stopped. It was restarted: variables and files in /mnt/data from "
+                "earlier calls are gone.",
+                error=True,
+                restarted=True,
+            )
         except asyncio.CancelledError:
             # The run was cancelled: the code must stop now, not when it finishes.
             session.ending = self._end_later(session.sandbox)
@@ -265,7 +320,28 @@ class SessionPool:
             )
         finally:
             session.last_used = time.monotonic()
+        await self._keep_storage_budget(session)
         return _result(reply)
+
+    async def _keep_storage_budget(self, current: Session) -> None:
+        """Past the server's budget for tmpfs, end idle sessions, oldest use first."""
+        held = [s for s in self.sessions.values() if s.sandbox is not None]
+        sizes = await asyncio.to_thread(
+            lambda: {s.key: s.sandbox.tmpfs_bytes() for s in held if s.sandbox is not None}
+        )
+        total = sum(sizes.values())
+        idle = sorted(
+            (s for s in held if s is not current and not s.lock.locked()),
+            key=lambda s: s.last_used,
+        )
+        while total > self.storage_budget and idle:
+            victim = idle.pop(0)
+            total -= sizes.get(victim.key, 0)
+            log.warning(
+                "code sessions hold more than %d MB of files: ending an idle one",
+                self.storage_budget // _MB,
+            )
+            await self._drop(victim.key)
 
     async def fetch(self, session: Session, name: str, max_bytes: int) -> bytes | None:
         if session.sandbox is None or not session.sandbox.alive:
@@ -285,4 +361,9 @@ def _result(reply: dict[str, Any]) -> CallResult:
     if not reply.get("ok"):
         return CallResult(logs=f"The Python session failed: {reply.get('error')}", error=True)
     images = [base64.b64decode(png) for png in reply.get("images") or []]
-    return CallResult(logs=str(reply.get("logs") or ""), images=images, error=bool(reply["error"]))
+    return CallResult(
+        logs=str(reply.get("logs") or ""),
+        images=images,
+        error=bool(reply["error"]),
+        images_dropped=int(reply.get("images_dropped") or 0),
+    )

@@ -9,6 +9,7 @@ the session's `/mnt/data` until the answer links them (`sandbox:/mnt/data/NAME`)
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -19,6 +20,8 @@ from assistantd.tools.code_interpreter.sandbox import BWRAP_MISSING, SandboxErro
 from assistantd.tools.code_interpreter.sessions import CallResult, SessionPool
 
 __all__ = ["CodeInterpreterTool", "Files", "InputFiles"]
+
+log = logging.getLogger(__name__)
 
 MAX_CODE_CHARS = 512  # what the embedded model may write per call (its grammar's bound)
 
@@ -144,9 +147,19 @@ class CodeInterpreterTool:
                     result = CallResult(logs=f"The Python session could not start: {error}")
                 else:
                     result = await self.pool.execute(session, code)
+        logs = result.logs
+        if result.images_dropped:
+            # Each kept image becomes a File: a call that displays thousands would make
+            # thousands. The rest are counted, for the model, the step and the log.
+            note = (
+                f"[{result.images_dropped} more image(s) were displayed but not kept: at "
+                f"most {len(result.images)} per call]"
+            )
+            logs = f"{logs}\n{note}" if logs else note
+            log.warning("a code call displayed %d images past the cap", result.images_dropped)
         outputs: list[dict[str, Any]] = []
-        if result.logs:
-            outputs.append({"type": "logs", "logs": result.logs})
+        if logs:
+            outputs.append({"type": "logs", "logs": logs})
         images = list(request.private.get("code_images") or [])
         for n, png in enumerate(result.images):
             file_id = await self.files.save_output(
@@ -155,7 +168,7 @@ class CodeInterpreterTool:
             outputs.append({"type": "image", "image": {"file_id": file_id}})
             images.append(file_id)
         entry["code_interpreter"]["outputs"] = outputs
-        told = result.logs or ("(no output)" if not result.images else "")
+        told = logs or ("(no output)" if not result.images else "")
         if result.images:
             told += f"\n[{len(result.images)} image(s) displayed to the user]"
         return ToolOutcome(entry=entry, output=told, private={"code_images": images})
