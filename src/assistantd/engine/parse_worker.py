@@ -30,15 +30,39 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import orjson
 
-from assistantd.tools.file_search.chunking import chunk_pages
+from assistantd.tools.file_search.chunking import chunk_pages, too_many_tokens
 from assistantd.tools.file_search.embeddings import load_word_pieces
-from assistantd.tools.file_search.parsing import ParseError, ParseLimits, parse
+from assistantd.tools.file_search.parsing import (
+    ParseError,
+    ParseLimits,
+    is_text,
+    parse,
+)
 
 __all__ = ["main"]
 
 _MB = 1024 * 1024
+_BLOCK = 4 * _MB  # a text file is read this much at a time
+# A lower bound of word pieces: every run of letters or digits (or UTF-8 bytes), and
+# every ASCII punctuation mark, is at least one. Counted with numpy: a regex's matches
+# for a block of punctuation would take more memory than the block.
+_WORDLIKE = np.zeros(256, dtype=bool)
+_PUNCTUATION = np.zeros(256, dtype=bool)
+for _byte in range(256):
+    _WORDLIKE[_byte] = chr(_byte).isalnum() or _byte >= 0x80
+    _PUNCTUATION[_byte] = _byte < 0x80 and not chr(_byte).isalnum() and chr(_byte).isprintable()
+    _PUNCTUATION[_byte] &= not chr(_byte).isspace()
+
+
+def _at_least(block: bytes) -> int:
+    """Word pieces `block` holds at the least (see `_WORDLIKE`)."""
+    codes = np.frombuffer(block, dtype=np.uint8)
+    word = _WORDLIKE[codes]
+    runs = int(word[0]) + int(np.count_nonzero(word[1:] & ~word[:-1]))
+    return runs + int(np.count_nonzero(_PUNCTUATION[codes]))
 
 
 def _warm() -> None:
@@ -51,9 +75,33 @@ def _warm() -> None:
     load_word_pieces()
 
 
+def _read_text(path: str, max_tokens: int) -> bytes:
+    """A text file, its tokens counted from below as it is read: a billion one-byte
+    tokens fail after the first blocks, before the rest is read. Every word and every
+    punctuation mark is at least one word piece, so the count can only be low (a word
+    cut between two blocks counts twice, hence the -1); the exact count is enforced as
+    the file is tokenised (chunking.token_offsets). UTF-16 files skip this count."""
+    blocks: list[bytes] = []
+    at_least = 0
+    utf16 = False
+    with open(path, "rb") as file:
+        while block := file.read(_BLOCK):
+            if not blocks:
+                utf16 = block.startswith((b"\xff\xfe", b"\xfe\xff"))
+            if not utf16:
+                at_least += _at_least(block) - 1
+                if at_least > max_tokens:
+                    raise too_many_tokens(max_tokens)
+            blocks.append(block)
+    return b"".join(blocks)
+
+
 def _prepare(job: dict[str, Any]) -> dict[str, Any]:
     try:
-        data = Path(job["path"]).read_bytes()
+        if is_text(job["filename"]):
+            data = _read_text(job["path"], job["max_tokens"])
+        else:
+            data = Path(job["path"]).read_bytes()
     except FileNotFoundError:
         raise ParseError("invalid_file", "The File was deleted before it was read.") from None
     limits = ParseLimits(**job["parse"])

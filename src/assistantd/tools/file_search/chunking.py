@@ -23,7 +23,15 @@ import numpy.typing as npt
 from assistantd.tools.file_search.embeddings import load_word_pieces
 from assistantd.tools.file_search.parsing import ParseError
 
-__all__ = ["AUTO", "MAX_FILE_TOKENS", "Chunk", "chunk_pages", "strategy_of", "token_offsets"]
+__all__ = [
+    "AUTO",
+    "MAX_FILE_TOKENS",
+    "Chunk",
+    "chunk_pages",
+    "strategy_of",
+    "token_offsets",
+    "too_many_tokens",
+]
 
 AUTO = (800, 400)
 MAX_FILE_TOKENS = 5_000_000  # OpenAI's limit per file
@@ -48,6 +56,12 @@ def strategy_of(requested: dict[str, object] | None) -> dict[str, object]:
         "type": "static",
         "static": {"max_chunk_size_tokens": size, "chunk_overlap_tokens": overlap},
     }
+
+
+def too_many_tokens(max_tokens: int) -> ParseError:
+    return ParseError(
+        "invalid_file", f"The file has more than {max_tokens:,} tokens, the most one file may have."
+    )
 
 
 def _cut(text: str, start: int) -> int:
@@ -82,10 +96,7 @@ def token_offsets(text: str, max_tokens: int = MAX_FILE_TOKENS) -> tuple[Offsets
             flat = np.fromiter(chain.from_iterable(offsets), np.int64, count=2 * len(offsets))
             count += len(offsets)
             if count > max_tokens:
-                raise ParseError(
-                    "invalid_file",
-                    f"The file has more than {max_tokens:,} tokens, the most one file may have.",
-                )
+                raise too_many_tokens(max_tokens)
             starts.append(flat[0::2] + first)
             ends.append(flat[1::2] + first)
     if not starts:

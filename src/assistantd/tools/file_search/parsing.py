@@ -23,8 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
+from typing import Any
 
-__all__ = ["SUPPORTED_EXTENSIONS", "ParseError", "ParseLimits", "extension_of", "parse"]
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "ParseError",
+    "ParseLimits",
+    "extension_of",
+    "is_text",
+    "parse",
+]
 
 _MB = 1024 * 1024
 
@@ -69,6 +77,11 @@ def _decode(data: bytes) -> str:
         raise ParseError(
             "invalid_file", "The file is not valid UTF-8, UTF-16 or ASCII text."
         ) from error
+
+
+def is_text(filename: str) -> bool:
+    """Text and code: decoded, not parsed (and so readable a block at a time)."""
+    return extension_of(filename) in _TEXT
 
 
 class _HtmlText(HTMLParser):
@@ -116,19 +129,27 @@ def _pdf(data: bytes, limits: ParseLimits) -> list[str]:
         raise ParseError(
             "invalid_file", f"The PDF has {count:,} pages, over the limit of {limits.pdf_pages:,}."
         )
-    texts = []
     content = 0
-    for page in reader.pages:
-        stream = page.get_contents()
-        content += len(stream.get_data()) if stream is not None else 0
+    for page in reader.pages:  # all of them first: the text is where the cost is
+        content += _content_bytes(page)
         if content > limits.pdf_content_bytes:
             raise ParseError(
                 "invalid_file",
                 "The PDF's page content streams add up to more than "
                 f"{limits.pdf_content_bytes // _MB} MB, the most one file may have.",
             )
-        texts.append(page.extract_text() or "")
-    return texts
+    return [page.extract_text() or "" for page in reader.pages]
+
+
+def _content_bytes(page: Any) -> int:
+    """The decoded size of a page's content streams, without parsing their operators
+    (pypdf's `get_contents` parses them: the very cost this check is there to avoid)."""
+    contents = page.get("/Contents")
+    if contents is None:
+        return 0
+    contents = contents.get_object()
+    streams = contents if isinstance(contents, list) else [contents]
+    return sum(len(s.get_object().get_data()) for s in streams)
 
 
 def _check_zip(data: bytes, limits: ParseLimits) -> None:
