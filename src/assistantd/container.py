@@ -268,4 +268,4 @@ def _embedder(settings: Settings) -> Embedder:
             dimensions=settings.embeddings_dimensions,
             api_key=os.environ.get(key_env) if key_env else None,
         )
-    return MiniLMEmbedder()
+    return MiniLMEmbedder(max_waiting=settings.embedding_waiting_per_project)

@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     embeddings_api_key_env: str | None = Field(
         default=None, description="Environment variable holding the embeddings upstream's key."
     )
+    embedding_waiting_per_project: int = Field(
+        default=64,
+        ge=1,
+        description="Requests of one project that may wait for the embedded embedder at "
+        "once; a search past it is a 429.",
+    )
     ingest_workers: int = Field(
         default=2,
         ge=0,

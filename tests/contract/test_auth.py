@@ -279,3 +279,46 @@ def test_listing_threads_shows_only_the_callers_project(
             "/threads", cast_to=object, options={"params": {"metadata[who]": "alpha"}}
         )
         assert [t["id"] for t in filtered["data"]] == [mine]  # type: ignore[index]
+
+
+def test_another_projects_vector_store_is_refused_in_tool_resources(
+    auth_server: Server, keys: dict[str, str]
+) -> None:
+    """As a foreign File is: a 400 naming the param, on every path that takes store ids."""
+    with (
+        make_client(auth_server.base_url, keys["alpha"]) as alpha,
+        make_client(auth_server.base_url, keys["beta"]) as beta,
+    ):
+        store = alpha.vector_stores.create(name="alpha's")
+        resources = {"file_search": {"vector_store_ids": [store.id]}}
+        own_assistant = beta.beta.assistants.create(model="m")
+        own_thread = beta.beta.threads.create()
+        before = {a.id for a in beta.beta.assistants.list(limit=100)}
+        calls = [
+            lambda: beta.beta.assistants.create(model="m", tool_resources=resources),
+            lambda: beta.beta.assistants.update(own_assistant.id, tool_resources=resources),
+            lambda: beta.beta.threads.create(tool_resources=resources),
+            lambda: beta.beta.threads.update(own_thread.id, tool_resources=resources),
+            lambda: beta.beta.threads.create_and_run(
+                assistant_id=own_assistant.id, tool_resources=resources
+            ),
+            lambda: beta.beta.threads.create_and_run(
+                assistant_id=own_assistant.id, thread={"tool_resources": resources}
+            ),
+        ]
+        for call in calls:
+            with pytest.raises(openai.BadRequestError) as refused:
+                call()  # type: ignore[no-untyped-call]
+            body = error_body(refused.value)
+            assert body["code"] == "vector_store_not_found"
+            assert body["param"].endswith("file_search.vector_store_ids[0]")
+            assert store.id in body["message"]
+        # Nothing was half-written: beta's objects are as they were, and none was made.
+        assert beta.beta.threads.retrieve(own_thread.id).tool_resources.file_search is None  # type: ignore[union-attr]
+        assert {a.id for a in beta.beta.assistants.list(limit=100)} == before
+        # Its own store is accepted.
+        mine = beta.vector_stores.create(name="beta's")
+        made = beta.beta.assistants.create(
+            model="m", tool_resources={"file_search": {"vector_store_ids": [mine.id]}}
+        )
+        assert made.tool_resources.file_search.vector_store_ids == [mine.id]  # type: ignore[union-attr]

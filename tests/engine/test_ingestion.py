@@ -196,3 +196,41 @@ async def test_a_cancelled_batch_stops_ingestion_between_slices(
         assert after["usage_bytes"] == 0
         hits = await c.search.search(PROJECT, [store["id"]], ["lorem"], limit=5)
         assert hits == []
+
+
+async def test_claims_take_turns_between_projects(
+    tmp_path: Path, upstream: ScriptedUpstream
+) -> None:
+    """A project with a thousand files queued, another with one: the next free slot takes
+    the other project's file, not the big queue's next one."""
+    async with in_process(
+        tmp_path, upstream.base_url, rehearse=False, ingest_workers=0, vector_store_inline_wait_s=0
+    ) as (c, db):
+
+        async def queue(project: str, count: int) -> set[str]:
+            store = orjson.loads(await c.vector_stores.create(project, VectorStoreCreate()))
+            ids = []
+            for n in range(count):
+                temp: TempBlob = c.blobs.temp()
+                temp.write(f"file {n}".encode())
+                temp.finish()
+                doc = await c.files.create(project, temp, filename=f"{n}.txt", purpose="assistants")
+                ids.append(orjson.loads(doc)["id"])
+            await c.vector_store_files.create_batch(
+                project, store["id"], FileBatchCreate(file_ids=ids)
+            )
+            return set(ids)
+
+        await queue("big", 40)
+        small = await queue("small", 1)
+        first = await db.write(partial(files.claim, worker="w1", now=clock.now()))
+        second = await db.write(partial(files.claim, worker="w2", now=clock.now()))
+        third = await db.write(partial(files.claim, worker="w3", now=clock.now()))
+        assert first is not None
+        assert second is not None
+        assert third is not None
+        # Of the first two claims, one is the small project's: never two of the big's
+        # while the small one waits. With both projects busy, the big queue goes on.
+        assert {first[2], second[2]} == {"big", "small"}
+        assert {first[1], second[1]} & small
+        assert third[2] == "big"

@@ -174,7 +174,7 @@ def _run(job: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     payload = b"".join(parts)
     if os.WIFSIGNALED(status) or not payload:
         signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        if signum in (signal.SIGXCPU, signal.SIGKILL):
+        if signum == signal.SIGXCPU:  # the CPU limit (its SIGKILL, a second later, is rare)
             return {"status": "cpu"}, b""
         return {"status": "crashed", "exit": signum or os.WEXITSTATUS(status)}, b""
     return {"status": "reply"}, payload

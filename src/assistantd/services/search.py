@@ -21,13 +21,14 @@ from typing import Any, Literal
 import numpy as np
 import orjson
 
-from assistantd.errors import InvalidRequest, NotFound
+from assistantd.errors import InvalidRequest, NotFound, RateLimited
 from assistantd.protocol.vector_stores import ComparisonFilter, CompoundFilter, SearchRequest
 from assistantd.services.vector_store_docs import files, stores
 from assistantd.store.chunks import ChunkIndex, Hit
 from assistantd.store.db import Database
 from assistantd.store.sql import Conn
 from assistantd.tools.file_search.embeddings import Embedder
+from assistantd.tools.file_search.lanes import LaneFull
 
 __all__ = ["Result", "SearchService", "matches", "rewrite"]
 
@@ -184,7 +185,15 @@ class SearchService:
         are read (their names and attributes), so a search costs the same on a store of
         10 files or 10,000; an attribute filter alone reads every completed file's
         attributes, since it chooses the files before the search."""
-        vectors = await self.embedder.embed(list(queries), project=project, lane="query")
+        try:
+            vectors = await self.embedder.embed(list(queries), project=project, lane="query")
+        except LaneFull:
+            raise RateLimited(
+                "Too many of this project's searches are waiting for the embedding model; "
+                "retry shortly.",
+                kind="requests",
+                headers={"retry-after": "1", "retry-after-ms": "500"},
+            ) from None
 
         def unit(conn: Conn) -> list[Result]:
             best: dict[tuple[str, int], Result] = {}

@@ -96,7 +96,12 @@ class MiniLMEmbedder:
     _CLS, _SEP = 101, 102
 
     def __init__(
-        self, *, threads: int | None = None, batch: int = 32, turn_tokens: int = 2048
+        self,
+        *,
+        threads: int | None = None,
+        batch: int = 32,
+        turn_tokens: int = 2048,
+        max_waiting: int = 64,
     ) -> None:
         self.threads = threads or len(os.sched_getaffinity(0))  # the cores we may use
         self.batch = batch
@@ -105,7 +110,7 @@ class MiniLMEmbedder:
         self._lock = threading.Lock()
         # One inference at a time (onnxruntime already uses every thread it is given),
         # handed out fairly by lane and project.
-        self.turns = FairTurns(1)
+        self.turns = FairTurns(1, max_waiting=max_waiting)
 
     def _load(self) -> object:
         with self._lock:

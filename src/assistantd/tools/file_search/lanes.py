@@ -12,8 +12,9 @@ small batch of windows, not one request, and the next turn goes to:
 
 A bystander's search therefore answers within (projects waiting + 1) batch times,
 about 50 ms each at the default batch. Bounds per request live where requests are
-validated (a search has at most 10 queries of 4,096 characters); a project's many
-requests only lengthen its own queue.
+validated (a search has at most 10 queries of 4,096 characters); per project, at most
+`max_waiting` requests wait at once (`LaneFull` past that, a 429 for a search), so one
+project's flood cannot queue without bound.
 """
 
 from __future__ import annotations
@@ -24,16 +25,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
-__all__ = ["LANES", "FairTurns", "Lane"]
+__all__ = ["LANES", "FairTurns", "Lane", "LaneFull"]
 
 Lane = Literal["query", "bulk"]
 LANES: tuple[Lane, ...] = ("query", "bulk")
 
 
+class LaneFull(Exception):
+    """The project already has `max_waiting` requests waiting for a turn."""
+
+
 class FairTurns:
     """`slots` turns at once, handed out by lane, then by project in rotation."""
 
-    def __init__(self, slots: int = 1) -> None:
+    def __init__(self, slots: int = 1, *, max_waiting: int = 64) -> None:
+        self.max_waiting = max_waiting
         self._free = slots
         # lane -> project -> its waiters, projects in the order they take turns
         self._waiting: dict[Lane, OrderedDict[str, deque[asyncio.Future[None]]]] = {
@@ -48,6 +54,9 @@ class FairTurns:
         if self._free > 0 and not self.waiting():
             self._free -= 1
         else:
+            mine = sum(len(lanes.get(project, ())) for lanes in self._waiting.values())
+            if mine >= self.max_waiting:
+                raise LaneFull(f"{mine} requests of this project are waiting already")
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiting[lane].setdefault(project, deque()).append(waiter)
             try:
