@@ -119,6 +119,14 @@ async def run(pages: int) -> None:
                     hits5 += rank <= 5
             n = len(docs)
             print(f"| {mode} | {hits1 / n:.3f} | {hits5 / n:.3f} | {rr / n:.3f} |")
+        # The first 10 results must not depend on max_num_results (they once did: the
+        # candidates each half gave grew with the limit).
+        differ = 0
+        for _, query, _ in docs:
+            short = await c.search.search(PROJECT, [store_id], [query], limit=10)
+            long = await c.search.search(PROJECT, [store_id], [query], limit=50)
+            differ += [r.chunk_id for r in short] != [r.chunk_id for r in long[:10]]
+        print(f"\nqueries whose top 10 differ between limit 10 and limit 50: {differ} of {n}")
         print(f"\nmachine: {machine()}")
         print(f"reproduce: .venv/bin/python -m bench.retrieval_quality --pages {pages}")
     finally:

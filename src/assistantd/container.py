@@ -124,6 +124,7 @@ class Container:
             CodeFiles(db),
             files,
             max_file_bytes=settings.code_interpreter_disk_mb * 1024 * 1024,
+            max_files=settings.code_interpreter_max_files,
         )
         executor = RunExecutor(
             db,

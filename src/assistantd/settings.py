@@ -240,6 +240,11 @@ class Settings(BaseSettings):
     code_interpreter_max_images: int = Field(
         default=10, ge=0, description="Images one code call may display; more are not kept."
     )
+    code_interpreter_max_files: int = Field(
+        default=20,
+        ge=0,
+        description="Sandbox files one answer's links may turn into Files; more stay text.",
+    )
     code_interpreter_cpu_s: int = Field(
         default=600, ge=1, description="CPU seconds per process over a code session's life."
     )

@@ -51,9 +51,10 @@ def test_tools_tool_resources_and_response_format_are_stored_faithfully(
             },
         },
     ]
+    store_id = client.vector_stores.create(name="assistant's").id
     resources = {
         "code_interpreter": {"file_ids": [file_id]},
-        "file_search": {"vector_store_ids": ["vs_abc"]},
+        "file_search": {"vector_store_ids": [store_id]},
     }
     response_format = {
         "type": "json_schema",

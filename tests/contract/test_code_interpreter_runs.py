@@ -420,3 +420,18 @@ def test_upstream_models_get_no_grammar_limits_and_long_code_runs(
     (call,) = _code_calls(cc, thread.id, run.id)
     assert call.input == code
     assert _logs(call).strip() == str(sum(i * 3 for i in range(80)))
+
+
+def test_an_answer_turns_at_most_max_files_links_into_files(
+    cc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    code = "for i in range(25):\n    open(f'/mnt/data/f{i}.txt', 'w').write(str(i))"
+    answer_text = " ".join(f"[{i}](sandbox:/mnt/data/f{i}.txt)" for i in range(25))
+    upstream.script(_call(code), Reply(text=answer_text))
+    thread = cc.beta.threads.create(messages=[{"role": "user", "content": "Many files."}])
+    run = _run(cc, thread.id, _assistant(cc))
+    answer = cc.beta.threads.messages.list(thread.id, run_id=run.id).data[0]
+    text = answer.content[0].text  # type: ignore[union-attr]
+    assert text.value == answer_text  # every link is still there, as text
+    linked = [a.text for a in text.annotations]
+    assert linked == [f"sandbox:/mnt/data/f{i}.txt" for i in range(20)]  # the default cap

@@ -46,13 +46,14 @@ def test_update_metadata_and_tool_resources(client: openai.OpenAI) -> None:
     updated = client.beta.threads.update(thread.id, metadata={"modified": "true", "user": "abc123"})
     assert updated.metadata == {"modified": "true", "user": "abc123"}
     assert updated.created_at == thread.created_at
+    store_id = client.vector_stores.create(name="thread's").id
     again = client.beta.threads.update(
-        thread.id, tool_resources={"file_search": {"vector_store_ids": ["vs_1"]}}
+        thread.id, tool_resources={"file_search": {"vector_store_ids": [store_id]}}
     )
     assert again.metadata == {"modified": "true", "user": "abc123"}
     assert again.tool_resources is not None
     assert again.tool_resources.file_search is not None
-    assert again.tool_resources.file_search.vector_store_ids == ["vs_1"]
+    assert again.tool_resources.file_search.vector_store_ids == [store_id]
     assert client.beta.threads.retrieve(thread.id) == again
 
 

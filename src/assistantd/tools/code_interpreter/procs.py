@@ -31,8 +31,39 @@ def _ppid(pid: int) -> int | None:
         return None
 
 
+def _children(pid: int) -> list[int] | None:
+    """The children of `pid` from /proc/PID/task/*/children (None where the kernel
+    lacks that file): only the subtree is read, not every process of the host."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return []  # gone meanwhile
+    found: list[int] = []
+    for task in tasks:
+        try:
+            found += [int(p) for p in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except FileNotFoundError:
+            if not Path(f"/proc/{pid}").exists():
+                return found
+            return None
+    return found
+
+
 def tree(root: int) -> list[int]:
     """`root` and every process below it."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        children = _children(pid)
+        if children is None:
+            return _scan(root)
+        found.append(pid)
+        todo.extend(children)
+    return found
+
+
+def _scan(root: int) -> list[int]:
+    """`tree` by reading every process's parent (kernels without `children` files)."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():

@@ -61,11 +61,13 @@ class CodeInterpreterTool:
         files: Files,
         *,
         max_file_bytes: int,
+        max_files: int = 20,
     ) -> None:
         self.pool = pool
         self.inputs = inputs
         self.files = files
         self.max_file_bytes = max_file_bytes
+        self.max_files = max_files  # sandbox files one answer may turn into Files
 
     def definition(self, run: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
         names = list((private.get("code_files") or {}).values())
@@ -193,6 +195,9 @@ class CodeInterpreterTool:
         annotations = []
         async with session.lock:
             for start, end, name in links:
+                if name not in saved and len(saved) >= self.max_files:
+                    log.warning("an answer linked more than %d sandbox files", self.max_files)
+                    continue  # its link stays as text, without an annotation
                 if name not in saved:
                     data = await self.pool.fetch(session, name, self.max_file_bytes)
                     if data is None:
