@@ -61,6 +61,9 @@ bench: dev
 	$(BIN)/python -m bench.streaming
 	$(BIN)/python -m bench.messages_list_scale
 	$(BIN)/python -m bench.ingestion
+	$(BIN)/python -m bench.hostile_ingestion
+	$(BIN)/python -m bench.search_fairness
+	$(BIN)/python -m bench.search_scale
 	$(BIN)/python -m bench.retrieval_quality --pages 300
 	$(BIN)/python -m bench.vector_search --sizes 1000 100000
 	$(BIN)/python -m bench.vector_search --real 20000

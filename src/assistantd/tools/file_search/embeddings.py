@@ -24,6 +24,7 @@ import gzip
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Protocol
 
@@ -100,7 +101,7 @@ class MiniLMEmbedder:
         *,
         threads: int | None = None,
         batch: int = 32,
-        turn_tokens: int = 2048,
+        turn_tokens: int = 256,
         max_waiting: int = 64,
     ) -> None:
         self.threads = threads or len(os.sched_getaffinity(0))  # the cores we may use
@@ -109,8 +110,10 @@ class MiniLMEmbedder:
         self._session: object | None = None
         self._lock = threading.Lock()
         # One inference at a time (onnxruntime already uses every thread it is given),
-        # handed out fairly by lane and project.
+        # handed out fairly by lane and project, on a thread of its own: in the shared
+        # executor a turn would queue behind other requests' database reads.
         self.turns = FairTurns(1, max_waiting=max_waiting)
+        self._inference = ThreadPoolExecutor(1, thread_name_prefix="embedder")
 
     def _load(self) -> object:
         with self._lock:
@@ -197,11 +200,16 @@ class MiniLMEmbedder:
     ) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        windows, owners = await asyncio.to_thread(self._split, texts)
+        if sum(len(t) for t in texts) < 2048:
+            windows, owners = self._split(texts)  # a query: microseconds, no thread hop
+        else:
+            windows, owners = await asyncio.to_thread(self._split, texts)
         vectors = np.zeros((len(windows), self.dimensions), dtype=np.float32)
+        loop = asyncio.get_running_loop()
         for group in self._turns_of(windows):
             async with self.turns.turn(project, lane):
-                vectors[group] = await asyncio.to_thread(self._run, [windows[i] for i in group])
+                picked = [windows[i] for i in group]
+                vectors[group] = await loop.run_in_executor(self._inference, self._run, picked)
         return self._combine(len(texts), windows, owners, vectors)
 
 
