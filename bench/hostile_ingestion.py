@@ -12,47 +12,16 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import httpx
 import openai
 from tests.hostile import write_all
-from tests.processes import descendants, pss_kib
-from tests.servers import Server, running_server
+from tests.probe import Probe
+from tests.servers import running_server
 
 from bench.harness import machine
 from bench.vector_search import _pct
-
-
-class Poll:
-    def __init__(self, server: Server) -> None:
-        assert server.process is not None
-        self.url = f"{server.base_url}/health"
-        self.pid = server.process.pid
-        self.times: list[float] = []
-        self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=60) as client:
-            while not self._stop.is_set():
-                started = time.perf_counter()
-                client.get(self.url)
-                self.times.append((time.perf_counter() - started) * 1000)
-                tree = [self.pid, *descendants(self.pid)]
-                self.peak_mb = max(self.peak_mb, pss_kib(tree) / 1024)
-                self._stop.wait(0.05)
-
-    def __enter__(self) -> Poll:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def run() -> None:
@@ -61,7 +30,7 @@ def run() -> None:
     env = {"ASSISTANTD_EMBEDDED_WARM_UP": "false"}
     with running_server("sqlite", tmp / "server", env) as server:
         client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="sk-bench")
-        with Poll(server) as idle:
+        with Probe(server, every_s=0.05) as idle:
             time.sleep(5)
         store = client.vector_stores.create(name="hostile")
         ids = {}
@@ -69,7 +38,7 @@ def run() -> None:
             with open(path, "rb") as data:
                 ids[name] = client.files.create(file=(name, data), purpose="assistants").id
         settled: dict[str, tuple[str, float, str]] = {}
-        with Poll(server) as attacked:
+        with Probe(server, every_s=0.05) as attacked:
             started = time.perf_counter()
             client.vector_stores.file_batches.create(store.id, file_ids=list(ids.values()))
             while len(settled) < len(ids) and time.perf_counter() - started < 600:
@@ -83,7 +52,7 @@ def run() -> None:
     print("| condition | p50 | p99 | max | process tree peak PSS MB |")
     print("|---|---|---|---|---|")
     for label, poll in (("idle", idle), ("hostile batch", attacked)):
-        times = poll.times
+        times = [s * 1000 for s in poll.health_s]
         print(
             f"| {label} | {statistics.median(times):.1f} | {_pct(times, 0.99):.1f} |"
             f" {max(times):.1f} | {poll.peak_mb:.0f} |"

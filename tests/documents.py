@@ -30,6 +30,11 @@ def pdf(pages: list[list[str]]) -> bytes:
         )
         objects.append(f"<< /Length {len(body)} >>\nstream\n{body}\nendstream".encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return pdf_file(objects)
+
+
+def pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF of these objects (numbered from 1, the first the catalog), with its xref."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []

@@ -79,22 +79,6 @@ def html_deep() -> bytes:
     return ("<div>" * depth + "deep text" + "</div>" * depth).encode()
 
 
-def _pdf(objects: list[bytes], root: int = 1, size: int | None = None) -> bytes:
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for n, obj in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{n} 0 obj\n".encode() + obj + b"\nendobj\n")
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    count = size if size is not None else len(objects) + 1
-    out.write(f"trailer\n<< /Size {count} /Root {root} 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
-
-
 _FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 
 
@@ -123,12 +107,12 @@ def pdf_shared_stream(pages: int = 100, stream_mb: int = 4) -> bytes:
         + b"\nendstream"
     )
     objects.append(_FONT)
-    return _pdf(objects)
+    return documents.pdf_file(objects)
 
 
 def pdf_cyclic() -> bytes:
     """A page tree whose Pages node lists itself among its kids."""
-    return _pdf(
+    return documents.pdf_file(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
@@ -140,7 +124,7 @@ def pdf_cyclic() -> bytes:
 def pdf_deep() -> bytes:
     """An object nested 100,000 arrays deep."""
     depth = 100_000
-    return _pdf(
+    return documents.pdf_file(
         [
             b"<< /Type /Catalog /Pages 2 0 R /Deep 4 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -10,18 +10,16 @@ measured. Each hostile file must end `failed` with a `last_error` naming what it
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 
 from tests.conftest import make_client
 from tests.hostile import write_all
-from tests.processes import descendants, pss_kib
+from tests.probe import Probe
 from tests.servers import Server, running_server
 
 MAX_TOKENS = 1_000_000
@@ -56,42 +54,6 @@ def hostile_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> It
     }
     with running_server(backend, tmp_path_factory.mktemp(f"hostile-{backend}"), env) as srv:
         yield srv
-
-
-class Probe:
-    """/health every 100 ms and the server's process-tree memory, until stopped."""
-
-    def __init__(self, server: Server) -> None:
-        assert server.process is not None
-        self.server = server
-        self.pid = server.process.pid
-        self.health_s: list[float] = []
-        self.failures = 0
-        self.peak_mb = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            while not self._stop.is_set():
-                started = time.monotonic()
-                try:
-                    ok = client.get(f"{self.server.base_url}/health").status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.health_s.append(time.monotonic() - started)
-                self.failures += not ok
-                tree = [self.pid, *descendants(self.pid)]
-                self.peak_mb = max(self.peak_mb, pss_kib(tree) / 1024)
-                self._stop.wait(0.1)
-
-    def __enter__(self) -> Probe:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
 
 
 def _mint(server: Server, project: str) -> str:
