@@ -81,9 +81,22 @@ def test_the_sdk_retries_a_429_after_the_reset_and_succeeds(limited: Server) -> 
     while httpx.get(f"{base}/v1/assistants").status_code == 200 and sent < 200:
         sent += 1
     assert 60 <= sent <= 61 + (time.monotonic() - started) + 1  # plus a second's refill
+    # The bucket refills continuously: start the SDK's call just after a refill was
+    # spent, so that its 429 asks it to wait most of a second (not a few milliseconds).
+    # The probes go through the same (warm) client: a new one takes long to make.
     client = openai.OpenAI(base_url=f"{base}/v1", api_key="sk-test", max_retries=2)
-    started = time.monotonic()
+    probe = client.with_options(max_retries=0)
     with client:
+        for _ in range(20):
+            try:
+                probe.beta.assistants.list()
+                continue  # a refill, now spent
+            except openai.RateLimitError as refused:
+                wait_ms = int(refused.response.headers["retry-after-ms"])
+            if wait_ms >= 700:
+                break
+            time.sleep(wait_ms / 1000)
+        started = time.monotonic()
         page = client.beta.assistants.with_raw_response.list()
     assert page.http_response.status_code == 200
     assert page.retries_taken >= 1
