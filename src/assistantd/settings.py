@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         default=10_000,
         ge=100,
         description="A metadata-filtered GET /v1/threads reads at most this many threads "
-        "past its cursor; a page it cannot fill there is a 400.",
+        "past its cursor; a page that finds no match there is a 400.",
     )
     embedded_context_window: int = Field(default=8192, ge=512)
     embedded_max_tokens: int = Field(

@@ -41,8 +41,8 @@ def _spec() -> dict[str, Any]:
                 if prop is not None and prop.get("type") == "string":
                     prop["type"] = ["string", "null"]
     spec["components"]["schemas"]["OpenAIFile"]["properties"]["purpose"]["enum"].append("evals")
-    # A store created without a name has `name: null`, as OpenAI answered (REC in
-    # VECTOR_STORES.md 1.1); the schema says string.
+    # A store created without a name has `name: null`, as OpenAI answered
+    # (docs/vector-stores.md, "Shapes seen on the wire"); the schema says string.
     store = spec["components"]["schemas"]["VectorStoreObject"]["properties"]
     store["name"] = {"anyOf": [store["name"], {"type": "null"}]}
     return spec

@@ -11,7 +11,7 @@ import orjson
 
 from tests.contract import schema
 
-# Event name → the schema its data must match (CONTRACT.md section 7).
+# Event name → the schema its data must match (docs/contract.md, "Streaming").
 _SCHEMAS = {
     "thread.created": "ThreadObject",
     "thread.run.step.delta": "RunStepDeltaObject",

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistantd.tools.file_search.chunking import chunk_pages, strategy_of
-from assistantd.tools.file_search.embeddings import load_word_pieces
-from assistantd.tools.file_search.parsing import SUPPORTED_EXTENSIONS, ParseError, parse
+from assistantd.tools.file_search.chunking import chunk_pages, strategy_of, token_offsets
+from assistantd.tools.file_search.parsing import (
+    SUPPORTED_EXTENSIONS,
+    ParseError,
+    ParseLimits,
+    parse,
+)
 from tests import documents
 
 
@@ -72,13 +76,12 @@ def test_every_openai_extension_is_supported() -> None:
 def test_chunks_are_token_windows_with_overlap_and_exact_slices() -> None:
     text = " ".join(f"w{i}" for i in range(3000))
     chunks = chunk_pages([text], 200, 50)
-    pieces = load_word_pieces()
     assert all(c.tokens <= 200 for c in chunks)
     assert all(c.text in text for c in chunks)
     # consecutive chunks share `overlap` tokens
     first, second = chunks[0], chunks[1]
-    tail = pieces.spans(first.text)[-50:]
-    shared = first.text[tail[0][0] :]
+    starts, _ = token_offsets(first.text)
+    shared = first.text[int(starts[-50]) :]
     assert second.text.startswith(shared)
     assert chunks[-1].text.endswith("w2999")
 
@@ -97,3 +100,43 @@ def test_auto_is_reported_as_static_800_400() -> None:
 def test_legacy_word_doc_parses() -> None:
     data = documents.doc("Minutes of the meeting.\nThe budget was approved.")
     assert parse("minutes.doc", data) == ["Minutes of the meeting.\nThe budget was approved."]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "limits", "says"),
+    [
+        (
+            "deck.pdf",
+            documents.pdf([["one"], ["two"], ["three"]]),
+            ParseLimits(pdf_pages=2),
+            "3 pages, over the limit of 2",
+        ),
+        (
+            "deck.pdf",
+            documents.pdf([["x" * 100]] * 3),
+            ParseLimits(pdf_content_bytes=200),
+            "content streams add up to more than 0 MB",
+        ),
+        (
+            "a.docx",
+            documents.docx(["fine"] * 50),
+            ParseLimits(expanded_bytes=1024),
+            "when unzipped, over the limit of 0 MB",
+        ),
+    ],
+)
+def test_size_limits_fail_before_the_parse(
+    name: str, data: bytes, limits: ParseLimits, says: str
+) -> None:
+    with pytest.raises(ParseError) as failed:
+        parse(name, data, limits)
+    assert failed.value.code == "invalid_file"
+    assert says in failed.value.message
+    assert parse(name, data)  # within the default limits it parses
+
+
+def test_the_token_limit_fails_as_it_is_reached() -> None:
+    with pytest.raises(ParseError) as failed:
+        chunk_pages(["word " * 1000], 800, 400, max_tokens=999)
+    assert "more than 999 tokens" in failed.value.message
+    assert chunk_pages(["word " * 1000], 800, 400, max_tokens=1000)

@@ -7,7 +7,7 @@ The model's answer streams in. A message (or a tool_calls step) is created at th
 first token and written whole when the turn ends, in the same transaction as the run's
 new status, so a reader never sees a finished run with an unfinished message. Every
 change is published on the event bus after it commits, and every token as it comes, in
-the order CONTRACT.md section 7 gives.
+the order docs/contract.md gives ("Streaming").
 """
 
 from __future__ import annotations

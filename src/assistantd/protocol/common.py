@@ -25,7 +25,7 @@ class RequestModel(BaseModel):
 
 
 def _check_metadata(value: dict[str, str] | None) -> dict[str, str] | None:
-    # Limits are stated in the spec's prose only (CONTRACT.md section 9).
+    # Limits are stated in the spec's prose only (docs/contract.md, "Limits and defaults").
     if value is None:
         return None
     if len(value) > 16:
@@ -51,7 +51,8 @@ Metadata = Annotated[dict[str, str] | None, AfterValidator(_check_metadata)]
 
 
 class ListParams(BaseModel):
-    """The cursor-list query: `limit`, `order`, `after`, `before` (CONTRACT.md section 3)."""
+    """The cursor-list query: `limit`, `order`, `after`, `before` (docs/contract.md,
+    "Pagination")."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 

@@ -7,7 +7,7 @@ needs `llm`). Any GGUF can be configured instead.
 Structured output uses llama.cpp grammars: OpenAI's `json_schema` is converted to a
 grammar here (llama-cpp-python only understands `json_object`), with `maxLength` and
 `maxItems` added where missing because a small model otherwise loops inside strings
-(EMBEDDED.md). Tool calls do not use llama-cpp-python's `chatml-function-calling`
+(docs/embedded.md). Tool calls do not use llama-cpp-python's `chatml-function-calling`
 format, which is broken in auto mode: the tools are described in the system prompt,
 `auto` first makes a constrained choice between answering and each tool, and a call's
 arguments are generated under a grammar built from the function's parameters. The

@@ -1,4 +1,4 @@
-"""The run state machine (CONTRACT.md section 6), and the changes each transition makes.
+"""The run state machine (docs/contract.md, "Run states"), and the changes each transition makes.
 
 Every status change of a run goes through `transition`, which refuses moves the
 contract does not allow and stamps the matching `*_at` field. Steps and messages the

@@ -1,6 +1,7 @@
 """The wire documents of vector stores, their files and batches, and the rule that keeps
 their status and counts true: every unit that changes a file's status calls `refresh`,
-which recounts in the same transaction (VECTOR_STORES.md section 1.4, 3).
+which recounts in the same transaction (docs/vector-stores.md: "Status and counts",
+"What the SDK helpers poll").
 """
 
 from __future__ import annotations

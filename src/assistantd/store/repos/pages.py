@@ -123,7 +123,7 @@ def render_list(page: Page) -> bytes:
     """The list object, splicing stored documents in without parsing them.
 
     An empty page has `first_id`/`last_id` null, as OpenAI answered (the schema's
-    "required string" cannot describe an empty list; CONTRACT.md section 3).
+    "required string" cannot describe an empty list; docs/contract.md, "Pagination").
     """
     first = orjson.dumps(page.first_id)
     last = orjson.dumps(page.last_id)

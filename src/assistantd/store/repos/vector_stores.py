@@ -91,16 +91,12 @@ _INGESTING = select(_files.c.project).where(
     _files.c.status == "in_progress", _files.c.worker.is_not(None)
 )
 # Fair turns between projects: first a file of a project with nothing in ingestion
-# (one project's thousand files then delay another's one by at most one job), else any.
-_CLAIMABLE_FAIR = Query(
-    select(_files.c.vector_store_id, _files.c.id, _files.c.project)
-    .where(_queued, _files.c.project.not_in(_INGESTING))
-    .limit(1)
-    .with_for_update(skip_locked=True)
-)
+# (false sorts first), so one project's thousand files delay another's one by at most
+# one job; else any queued file.
 _CLAIMABLE = Query(
     select(_files.c.vector_store_id, _files.c.id, _files.c.project)
     .where(_queued)
+    .order_by(_files.c.project.in_(_INGESTING))
     .limit(1)
     .with_for_update(skip_locked=True)
 )
@@ -252,7 +248,7 @@ class StoreFileRepository:
     def claim(self, conn: Conn, worker: str, now: int) -> tuple[str, str, str] | None:
         """(store, file, project) of a file nobody is ingesting, now claimed by `worker`:
         one of a project with no file in ingestion if there is one."""
-        row = conn.first(_CLAIMABLE_FAIR, {}) or conn.first(_CLAIMABLE, {})
+        row = conn.first(_CLAIMABLE, {})
         if row is None:
             return None
         params = {"key_store": row[0], "key_file": row[1], "worker": worker, "now": now}

@@ -1,7 +1,7 @@
 """The bubblewrap command line of a sandbox, and the limits it sets.
 
-What the code inside can see and do is decided here (EMBEDDED.md records the flags
-checked): the namespaces it gets, what is bound into its fresh root and how, the
+What the code inside can see and do is decided here (docs/embedded.md records the
+flags checked): the namespaces it gets, what is bound into its fresh root and how, the
 size-capped tmpfs mounts, its environment, the per-process rlimits `prlimit` sets
 before bwrap starts, and the seccomp filter's descriptor. `sandbox.py` runs it.
 """

@@ -107,7 +107,6 @@ class Sandbox:
         # What ran before any code did (bwrap, its pid 1, the bridge, the kernel): every
         # other process is the code's, and does not outlive the call that started it.
         self.core: frozenset[int] = frozenset()
-        self.max_images = Limits.max_images
 
     @classmethod
     async def start(
@@ -130,7 +129,6 @@ class Sandbox:
             for fd in passed:
                 os.close(fd)
         sandbox = cls(process, uid)
-        sandbox.max_images = limits.max_images
         try:
             sandbox.child_pid = await asyncio.wait_for(
                 asyncio.to_thread(_child_pid, read_info), limits.start_timeout_s
@@ -207,11 +205,11 @@ class Sandbox:
             raise SandboxError("the sandbox ended") from error
         return await self._read()
 
-    async def execute(self, code: str, timeout_s: float) -> dict[str, Any]:
-        """Run code; TimeoutError if it outlives `timeout_s` (the caller kills us)."""
-        return await asyncio.wait_for(
-            self.request({"op": "exec", "code": code, "max_images": self.max_images}), timeout_s
-        )
+    async def execute(self, code: str, timeout_s: float, max_images: int) -> dict[str, Any]:
+        """Run code; TimeoutError if it outlives `timeout_s` (the caller kills us). At
+        most `max_images` images come back; the reply counts the rest."""
+        request = {"op": "exec", "code": code, "max_images": max_images}
+        return await asyncio.wait_for(self.request(request), timeout_s)
 
     async def put(self, name: str, data: bytes) -> None:
         for start in range(0, max(len(data), 1), _CHUNK):

@@ -260,8 +260,11 @@ class SessionPool:
     async def _watched(self, sandbox: Sandbox, code: str) -> dict[str, Any]:
         """The call's reply; `_OverMemory` (the sandbox killed) if the session's memory
         passes its cap while it runs, or when it returns."""
-        cap = self.limits.session_memory_mb * _MB
-        call = asyncio.ensure_future(sandbox.execute(code, self.limits.call_timeout_s))
+        limits = self.limits
+        cap = limits.session_memory_mb * _MB
+        call = asyncio.ensure_future(
+            sandbox.execute(code, limits.call_timeout_s, limits.max_images)
+        )
         try:
             while True:
                 done, _ = await asyncio.wait({call}, timeout=_WATCH_S)

