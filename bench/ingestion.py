@@ -31,11 +31,11 @@ from tests import documents, hostile
 
 from assistantd.container import Container
 from assistantd.protocol.vector_stores import FileBatchCreate, VectorStoreCreate
+from assistantd.retrieval.chunking import chunk_pages
+from assistantd.retrieval.embeddings import MiniLMEmbedder
+from assistantd.retrieval.parsing import parse
 from assistantd.settings import Settings
 from assistantd.store.migrate import upgrade
-from assistantd.tools.file_search.chunking import chunk_pages
-from assistantd.tools.file_search.embeddings import MiniLMEmbedder
-from assistantd.tools.file_search.parsing import parse
 from bench.harness import machine
 from bench.retrieval_quality import corpus
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from assistantd.engine.context import build_context
 from assistantd.providers.openai_compatible import estimate_tokens
+from assistantd.services.run_docs import new_private
 from assistantd.store.db import open_database
 from assistantd.store.migrate import upgrade
 from assistantd.store.repos.threads import ThreadRepository
@@ -49,7 +50,9 @@ async def _measure(url: str, thread_id: str, rounds: int, window: int) -> tuple[
                 lambda conn: build_context(
                     conn,
                     run=_run(thread_id),
-                    private={},
+                    private=new_private(
+                        additional_instructions=None, reasoning_effort=None, include=()
+                    ),
                     project="default",
                     context_window=window,
                     count_tokens=estimate_tokens,

@@ -26,12 +26,12 @@ from tests.servers import database
 
 from assistantd.container import Container
 from assistantd.protocol.vector_stores import VectorStoreCreate
+from assistantd.retrieval.embeddings import MiniLMEmbedder
 from assistantd.services.documents import encode
 from assistantd.services.vector_store_docs import files, refresh, store_file_doc, stores
 from assistantd.settings import Settings
 from assistantd.store.chunks import NewChunk
 from assistantd.store.migrate import upgrade
-from assistantd.tools.file_search.embeddings import MiniLMEmbedder
 from bench.harness import machine
 from bench.vector_search import _pct, sentences
 

@@ -31,12 +31,12 @@ from sqlalchemy import text
 
 from assistantd.container import Container
 from assistantd.protocol.vector_stores import StoreFileCreate, VectorStoreCreate
+from assistantd.retrieval.embeddings import MiniLMEmbedder
 from assistantd.services.vector_store_docs import stores
 from assistantd.settings import Settings
 from assistantd.store.chunks import NewChunk
 from assistantd.store.migrate import upgrade
 from assistantd.store.sql import Query
-from assistantd.tools.file_search.embeddings import MiniLMEmbedder
 from bench.harness import machine
 from bench.retrieval_quality import MAN, _clean
 

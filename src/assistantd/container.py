@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import redis.asyncio as redis
 
 from assistantd import clock
+from assistantd.engine.dispatch import Dispatcher
 from assistantd.engine.executor import RunExecutor
 from assistantd.engine.ingestion import Ingestor
 from assistantd.engine.parse_pool import ParsePool, PrepareLimits
-from assistantd.engine.server_tools import CodeFiles, StoreLookup
 from assistantd.engine.worker import Worker
 from assistantd.events.bus import EventBus, InMemoryEventBus
 from assistantd.events.redis_bus import RedisEventBus
@@ -20,12 +20,15 @@ from assistantd.events.wakeups import RUNS, LocalWakeups, RedisWakeups, Wakeups
 from assistantd.limits.buckets import MemoryBuckets, RedisBuckets
 from assistantd.observability.metrics import TOKENS, MeteredBus
 from assistantd.providers.registry import ProviderRegistry
+from assistantd.retrieval.embeddings import Embedder, MiniLMEmbedder, UpstreamEmbedder
+from assistantd.retrieval.parsing import ParseLimits
 from assistantd.services.api_keys import ApiKeyService, Authenticator
 from assistantd.services.assistants import AssistantService
 from assistantd.services.files import FileService
 from assistantd.services.messages import MessageService
 from assistantd.services.operations import OperationsService
 from assistantd.services.rate_limits import RateLimiter
+from assistantd.services.run_resources import CodeFiles, StoreLookup
 from assistantd.services.runs import RunService
 from assistantd.services.search import SearchService
 from assistantd.services.threads import ThreadService
@@ -38,10 +41,8 @@ from assistantd.store.chunks import open_chunk_index
 from assistantd.store.db import Database, open_database
 from assistantd.tools.code_interpreter.sandbox import Limits, bwrap_path
 from assistantd.tools.code_interpreter.sessions import SessionPool
-from assistantd.tools.code_interpreter.tool import CodeInterpreterTool
-from assistantd.tools.file_search.embeddings import Embedder, MiniLMEmbedder, UpstreamEmbedder
-from assistantd.tools.file_search.parsing import ParseLimits
-from assistantd.tools.file_search.tool import FileSearchTool
+from assistantd.tools.code_interpreter.tool import CodeInterpreter
+from assistantd.tools.file_search.tool import FileSearch
 
 __all__ = ["Container"]
 
@@ -115,11 +116,11 @@ class Container:
             TOKENS.labels(label, "out").inc(completion)
             await rate_limits.spend_tokens(project, prompt + completion)
 
-        file_search = FileSearchTool(
+        file_search = FileSearch(
             search, StoreLookup(db, vector_stores), settings.file_search_output_chars
         )
         code_sessions = _code_sessions(settings)
-        code_interpreter = CodeInterpreterTool(
+        code_interpreter = CodeInterpreter(
             code_sessions,
             CodeFiles(db),
             files,
@@ -132,7 +133,7 @@ class Container:
             bus,
             read_image=files.read_image,
             requires_action_ttl_s=settings.requires_action_ttl_s,
-            server_tools={"file_search": file_search, "code_interpreter": code_interpreter},
+            server_tools=[file_search, code_interpreter],
             on_usage=on_usage,
         )
         worker = Worker(
@@ -163,9 +164,9 @@ class Container:
                 db,
                 files,
                 bus=bus,
-                wake=lambda: wakeups.notify(RUNS),
-                take=worker.take,
-                local=worker,
+                dispatch=Dispatcher(
+                    worker, wakeups, events_cross_processes=bool(settings.redis_url)
+                ),
                 schema_problem=providers.schema_problem,
                 vector_stores=vector_stores,
             ),

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from assistantd.engine.context import build_context
+from assistantd.services.run_docs import new_private
 from tests.engine.stack import PROJECT, in_process
 from tests.engine.test_units_twice import _setup, _start
 from tests.upstream import ScriptedUpstream
@@ -40,7 +41,9 @@ async def test_tokens_are_counted_off_the_event_loop(
             build_context(
                 db,
                 run=run,
-                private={},
+                private=new_private(
+                    additional_instructions=None, reasoning_effort=None, include=()
+                ),
                 project=PROJECT,
                 context_window=4096,
                 count_tokens=count,

@@ -25,10 +25,10 @@ from assistantd.protocol.vector_stores import (
     StoreFileCreate,
     VectorStoreCreate,
 )
+from assistantd.retrieval.chunking import chunk_pages
 from assistantd.services.vector_store_docs import files
 from assistantd.store.blobs import TempBlob
 from assistantd.store.sql import Query
-from assistantd.tools.file_search.chunking import chunk_pages
 from tests.engine.stack import PROJECT, in_process, settled
 from tests.upstream import ScriptedUpstream
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from assistantd.engine.parse_pool import ParseJob, ParsePool, PrepareLimits
-from assistantd.tools.file_search.chunking import chunk_pages
-from assistantd.tools.file_search.parsing import ParseError, ParseLimits, parse
+from assistantd.retrieval.chunking import chunk_pages
+from assistantd.retrieval.parsing import ParseError, ParseLimits, parse
 from tests import hostile
 from tests.processes import descendants
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from assistantd.protocol.vector_stores import SearchRequest
+from assistantd.retrieval.embeddings import MiniLMEmbedder
 from assistantd.services.search import matches, rewrite
-from assistantd.tools.file_search.embeddings import MiniLMEmbedder
 
 ATTRS: dict[str, Any] = {"year": 2021, "topic": "nature", "draft": False}
 

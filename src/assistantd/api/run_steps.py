@@ -14,7 +14,9 @@ async def list_steps(call: Call) -> bytes:
     run_id = call.path(IdKind.run, "run_id")
     params = list_params(call)
     include = check_include(call)
-    return await call.container.runs.list_steps(call.project, thread_id, run_id, params, include)
+    return await call.container.runs.list_steps(
+        call.project, thread_id, run_id, params, bool(include)
+    )
 
 
 async def get_step(call: Call) -> bytes:
@@ -22,7 +24,9 @@ async def get_step(call: Call) -> bytes:
     run_id = call.path(IdKind.run, "run_id")
     step_id = call.path(IdKind.run_step, "step_id")
     include = check_include(call)
-    return await call.container.runs.get_step(call.project, thread_id, run_id, step_id, include)
+    return await call.container.runs.get_step(
+        call.project, thread_id, run_id, step_id, bool(include)
+    )
 
 
 routes = [

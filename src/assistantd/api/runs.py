@@ -15,7 +15,13 @@ from assistantd.api.sse import frame, resume_run, stream_run
 from assistantd.api.validation import parse_body
 from assistantd.errors import InvalidRequest
 from assistantd.ids import IdKind, new_id
-from assistantd.protocol.runs import RunCreate, RunUpdate, SubmitToolOutputs, ThreadAndRunCreate
+from assistantd.protocol.runs import (
+    INCLUDABLE,
+    RunCreate,
+    RunUpdate,
+    SubmitToolOutputs,
+    ThreadAndRunCreate,
+)
 
 
 def polled(call: Call, body: bytes) -> Response:
@@ -25,17 +31,16 @@ def polled(call: Call, body: bytes) -> Response:
 
 
 T = TypeVar("T")
-_INCLUDABLE = {"step_details.tool_calls[*].file_search.results[*].content"}
 
 
-def check_include(call: Call) -> bool:
-    """`include[]` (or `include`) may only name what the spec allows; whether it did."""
+def check_include(call: Call) -> list[str]:
+    """`include[]` (or `include`) may only name what the spec allows; what it named."""
     raw = call.scope.get("query_string", b"").decode("latin-1")
-    included = False
+    included: list[str] = []
     for key, value in parse_qsl(raw, keep_blank_values=True):
-        if key in ("include[]", "include"):
-            included = True
-        if key in ("include[]", "include") and value not in _INCLUDABLE:
+        if key in ("include[]", "include") and value in INCLUDABLE:
+            included.append(value)
+        elif key in ("include[]", "include"):
             raise InvalidRequest(
                 f"Invalid value: '{value}'. Supported values are: "
                 "'step_details.tool_calls[*].file_search.results[*].content'.",
@@ -63,13 +68,6 @@ def _stream(
     )
 
 
-def _executor_for_stream(call: Call) -> str | None:
-    """Who must execute a run streamed from here: anyone, when events cross processes
-    (Redis); else this process's own worker, the only one whose events it sees."""
-    container = call.container
-    return None if container.settings.redis_url else container.worker.id
-
-
 async def create_run(call: Call) -> Response:
     thread_id = call.path(IdKind.thread, "thread_id")
     include = check_include(call)
@@ -77,11 +75,12 @@ async def create_run(call: Call) -> Response:
     runs = call.container.runs
     run_id = new_id(IdKind.run)
     if req.stream:
-        local = _executor_for_stream(call)
         return await _stream(
             call,
             run_id,
-            lambda: runs.create(call.project, thread_id, req, run_id, local, include=include),
+            lambda: runs.create(
+                call.project, thread_id, req, run_id, streamed=True, include=include
+            ),
         )
     return polled(call, await runs.create(call.project, thread_id, req, run_id, include=include))
 
@@ -91,11 +90,10 @@ async def create_thread_and_run(call: Call) -> Response:
     runs = call.container.runs
     run_id = new_id(IdKind.run)
     if req.stream:
-        local = _executor_for_stream(call)
         return await _stream(
             call,
             run_id,
-            lambda: runs.create_thread_and_run(call.project, req, run_id, local),
+            lambda: runs.create_thread_and_run(call.project, req, run_id, streamed=True),
             first=lambda created: [frame("thread.created", created[0])],
         )
     _thread, run = await runs.create_thread_and_run(call.project, req, run_id)
@@ -132,11 +130,10 @@ async def submit_tool_outputs(call: Call) -> Response:
     req = parse_body(SubmitToolOutputs, await read_body(call))
     runs = call.container.runs
     if req.stream:
-        local = _executor_for_stream(call)
         return await _stream(
             call,
             run_id,
-            lambda: runs.submit_tool_outputs(call.project, thread_id, run_id, req, local),
+            lambda: runs.submit_tool_outputs(call.project, thread_id, run_id, req, streamed=True),
             after=None,  # the run's earlier turns were streamed already
         )
     return polled(call, await runs.submit_tool_outputs(call.project, thread_id, run_id, req))

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import orjson
 
 from assistantd.protocol.common import ListParams
-from assistantd.protocol.objects import RunDoc
+from assistantd.protocol.objects import RunDoc, RunPrivate
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.pages import Page
@@ -104,12 +104,12 @@ async def _with_images(
     return {**message, "content": parts}
 
 
-def _tool_exchanges(steps: list[str], private: dict[str, Any]) -> list[dict[str, Any]]:
+def _tool_exchanges(steps: list[str], private: RunPrivate) -> list[dict[str, Any]]:
     """This run's answered tool calls, as an assistant turn and one tool message each.
 
     A server tool's call (file_search) is replayed as the function call the model made,
     with the output it was given, both kept in the run's private state."""
-    exchanges = private.get("exchanges") or {}
+    exchanges = private["exchanges"]
     out: list[dict[str, Any]] = []
     for text in steps:
         step = orjson.loads(text)
@@ -180,7 +180,7 @@ async def build_context(
     db: Database,
     *,
     run: RunDoc,
-    private: dict[str, Any],
+    private: RunPrivate,
     project: str,
     context_window: int,
     count_tokens: Callable[[list[dict[str, Any]]], int],
@@ -193,7 +193,7 @@ async def build_context(
     is counted inline: three thread hops cost a run more than the counting."""
     off_loop = _inline if counts_cheaply else asyncio.to_thread
     instructions = run["instructions"] or ""
-    if private.get("additional_instructions"):
+    if private["additional_instructions"]:
         instructions = f"{instructions}\n\n{private['additional_instructions']}".strip()
     head = [{"role": "system", "content": instructions}] if instructions else []
     steps = await db.read(lambda conn: RunRepository().step_docs(conn, run["id"]))

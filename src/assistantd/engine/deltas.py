@@ -9,10 +9,10 @@ import orjson
 from assistantd.engine.turn import Turn
 from assistantd.events.bus import EventBus
 
-__all__ = ["publish_pieces", "step_delta", "text_delta"]
+__all__ = ["step_delta", "text_delta", "text_event"]
 
 
-def _text_event(
+def text_event(
     turn: Turn, value: str, annotations: list[dict[str, Any]] | None
 ) -> tuple[str, bytes]:
     assert turn.message is not None
@@ -29,19 +29,7 @@ async def text_delta(
     bus: EventBus, turn: Turn, value: str, annotations: list[dict[str, Any]] | None = None
 ) -> None:
     """A piece of the answer's text part (after any image_file parts leading it)."""
-    await bus.publish(turn.run["id"], *_text_event(turn, value, annotations))
-
-
-async def publish_pieces(
-    bus: EventBus, turn: Turn, pieces: list[tuple[str, dict[str, Any] | None]]
-) -> None:
-    """Text the citation stream let through, each piece with its citation if it has one."""
-    assert turn.citer is not None
-    events = [_text_event(turn, value, [note] if note else None) for value, note in pieces]
-    if events:
-        await bus.publish_many(turn.run["id"], events)
-    turn.text = turn.citer.text
-    turn.annotations = turn.citer.annotations
+    await bus.publish(turn.run["id"], *text_event(turn, value, annotations))
 
 
 async def step_delta(bus: EventBus, turn: Turn, entry: dict[str, Any]) -> None:

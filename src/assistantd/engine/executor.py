@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
 
+from assistantd.engine import answer
 from assistantd.engine.context import Context, ImageReader, build_context
-from assistantd.engine.deltas import publish_pieces, step_delta, text_delta
+from assistantd.engine.deltas import step_delta
+from assistantd.engine.run_state import load_private, tool_state, with_tool_state
 from assistantd.engine.server_steps import CANCEL_CHECK_S, ServerSteps
-from assistantd.engine.server_tools import server_tools_for
 from assistantd.engine.turn import Call, Turn, TurnWriter
 from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
@@ -40,8 +41,7 @@ from assistantd.providers.base import (
 from assistantd.providers.registry import ProviderRegistry
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
-from assistantd.tools.base import ServerTool, ToolFailed
-from assistantd.tools.file_search.citations import CitationStream, Source
+from assistantd.tools.base import JSON, ServerTool, ToolFailed
 
 __all__ = ["RunExecutor"]
 
@@ -53,16 +53,16 @@ log = logging.getLogger(__name__)
 MAX_SERVER_ROUNDS = 6
 
 
-def _tools(
-    run: RunDoc, server: dict[str, ServerTool], private: dict[str, Any]
-) -> list[dict[str, Any]]:
+def _tools(turn: Turn, server: dict[str, ServerTool]) -> list[JSON]:
     """Function tools as the client defined them, then the server tools as functions."""
-    functions = [
+    functions: list[JSON] = [
         {"type": "function", "function": t["function"]}
-        for t in run["tools"]
+        for t in turn.run["tools"]
         if t["type"] == "function"
     ]
-    return functions + [tool.definition(dict(run), private) for tool in server.values()]
+    return functions + [
+        tool.definition(turn.run, tool_state(turn.private, tool)) for tool in server.values()
+    ]
 
 
 def _tool_choice(run: RunDoc, answered_tools: bool) -> str | dict[str, Any] | None:
@@ -105,12 +105,13 @@ class RunExecutor:
         *,
         read_image: ImageReader | None = None,
         requires_action_ttl_s: int = 600,
-        server_tools: dict[str, ServerTool] | None = None,
+        server_tools: Sequence[ServerTool] = (),
         on_usage: UsageHook | None = None,
     ) -> None:
         self.db = db
         self.on_usage = on_usage
-        self.server_tools = server_tools or {}
+        # By type, which is also the function name the model calls.
+        self.server_tools = {tool.type: tool for tool in server_tools}
         self.providers = providers
         self.bus = bus
         self.read_image = read_image
@@ -122,7 +123,11 @@ class RunExecutor:
         loaded = await self.db.read(lambda conn: self.runs.load(conn, run_id))
         if loaded is None:
             return
-        turn = Turn(orjson.loads(loaded.doc), orjson.loads(loaded.private), loaded.project)
+        run: RunDoc = orjson.loads(loaded.doc)
+        enabled = {t["type"] for t in run["tools"]}
+        tools = {name: t for name, t in self.server_tools.items() if name in enabled}
+        private = load_private(loaded.private, self.server_tools.values())
+        turn = Turn(run, private, loaded.project, tools)
         PROJECT.set(loaded.project)
         if turn.run["status"] == "cancelling":
             # Cancelled between its claim and now: nobody else will end it.
@@ -132,9 +137,8 @@ class RunExecutor:
             return
         try:
             provider = self.providers.for_model(turn.run["model"])
-            server = server_tools_for(dict(turn.run), self.server_tools)
             for rounds in range(MAX_SERVER_ROUNDS + 1):
-                offered = server if rounds < MAX_SERVER_ROUNDS else {}
+                offered = turn.tools if rounds < MAX_SERVER_ROUNDS else {}
                 if not await self._generate(turn, provider, offered):
                     break
                 turn = turn.next()
@@ -165,7 +169,7 @@ class RunExecutor:
         server: dict[str, ServerTool],
     ) -> ChatRequest:
         run = turn.run
-        tools = _tools(run, server, turn.private)
+        tools = _tools(turn, server)
         return ChatRequest(
             model=run["model"],
             messages=context.messages,
@@ -176,7 +180,7 @@ class RunExecutor:
             temperature=run["temperature"],
             top_p=run["top_p"],
             max_tokens=max_tokens,
-            reasoning_effort=turn.private.get("reasoning_effort"),
+            reasoning_effort=turn.private["reasoning_effort"],
         )
 
     async def _generate(
@@ -240,38 +244,38 @@ class RunExecutor:
         server_calls = [turn.calls[i] for i in sorted(turn.calls) if turn.calls[i].server]
         if server_calls:
             return await self.steps.run(turn, server_calls, server)
-        if turn.citer is not None and turn.message is not None:
-            await publish_pieces(self.bus, turn, turn.citer.flush())
-            if not provider.cites_sources:
-                await publish_pieces(self.bus, turn, turn.citer.cite_top())
+        await answer.finish(self.bus, turn, provider.cites_sources)
         if turn.message is not None:
-            await self.steps.annotate(turn, server_tools_for(dict(turn.run), self.server_tools))
+            await self.steps.annotate(turn, turn.tools)
         await self.turns.finish(turn)
         return False
 
     async def _prepare(self, turn: Turn, server: dict[str, ServerTool]) -> None:
-        """Before the model's first turn, each server tool checks the run (an expired
-        store fails it); earlier search results can be cited."""
-        if server and not turn.private.get("tools_checked"):
+        """Before the model's first turn, each server tool prepares the run (an expired
+        store fails it); each turn, the tools' editors take the answer's text."""
+        if server and not turn.private["tools_checked"]:
+            private = turn.private
             for tool in server.values():
-                turn.private.update(await tool.check(turn.project, dict(turn.run)) or {})
-            turn.private["tools_checked"] = True
-        if turn.private.get("sources"):
-            sources = {
-                key: Source(key, s["file_id"], s["filename"])
-                for key, s in turn.private["sources"].items()
-            }
-            turn.citer = CitationStream(sources, latest=int(turn.private.get("latest", 0)))
+                state = await tool.prepare(turn.project, turn.run, tool_state(private, tool))
+                private = with_tool_state(private, tool, state)
+            turn.private = {**private, "tools_checked": True}
+        turn.editors = [
+            editor
+            for tool in turn.tools.values()
+            if (editor := tool.editor(tool_state(turn.private, tool))) is not None
+        ]
 
     async def _on_text(self, turn: Turn, text: str) -> None:
         if turn.message is None:
-            await self.turns.open_message(turn)
-        assert turn.message is not None
-        if turn.citer is not None:
-            await publish_pieces(self.bus, turn, turn.citer.feed(text))
-            return
-        turn.text += text
-        await text_delta(self.bus, turn, text)
+            lead: list[JSON] = []
+            private = turn.private
+            for tool in turn.tools.values():
+                parts, state = tool.lead_parts(tool_state(private, tool))
+                if parts:
+                    lead += parts
+                    private = with_tool_state(private, tool, state)
+            await self.turns.open_message(turn, lead, private)
+        await answer.feed(self.bus, turn, text)
 
     async def _on_tool_call(
         self, turn: Turn, event: ToolCallDelta, server: dict[str, ServerTool]

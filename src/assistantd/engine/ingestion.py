@@ -11,7 +11,7 @@ written in one unit, and only if the file is still this worker's and still
 
 Parsing, chunking and tokenising run in the parse pool's limited children
 (engine/parse_pool.py), never in this process; embedding runs here in the embedder's
-bulk lane, behind every search's query (tools/file_search/lanes.py). Claims are fair
+bulk lane, behind every search's query (retrieval/lanes.py). Claims are fair
 between projects: a free slot takes the oldest file of a project that has none in
 ingestion, so one project's thousand files delay another's one by at most one job.
 """
@@ -30,6 +30,8 @@ import orjson
 from assistantd import clock
 from assistantd.engine.parse_pool import ParseJob, ParsePool
 from assistantd.protocol.objects import ErrorInfo
+from assistantd.retrieval.embeddings import Embedder, EmbeddingError
+from assistantd.retrieval.parsing import ParseError
 from assistantd.services.documents import encode
 from assistantd.services.files import blob_key
 from assistantd.services.vector_store_docs import files, refresh, stores
@@ -38,8 +40,6 @@ from assistantd.store.blobs import BlobStore
 from assistantd.store.chunks import ChunkIndex, NewChunk
 from assistantd.store.db import Database
 from assistantd.store.sql import Conn
-from assistantd.tools.file_search.embeddings import Embedder, EmbeddingError
-from assistantd.tools.file_search.parsing import ParseError
 
 __all__ = ["Ingestor"]
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import orjson
 
-from assistantd.tools.file_search.chunking import MAX_FILE_TOKENS
-from assistantd.tools.file_search.parsing import ParseError, ParseLimits
+from assistantd.retrieval.chunking import MAX_FILE_TOKENS
+from assistantd.retrieval.parsing import ParseError, ParseLimits
 
 __all__ = ["ParseJob", "ParsePool", "PrepareLimits", "Prepared"]
 

@@ -33,9 +33,9 @@ from typing import Any, BinaryIO
 import numpy as np
 import orjson
 
-from assistantd.tools.file_search.chunking import chunk_pages, too_many_tokens
-from assistantd.tools.file_search.embeddings import load_word_pieces
-from assistantd.tools.file_search.parsing import (
+from assistantd.retrieval.chunking import chunk_pages, too_many_tokens
+from assistantd.retrieval.embeddings import load_word_pieces
+from assistantd.retrieval.parsing import (
     ParseError,
     ParseLimits,
     is_text,

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
-from assistantd.engine.deltas import publish_pieces, step_delta, text_delta
+from assistantd.engine import answer
+from assistantd.engine.deltas import step_delta
+from assistantd.engine.run_state import tool_state, with_tool_state
 from assistantd.engine.turn import Call, Turn, TurnWriter
 from assistantd.events.bus import EventBus
+from assistantd.protocol.objects import Exchange
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
-from assistantd.tools.base import ServerTool, ToolOutcome, ToolRequest
+from assistantd.tools.base import JSON, ServerTool, ToolOutcome, ToolRequest
 
 __all__ = ["ServerSteps"]
 
@@ -35,12 +37,11 @@ class ServerSteps:
 
     async def announce(self, turn: Turn, call: Call, tool: ServerTool) -> None:
         """A call whose input streams: its step opens now, its input follows."""
-        if turn.citer is not None and turn.message is not None:
-            await publish_pieces(self.bus, turn, turn.citer.flush())
+        await answer.flush(self.bus, turn)
         if turn.tool_step is None:
             await self.turns.open_tool_step(turn)
         call.position = sum(1 for c in turn.calls.values() if c.position >= 0)
-        first = tool.first_entry(dict(turn.run), call.id)
+        first = tool.first_entry(turn.run, call.id)
         await step_delta(self.bus, turn, {"index": call.position, **first})
         await self.stream_input(turn, call, tool)
 
@@ -59,8 +60,7 @@ class ServerSteps:
         """Run the turn's server tool calls (function calls beside them are dropped: the
         model asks again once it has the results) in one tool_calls step; True if the
         run goes on to the model's next turn."""
-        if turn.citer is not None and turn.message is not None:
-            await publish_pieces(self.bus, turn, turn.citer.flush())
+        await answer.flush(self.bus, turn)
         for call in turn.calls.values():
             call.server = True  # nothing of this turn goes to the client as a function call
         # Calls announced while streamed keep their index; the others follow.
@@ -68,25 +68,27 @@ class ServerSteps:
         turn.calls = {i: c for i, c in enumerate(calls)}
         if turn.tool_step is None:
             await self.turns.open_tool_step(turn)
-        rounds = int(turn.private.get("server_rounds", 0))
-        entries, private = [], dict(turn.private)
-        exchanges = dict(private.get("exchanges") or {})
+        private = turn.private
+        rounds = private["server_rounds"]
+        entries: list[JSON] = []
+        shown: list[JSON] = []
+        exchanges: dict[str, Exchange] = dict(private["exchanges"])
         for index, call in enumerate(calls):
             tool = server[call.name]
             if call.position < 0:
-                first = {"index": index, **tool.first_entry(dict(turn.run), call.id)}
+                first = {"index": index, **tool.first_entry(turn.run, call.id)}
                 await step_delta(self.bus, turn, first)
             request = ToolRequest(
                 project=turn.project,
-                run=dict(turn.run),
-                private=private,
+                run=turn.run,
+                state=tool_state(private, tool),
                 call_id=call.id,
                 arguments=call.arguments,
                 round=rounds,
             )
             outcome = await self._run_cancellable(turn, tool, request)
             if outcome is None:  # cancelled while it ran: the step ends with the run
-                entry = tool.first_entry(dict(turn.run), call.id)
+                entry = tool.first_entry(turn.run, call.id)
                 if call.shown and "input" in entry.get(tool.type, {}):
                     entry[tool.type]["input"] = call.shown
                 entries.append(entry)
@@ -98,24 +100,24 @@ class ServerSteps:
             if result is not None:
                 await step_delta(self.bus, turn, {"index": index, **result})
             entries.append(outcome.entry)
-            private.update(outcome.private)
+            shown.append(tool.shown(outcome.entry, private["include"]))
+            private = with_tool_state(private, tool, outcome.state)
             exchanges[call.id] = {
                 "name": call.name,
                 "arguments": call.arguments,
                 "output": outcome.output,
             }
             rounds += 1
-        private["exchanges"] = exchanges
-        private["server_rounds"] = rounds
-        include = bool(private.get("include_search_content"))
-        return await self.turns.complete_server_step(turn, entries, private, include)
+        private = {**private, "exchanges": exchanges, "server_rounds": rounds}
+        shown += entries[len(shown) :]  # a call cut by a cancel is never streamed
+        return await self.turns.complete_server_step(turn, entries, shown, private)
 
     async def _run_cancellable(
         self, turn: Turn, tool: ServerTool, request: ToolRequest
     ) -> ToolOutcome | None:
         """The tool's outcome, or None if the run was cancelled meanwhile: then the tool
         is cancelled too."""
-        task = asyncio.create_task(tool.run(request))
+        task = asyncio.create_task(tool.call(request))
         while True:
             done, _ = await asyncio.wait({task}, timeout=CANCEL_CHECK_S)
             if done:
@@ -130,10 +132,8 @@ class ServerSteps:
     async def annotate(self, turn: Turn, tools: dict[str, ServerTool]) -> None:
         """Annotations the run's server tools add to its finished answer, announced in
         one last message delta."""
-        added: list[dict[str, Any]] = []
+        added: list[JSON] = []
         for tool in tools.values():
-            for annotation in await tool.annotate(turn.project, dict(turn.run), turn.text):
-                added.append({**annotation, "index": len(turn.annotations) + len(added)})
-        if added:
-            turn.annotations = [*turn.annotations, *added]
-            await text_delta(self.bus, turn, "", added)
+            state = tool_state(turn.private, tool)
+            added += await tool.annotate(turn.project, turn.run, state, turn.text)
+        await answer.annotate(self.bus, turn, added)

@@ -20,16 +20,23 @@ import orjson
 from assistantd import clock
 from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
-from assistantd.protocol.objects import ErrorInfo, MessageDoc, RunDoc, RunStepDoc, UsageInfo
+from assistantd.protocol.objects import (
+    ErrorInfo,
+    MessageDoc,
+    RunDoc,
+    RunPrivate,
+    RunStepDoc,
+    UsageInfo,
+)
 from assistantd.services.documents import encode
-from assistantd.services.run_docs import assistant_message_doc, step_doc, strip_search_content
+from assistantd.services.run_docs import assistant_message_doc, step_doc
 from assistantd.services.run_events import ending_docs, publish_doc, publish_docs
 from assistantd.services.run_states import close_open_work, end_step, transition
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.runs import RunRepository
 from assistantd.store.sql import Conn
-from assistantd.tools.file_search.citations import CitationStream
+from assistantd.tools.base import JSON, AnswerEditor, ServerTool
 
 __all__ = ["Call", "Turn", "TurnWriter"]
 
@@ -57,8 +64,9 @@ class Turn:
     """What the model produced in this turn, and the documents it is writing."""
 
     run: RunDoc
-    private: dict[str, Any]
+    private: RunPrivate
     project: str
+    tools: dict[str, ServerTool]  # the server tools the run enabled, by type
     text: str = ""
     calls: dict[int, Call] = field(default_factory=dict)
     prompt_tokens: int = 0
@@ -68,17 +76,17 @@ class Turn:
     message: MessageDoc | None = None
     step: RunStepDoc | None = None
     tool_step: RunStepDoc | None = None
-    annotations: list[dict[str, Any]] = field(default_factory=list)
-    citer: CitationStream | None = None
-    images: list[str] = field(default_factory=list)  # image_file parts before the text
+    annotations: list[JSON] = field(default_factory=list)
+    editors: list[AnswerEditor] = field(default_factory=list)  # the tools' (engine/answer.py)
+    lead: list[JSON] = field(default_factory=list)  # content parts before the text
 
     @property
     def text_index(self) -> int:
-        return len(self.images)
+        return len(self.lead)
 
     def next(self) -> Turn:
         """The turn after server tools ran: same run, nothing written yet."""
-        return Turn(self.run, self.private, self.project)
+        return Turn(self.run, self.private, self.project, self.tools)
 
 
 def _client_cap_reached(turn: Turn) -> bool:
@@ -113,7 +121,10 @@ class TurnWriter:
         }
         self.runs.insert_step(conn, row)
 
-    async def open_message(self, turn: Turn) -> None:
+    async def open_message(self, turn: Turn, lead: list[JSON], private: RunPrivate) -> None:
+        """The answer's message opens with the parts the tools lead it with (images
+        code_interpreter displayed since the last message); `private` is the run's state
+        once they have been taken."""
         now = clock.now()
         message = assistant_message_doc(
             message_id=new_id(IdKind.message), run=turn.run, created_at=now
@@ -123,11 +134,7 @@ class TurnWriter:
             step_id=new_id(IdKind.run_step), run=turn.run, created_at=now, details=details
         )
         turn.message, turn.step = message, step
-        # Images code_interpreter displayed since the last message lead this one, as
-        # on OpenAI; once in a message they are no longer pending.
-        turn.images = list(turn.private.get("code_images") or [])
-        if turn.images:
-            turn.private = {k: v for k, v in turn.private.items() if k != "code_images"}
+        turn.lead, turn.private = lead, private
 
         def unit(conn: Conn) -> None:
             self.messages.insert_many(conn, [self._message_row(turn, message)])
@@ -142,11 +149,8 @@ class TurnWriter:
             ("thread.message.in_progress", message),
         ]
         await publish_docs(self.bus, run_id, opened)
-        if turn.images:
-            parts = [
-                {"index": i, "type": "image_file", "image_file": {"file_id": file_id}}
-                for i, file_id in enumerate(turn.images)
-            ]
+        if turn.lead:
+            parts = [{"index": i, **part} for i, part in enumerate(turn.lead)]
             delta = {
                 "id": message["id"],
                 "object": "thread.message.delta",
@@ -214,7 +218,7 @@ class TurnWriter:
         message = _copy(turn.message)
         now = clock.now()
         message["content"] = [
-            *({"type": "image_file", "image_file": {"file_id": f}} for f in turn.images),
+            *turn.lead,
             {"type": "text", "text": {"value": turn.text, "annotations": list(turn.annotations)}},
         ]
         if status == "completed":
@@ -235,7 +239,7 @@ class TurnWriter:
         )
         return total, _usage(turn.prompt_tokens, turn.completion_tokens)
 
-    def _save_run(self, conn: Conn, run: RunDoc, private: dict[str, Any]) -> None:
+    def _save_run(self, conn: Conn, run: RunDoc, private: RunPrivate) -> None:
         self.runs.save(
             conn, run["id"], encode(run), run["status"], run["expires_at"], encode(private)
         )
@@ -299,15 +303,24 @@ class TurnWriter:
             turn.message = message
         await publish_docs(self.bus, run_id, ending_docs(run, closed, [message] if message else []))
 
+    def _cancel_instead(
+        self, conn: Conn, run: RunDoc, private: RunPrivate, step: RunStepDoc
+    ) -> list[RunStepDoc] | None:
+        """A cancel came while the turn ran: the run ends cancelled, `step` with it (the
+        steps it closed); None if the run goes on."""
+        if run["status"] != "cancelling":
+            return None
+        transition(run, "cancelled")
+        closed = close_open_work(self.runs, conn, run, {step["id"]: step})
+        self._save_run(conn, run, private)
+        return closed
+
     async def complete_server_step(
-        self,
-        turn: Turn,
-        entries: list[dict[str, Any]],
-        private: dict[str, Any],
-        include_content: bool,
+        self, turn: Turn, entries: list[JSON], shown: list[JSON], private: RunPrivate
     ) -> bool:
-        """Server tools ran: their step is completed with this turn's usage, the run keeps
-        going (its usage and private state saved). False if it was cancelled meanwhile."""
+        """Server tools ran: their step is completed with this turn's usage (streamed
+        with the entries as `shown`), the run keeps going (its usage and private state
+        saved). False if it was cancelled meanwhile."""
         run_usage, step_usage = self._usages(turn)
         assert turn.tool_step is not None
         open_step = _copy(turn.tool_step)
@@ -317,11 +330,8 @@ class TurnWriter:
 
         def unit(conn: Conn) -> tuple[RunDoc, list[RunStepDoc]]:
             run = self._current(conn, turn, run_usage)
-            if run["status"] == "cancelling":
-                # Cancelled while the tools ran: the step ends as the run does.
-                transition(run, "cancelled")
-                closed = close_open_work(self.runs, conn, run, {open_step["id"]: open_step})
-                self._save_run(conn, run, private)
+            closed = self._cancel_instead(conn, run, private, open_step)
+            if closed is not None:
                 return run, closed
             self.runs.save_step(conn, run["id"], tool_step["id"], encode(tool_step))
             self._save_run(conn, run, private)
@@ -332,10 +342,9 @@ class TurnWriter:
         if run["status"] == "cancelled":
             await publish_docs(self.bus, run["id"], ending_docs(run, closed))
             return False
-        shown = tool_step
-        if not include_content:
-            shown = orjson.loads(strip_search_content(orjson.dumps(tool_step)))
-        await publish_doc(self.bus, run["id"], "thread.run.step.completed", shown)
+        streamed = _copy(tool_step)
+        streamed["step_details"]["tool_calls"] = shown
+        await publish_doc(self.bus, run["id"], "thread.run.step.completed", streamed)
         return True
 
     async def require_action(self, turn: Turn, calls: list[Call]) -> None:
@@ -368,10 +377,8 @@ class TurnWriter:
 
         def unit(conn: Conn) -> tuple[RunDoc, list[RunStepDoc]]:
             run = self._current(conn, turn, run_usage)
-            if run["status"] == "cancelling":
-                transition(run, "cancelled")
-                closed = close_open_work(self.runs, conn, run, {tool_step["id"]: tool_step})
-                self._save_run(conn, run, turn.private)
+            closed = self._cancel_instead(conn, run, turn.private, tool_step)
+            if closed is not None:
                 return run, closed
             self.runs.save_step(conn, run["id"], tool_step["id"], encode(tool_step))
             transition(run, "requires_action")

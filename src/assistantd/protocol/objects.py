@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
-__all__ = ["ErrorInfo", "MessageDoc", "RunDoc", "RunStepDoc", "UsageInfo"]
+__all__ = [
+    "ErrorInfo",
+    "Exchange",
+    "MessageDoc",
+    "RunDoc",
+    "RunPrivate",
+    "RunStepDoc",
+    "UsageInfo",
+]
 
 
 class UsageInfo(TypedDict):
@@ -90,3 +98,30 @@ class MessageDoc(TypedDict):
     content: list[dict[str, Any]]
     attachments: list[dict[str, Any]]
     metadata: dict[str, str]
+
+
+class Exchange(TypedDict):
+    """A server tool call the model made and the output it was given, replayed into the
+    run's later prompts as the function call it was."""
+
+    name: str
+    arguments: str
+    output: str
+
+
+class RunPrivate(TypedDict):
+    """What a run keeps besides its public document (the `private` column): options of
+    the request that are not part of the Run object, and the engine's progress.
+
+    Each server tool's state is its own sub-document under `tools[<type>]`, which only
+    that tool reads or writes. Rows written before this type existed kept everything
+    flat; engine/run_state.py reads both.
+    """
+
+    additional_instructions: str | None
+    reasoning_effort: str | None
+    include: list[str]  # the createRun `include[]` values
+    tools_checked: bool  # each server tool has prepared the run
+    server_rounds: int  # server tool calls made so far
+    exchanges: dict[str, Exchange]  # by tool call id
+    tools: dict[str, dict[str, Any]]  # by tool type

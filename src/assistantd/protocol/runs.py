@@ -14,6 +14,7 @@ from assistantd.protocol.tools import AssistantTool, ResponseFormat, ToolResourc
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "INCLUDABLE",
     "TERMINAL_STATUSES",
     "RunCreate",
     "RunStatus",
@@ -38,6 +39,8 @@ RunStatus = Literal[
 # A thread with a run in one of these takes no new message and no new run.
 ACTIVE_STATUSES: tuple[str, ...] = ("queued", "in_progress", "requires_action", "cancelling")
 TERMINAL_STATUSES: tuple[str, ...] = ("cancelled", "failed", "completed", "incomplete", "expired")
+# What `include[]` may name on createRun and on run steps.
+INCLUDABLE = frozenset({"step_details.tool_calls[*].file_search.results[*].content"})
 
 
 class TruncationStrategy(RequestModel):

@@ -6,12 +6,13 @@ change them only through the helpers here, so every writer agrees on their shape
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from assistantd.errors import InvalidRequest
-from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
+from assistantd.protocol.objects import MessageDoc, RunDoc, RunPrivate, RunStepDoc
 from assistantd.services.documents import dump
 
 __all__ = [
@@ -120,6 +121,21 @@ def check_tool_choice(run: RunDoc) -> None:
             param="tool_choice",
             code="invalid_value",
         )
+
+
+def new_private(
+    *, additional_instructions: str | None, reasoning_effort: str | None, include: Sequence[str]
+) -> RunPrivate:
+    """A new run's private state: the request's options that the Run object does not show."""
+    return {
+        "additional_instructions": additional_instructions,
+        "reasoning_effort": reasoning_effort,
+        "include": list(include),
+        "tools_checked": False,
+        "server_rounds": 0,
+        "exchanges": {},
+        "tools": {},
+    }
 
 
 def strip_search_content(doc: bytes) -> bytes:

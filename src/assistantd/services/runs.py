@@ -6,7 +6,7 @@ only writes it `queued` (the runs table is the queue) and wakes a worker.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -30,6 +30,7 @@ from assistantd.services.files import FileService
 from assistantd.services.messages import message_rows
 from assistantd.services.run_docs import (
     check_tool_choice,
+    new_private,
     run_doc,
     run_schemas,
     strip_search_content,
@@ -61,20 +62,38 @@ from assistantd.store.sql import Conn
 __all__ = ["RunService"]
 
 
-async def _nothing() -> None:
-    return None
+class Dispatch(Protocol):
+    """Who executes a run and how it hears of it (engine/dispatch.py)."""
 
-
-class LocalRuns(Protocol):
-    """This process's worker, for streamed runs it executes itself (no Redis)."""
-
-    def may_claim(self) -> bool:
-        """Whether it takes runs now (not while shutting down)."""
+    def reserve(self, streamed: bool) -> str | None:
+        """The worker that must execute a run created now, or None for any worker."""
         ...
 
-    def start_claimed(self, run_id: str) -> None:
-        """Execute a run already marked in progress for it."""
+    def start_at_once(self, reserved_for: str) -> bool:
+        """Whether the run may start in the write that creates it."""
         ...
+
+    def started(self, run_id: str) -> None:
+        """Execute a run created in progress."""
+        ...
+
+    async def queued(self, run_id: str, reserved_for: str | None) -> None: ...
+
+
+class _NoWorker:
+    """A RunService with no worker (tools that only read or write rows): runs wait."""
+
+    def reserve(self, streamed: bool) -> str | None:
+        return None
+
+    def start_at_once(self, reserved_for: str) -> bool:
+        return False
+
+    def started(self, run_id: str) -> None:
+        raise AssertionError("no run starts at once without a worker")
+
+    async def queued(self, run_id: str, reserved_for: str | None) -> None:
+        return None
 
 
 # Until a worker starts it, a run shows OpenAI's ten-minute expiry.
@@ -90,9 +109,7 @@ class RunService:
         files: FileService,
         *,
         bus: EventBus,
-        wake: Callable[[], Awaitable[None]] | None = None,
-        take: Callable[[str], None] = lambda _run_id: None,
-        local: LocalRuns | None = None,
+        dispatch: Dispatch | None = None,
         schema_problem: SchemaCheck | None = None,
         requires_action_ttl_s: int = 600,
         vector_stores: VectorStoreService | None = None,
@@ -100,9 +117,7 @@ class RunService:
         self.db = db
         self.vector_stores = vector_stores
         self.files = files
-        self.wake = wake or _nothing
-        self.take = take
-        self.local = local
+        self.dispatch = dispatch or _NoWorker()
         self.schema_problem = schema_problem
         self.bus = bus
         self.requires_action_ttl_s = requires_action_ttl_s
@@ -147,7 +162,7 @@ class RunService:
         req: RunCreate | ThreadAndRunCreate,
         run_id: str,
         reserve_for: str | None,
-        include: bool = False,
+        include: Sequence[str] = (),
     ) -> str:
         """Insert a queued run on a thread that has no active one; returns its document."""
         raw = self.assistants.get_doc(conn, project, req.assistant_id)
@@ -169,12 +184,11 @@ class RunService:
             expires_at=created_at + QUEUED_EXPIRY_S,
         )
         check_tool_choice(doc)
-        private = {
-            "additional_instructions": getattr(req, "additional_instructions", None),
-            "reasoning_effort": getattr(req, "reasoning_effort", None),
-            # include[] on createRun: streamed file_search steps carry result content.
-            "include_search_content": include,
-        }
+        private = new_private(
+            additional_instructions=getattr(req, "additional_instructions", None),
+            reasoning_effort=getattr(req, "reasoning_effort", None),
+            include=include,
+        )
         text = encode(doc)
         self.repo.insert(
             conn,
@@ -197,7 +211,7 @@ class RunService:
         """A run streamed by the process that will execute it starts in the unit that
         creates it: one write and one hand-over fewer before its first token (bench:
         time to first token). Its events still go created, queued, in_progress."""
-        if not reserve_for or self.local is None or not self.local.may_claim():
+        if reserve_for is None or not self.dispatch.start_at_once(reserve_for):
             return None
         return start_run(self.repo, conn, text, reserve_for)
 
@@ -207,13 +221,14 @@ class RunService:
         thread_id: str,
         req: RunCreate,
         run_id: str | None = None,
-        reserve_for: str | None = None,
+        streamed: bool = False,
         *,
-        include: bool = False,
+        include: Sequence[str] = (),
     ) -> bytes:
-        """Queue a run. A streaming caller picks `run_id` to subscribe to it first, and
-        reserves it for its own process's worker, whose events it can see."""
+        """Queue a run. A streaming caller picks `run_id` to subscribe to it first; the
+        dispatch may reserve a streamed run for the worker whose events it can see."""
         run_id = run_id or new_id(IdKind.run)
+        reserve_for = self.dispatch.reserve(streamed)
         await self._check_schemas(project, req, run_id)
         extra = req.additional_messages or []
         refs = [
@@ -245,26 +260,21 @@ class RunService:
         if claimed is not None:
             docs.append(("thread.run.in_progress", claimed))
         await publish_docs(self.bus, run["id"], docs)
-        if claimed is not None and self.local is not None:
-            self.local.start_claimed(run["id"])
+        if claimed is not None:
+            self.dispatch.started(run["id"])
             return
-        await self._dispatch(run["id"], reserve_for)
-
-    async def _dispatch(self, run_id: str, reserve_for: str | None) -> None:
-        if reserve_for:
-            self.take(run_id)
-        else:
-            await self.wake()
+        await self.dispatch.queued(run["id"], reserve_for)
 
     async def create_thread_and_run(
         self,
         project: str,
         req: ThreadAndRunCreate,
         run_id: str | None = None,
-        reserve_for: str | None = None,
+        streamed: bool = False,
     ) -> tuple[bytes, bytes]:
         """The new thread's document and the run's."""
         run_id = run_id or new_id(IdKind.run)
+        reserve_for = self.dispatch.reserve(streamed)
         await self._check_schemas(project, req, run_id)
         thread_req = req.thread
         thread_id = new_id(IdKind.thread)
@@ -334,17 +344,16 @@ class RunService:
 
         return await self.db.read(unit)
 
-    def _load(
-        self, conn: Conn, project: str, thread_id: str, run_id: str
-    ) -> tuple[RunDoc, dict[str, Any]]:
+    def _load(self, conn: Conn, project: str, thread_id: str, run_id: str) -> tuple[RunDoc, str]:
+        """The run's document, and its private state as stored (only the engine reads it)."""
         record = self.repo.load(conn, run_id)
         if record is None or record.project != project or record.thread_id != thread_id:
             raise NotFound.object("run", run_id)
-        return orjson.loads(record.doc), orjson.loads(record.private)
+        return orjson.loads(record.doc), record.private
 
-    def _save(self, conn: Conn, doc: RunDoc, private: dict[str, Any]) -> str:
+    def _save(self, conn: Conn, doc: RunDoc, private: str) -> str:
         text = encode(doc)
-        self.repo.save(conn, doc["id"], text, doc["status"], doc["expires_at"], encode(private))
+        self.repo.save(conn, doc["id"], text, doc["status"], doc["expires_at"], private)
         return text
 
     async def update(self, project: str, thread_id: str, run_id: str, req: RunUpdate) -> bytes:
@@ -385,8 +394,10 @@ class RunService:
         thread_id: str,
         run_id: str,
         req: SubmitToolOutputs,
-        reserve_for: str | None = None,
+        streamed: bool = False,
     ) -> bytes:
+        reserve_for = self.dispatch.reserve(streamed)
+
         def unit(conn: Conn) -> tuple[str, list[RunStepDoc]]:
             doc, private = self._load(conn, project, thread_id, run_id)
             answered = answer_tool_calls(self.repo, conn, doc, req)
@@ -398,7 +409,7 @@ class RunService:
         docs = [("thread.run.step.completed", step) for step in answered]
         docs.append(("thread.run.queued", orjson.loads(text)))
         await publish_docs(self.bus, run_id, docs)
-        await self._dispatch(run_id, reserve_for)
+        await self.dispatch.queued(run_id, reserve_for)
         return text.encode()
 
     async def get_step(

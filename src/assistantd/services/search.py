@@ -23,12 +23,12 @@ import orjson
 
 from assistantd.errors import InvalidRequest, NotFound, RateLimited
 from assistantd.protocol.vector_stores import ComparisonFilter, CompoundFilter, SearchRequest
+from assistantd.retrieval.embeddings import Embedder
+from assistantd.retrieval.lanes import LaneFull
 from assistantd.services.vector_store_docs import files, stores
 from assistantd.store.chunks import ChunkIndex, Hit
 from assistantd.store.db import Database
 from assistantd.store.sql import Conn
-from assistantd.tools.file_search.embeddings import Embedder
-from assistantd.tools.file_search.lanes import LaneFull
 
 __all__ = ["Result", "SearchService", "matches", "rewrite"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -26,6 +26,8 @@ from assistantd.protocol.vector_stores import (
     VectorStoreCreate,
     VectorStoreUpdate,
 )
+from assistantd.retrieval.chunking import strategy_of
+from assistantd.retrieval.parsing import SUPPORTED_EXTENSIONS, extension_of
 from assistantd.services.documents import dump, encode, metadata_or_empty
 from assistantd.services.files import FileService
 from assistantd.services.vector_store_docs import (
@@ -40,8 +42,6 @@ from assistantd.store.chunks import ChunkIndex
 from assistantd.store.db import Database
 from assistantd.store.repos.pages import render_list
 from assistantd.store.sql import Conn
-from assistantd.tools.file_search.chunking import strategy_of
-from assistantd.tools.file_search.parsing import SUPPORTED_EXTENSIONS, extension_of
 
 __all__ = ["Attach", "VectorStoreService"]
 
@@ -69,6 +69,14 @@ def _check_chunking(chunking: AutoChunking | StaticChunking | None, param: str) 
             )
 
 
+@dataclass
+class _Waiting:
+    """Runs waiting for any file of one store to finish ingesting."""
+
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    count: int = 0
+
+
 class VectorStoreService:
     def __init__(
         self,
@@ -85,6 +93,7 @@ class VectorStoreService:
         self.wake = wake
         self.inline_wait_s = inline_wait_s
         self._done: dict[tuple[str, str], asyncio.Event] = {}
+        self._store_done: dict[str, _Waiting] = {}
 
     # -- ingestion handshake ------------------------------------------------------
 
@@ -93,6 +102,23 @@ class VectorStoreService:
         event = self._done.get((store_id, file_id))
         if event is not None:
             event.set()
+        waiting = self._store_done.pop(store_id, None)
+        if waiting is not None:
+            waiting.event.set()
+
+    async def file_finished(self, store_id: str, timeout_s: float) -> None:
+        """Return when this process's ingestion finishes any file of the store, or after
+        `timeout_s` (the file may be another process's)."""
+        waiting = self._store_done.setdefault(store_id, _Waiting())
+        waiting.count += 1
+        try:
+            await asyncio.wait_for(waiting.event.wait(), timeout_s)
+        except TimeoutError:
+            pass
+        finally:
+            waiting.count -= 1
+            if not waiting.count and self._store_done.get(store_id) is waiting:
+                del self._store_done[store_id]
 
     async def wait_for(self, store_id: str, file_ids: Sequence[str]) -> None:
         if not file_ids or self.inline_wait_s <= 0:

@@ -3,15 +3,37 @@
 A function tool stops the run at `requires_action`; a server tool does not: the model
 calls it like a function, the engine runs it, records a `tool_calls` step of the tool's
 own type, hands the output back to the model and lets it go on in the same run.
-`file_search` is the first; `code_interpreter` plugs in the same way.
+
+A tool owns everything about itself (docs/tools.md): the function the model is offered,
+how a call runs and how its step entry streams, how it changes the answer (an
+`AnswerEditor` rewrites the text as it streams, `lead_parts` put content before it,
+`annotate` marks the finished text), and its own state, a JSON sub-document of the
+run's private state under `tools[<type>]`. The engine calls these hooks and names no
+tool. `BaseServerTool` gives every optional hook its "does nothing" answer, so a tool
+writes only what it uses; tests/tools/test_tool_contract.py runs every tool through the
+same conformance checks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["ServerTool", "ToolFailed", "ToolOutcome", "ToolRequest"]
+from assistantd.protocol.objects import RunDoc
+
+__all__ = [
+    "AnswerEditor",
+    "BaseServerTool",
+    "JSON",
+    "Piece",
+    "ServerTool",
+    "ToolFailed",
+    "ToolOutcome",
+    "ToolRequest",
+]
+
+JSON = dict[str, Any]
 
 
 class ToolFailed(Exception):
@@ -26,53 +48,137 @@ class ToolFailed(Exception):
 
 @dataclass(frozen=True)
 class ToolRequest:
-    """What a server tool knows about the call: whose run, and what the model asked."""
+    """What a server tool knows about the call: whose run, its state, what the model asked."""
 
     project: str
-    run: dict[str, Any]
-    private: dict[str, Any]
+    run: RunDoc
+    state: JSON  # the tool's own state in the run (read-only: return a new one)
     call_id: str
     arguments: str
     round: int  # how many server tool calls this run made before this one
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToolOutcome:
-    """The step entry clients see, the text the model reads, and the run's new state."""
+    """The step entry clients see, the text the model reads, and the tool's new state."""
 
-    entry: dict[str, Any]
+    entry: JSON
     output: str
-    private: dict[str, Any] = field(default_factory=dict)
+    state: JSON
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of the answer's text as an editor lets it out. The engine places it:
+    it sets the annotation's `start_index`/`end_index` (the piece's span in the text)
+    and its `index` in the message's annotations."""
+
+    text: str
+    annotation: JSON | None = None  # as stored in the message
+    shown: JSON | None = None  # as the delta shows it, when that differs
+
+
+class AnswerEditor(Protocol):
+    """Rewrites the answer as it streams (file_search turns markers into citations).
+    Text it holds back comes out of a later `feed`, `flush` or `finish`."""
+
+    def feed(self, text: str) -> list[Piece]: ...
+
+    def flush(self) -> list[Piece]:
+        """Everything held back: the text is about to stop (tool calls, the end)."""
+        ...
+
+    def finish(self, cites_sources: bool) -> list[Piece]:
+        """The answer is complete; `cites_sources` is False for a model too small to
+        write citations itself."""
+        ...
 
 
 class ServerTool(Protocol):
     type: str  # the tool type in `tools` and in step details, e.g. "file_search"
 
-    def definition(self, run: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
-        """The function the model is shown (OpenAI's `{"type":"function",...}` shape)."""
+    # What the model is offered.
+    def definition(self, run: RunDoc, state: JSON) -> JSON:
+        """The function the model is shown (OpenAI's `{"type":"function",...}` shape);
+        its name is the tool's type."""
         ...
 
-    def first_entry(self, run: dict[str, Any], call_id: str) -> dict[str, Any]:
-        """The step entry streamed while the tool runs (before its results)."""
+    async def prepare(self, project: str, run: RunDoc, state: JSON) -> JSON:
+        """Before the run's first model turn: raise ToolFailed if the run cannot use the
+        tool; returns the tool's state."""
+        ...
+
+    # How a call runs and shows in its step.
+    def first_entry(self, run: RunDoc, call_id: str) -> JSON:
+        """The step entry streamed when the call starts (before its results)."""
         ...
 
     def input_so_far(self, arguments: str) -> str | None:
         """What the step shows as the call's `input` while the model is still writing
-        `arguments` (code_interpreter's code); None for a tool that shows no input."""
+        `arguments`; None for a tool that shows no input while it streams."""
         ...
 
-    def result_delta(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+    async def call(self, request: ToolRequest) -> ToolOutcome: ...
+
+    def result_delta(self, entry: JSON) -> JSON | None:
         """The step delta that shows the call's results once it ran, or None when only
         the completed step carries them."""
         ...
 
-    async def check(self, project: str, run: dict[str, Any]) -> dict[str, Any] | None:
-        """Before the run's first model turn: raise ToolFailed if the run cannot use the
-        tool; what it returns is kept in the run's private state."""
+    def shown(self, entry: JSON, include: Sequence[str]) -> JSON:
+        """The completed entry as streamed to a client that asked for `include`."""
         ...
 
-    async def run(self, request: ToolRequest) -> ToolOutcome: ...
-
-    async def annotate(self, project: str, run: dict[str, Any], text: str) -> list[dict[str, Any]]:
-        """Annotations the tool adds to the run's answer once it is written."""
+    # How it changes the answer.
+    def lead_parts(self, state: JSON) -> tuple[list[JSON], JSON]:
+        """Content parts the run's next message opens with, and the state after."""
         ...
+
+    def editor(self, state: JSON) -> AnswerEditor | None: ...
+
+    async def annotate(self, project: str, run: RunDoc, state: JSON, text: str) -> list[JSON]:
+        """Annotations for the finished answer (with their spans; the engine numbers them)."""
+        ...
+
+    # Its state in rows written before run state was typed.
+    def restore(self, flat: Mapping[str, Any]) -> JSON:
+        """The tool's state from a run's old flat private document (its own keys there)."""
+        ...
+
+
+class BaseServerTool:
+    """The optional hooks, each doing nothing: subclass and write what the tool uses."""
+
+    type: str
+
+    async def prepare(self, project: str, run: RunDoc, state: JSON) -> JSON:
+        return state
+
+    def input_so_far(self, arguments: str) -> str | None:
+        return None
+
+    def result_delta(self, entry: JSON) -> JSON | None:
+        return None
+
+    def shown(self, entry: JSON, include: Sequence[str]) -> JSON:
+        return entry
+
+    def lead_parts(self, state: JSON) -> tuple[list[JSON], JSON]:
+        return [], state
+
+    def editor(self, state: JSON) -> AnswerEditor | None:
+        return None
+
+    async def annotate(self, project: str, run: RunDoc, state: JSON, text: str) -> list[JSON]:
+        return []
+
+    def restore(self, flat: Mapping[str, Any]) -> JSON:
+        return {}
+
+    def options(self, run: RunDoc) -> JSON:
+        """The tool's entry in the run's `tools` (its options), or {}."""
+        for tool in run["tools"]:
+            if tool["type"] == self.type:
+                found: JSON = tool.get(self.type) or {}
+                return found
+        return {}

@@ -2,24 +2,29 @@
 `code_interpreter` step entry (input, logs, images) and the text the model reads.
 
 Images the code displays become Files (`assistants_output`) and `image` outputs, and
-the run's next message shows them as `image_file` parts. Files the code writes stay in
-the session's `/mnt/data` until the answer links them (`sandbox:/mnt/data/NAME`): then
-`annotate` turns each link into a File and a `file_path` annotation.
+the run's next message shows them as `image_file` parts (`lead_parts`). Files the code
+writes stay in the session's `/mnt/data` until the answer links them
+(`sandbox:/mnt/data/NAME`): then `annotate` turns each link into a File and a
+`file_path` annotation.
+
+Its state in a run: the files put in /mnt/data, by id (`files`, read once when the run
+starts), and the images displayed but not yet shown in a message (`images`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypedDict
 
+from assistantd.protocol.objects import RunDoc
 from assistantd.providers.base import GRAMMAR_MAX_LENGTH
-from assistantd.tools.base import ToolFailed, ToolOutcome, ToolRequest
+from assistantd.tools.base import JSON, BaseServerTool, ToolFailed, ToolOutcome, ToolRequest
 from assistantd.tools.code_interpreter.code import code_of, sandbox_links, streamed_code
 from assistantd.tools.code_interpreter.sandbox import BWRAP_MISSING, SandboxError
 from assistantd.tools.code_interpreter.sessions import CallResult, SessionPool
 
-__all__ = ["CodeInterpreterTool", "Files", "InputFiles"]
+__all__ = ["CodeInterpreter", "Files", "InputFiles"]
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +32,7 @@ MAX_CODE_CHARS = 512  # what the embedded model may write per call (its grammar'
 
 
 class InputFiles(Protocol):
-    async def __call__(self, project: str, run: dict[str, Any]) -> dict[str, str]:
+    async def __call__(self, project: str, run: RunDoc) -> dict[str, str]:
         """file_id → file name of every file the run's code may read."""
         ...
 
@@ -51,7 +56,12 @@ def _unique_names(files: dict[str, str]) -> dict[str, str]:
     return out
 
 
-class CodeInterpreterTool:
+class CodeInterpreterState(TypedDict, total=False):
+    files: dict[str, str]  # file_id → its name in /mnt/data
+    images: list[str]  # image Files displayed since the last message
+
+
+class CodeInterpreter(BaseServerTool):
     type = "code_interpreter"
 
     def __init__(
@@ -69,8 +79,8 @@ class CodeInterpreterTool:
         self.max_file_bytes = max_file_bytes
         self.max_files = max_files  # sandbox files one answer may turn into Files
 
-    def definition(self, run: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
-        names = list((private.get("code_files") or {}).values())
+    def definition(self, run: RunDoc, state: JSON) -> JSON:
+        names = list((state.get("files") or {}).values())
         files = (
             " The user's files are in /mnt/data: "
             + ", ".join(f"/mnt/data/{n}" for n in names)
@@ -101,7 +111,7 @@ class CodeInterpreterTool:
             },
         }
 
-    def first_entry(self, run: dict[str, Any], call_id: str) -> dict[str, Any]:
+    def first_entry(self, run: RunDoc, call_id: str) -> JSON:
         return {
             "id": call_id,
             "type": "code_interpreter",
@@ -111,18 +121,36 @@ class CodeInterpreterTool:
     def input_so_far(self, arguments: str) -> str | None:
         return streamed_code(arguments)
 
-    def result_delta(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+    def result_delta(self, entry: JSON) -> JSON | None:
         outputs = entry["code_interpreter"]["outputs"]
         return {
             "type": "code_interpreter",
             "code_interpreter": {"outputs": [{"index": i, **o} for i, o in enumerate(outputs)]},
         }
 
-    async def check(self, project: str, run: dict[str, Any]) -> dict[str, Any]:
+    async def prepare(self, project: str, run: RunDoc, state: JSON) -> JSON:
         # Read once per run: a run's thread takes no new messages while it is active.
-        return {"code_files": _unique_names(await self.inputs(project, run))}
+        return {**state, "files": _unique_names(await self.inputs(project, run))}
 
-    async def run(self, request: ToolRequest) -> ToolOutcome:
+    def lead_parts(self, state: JSON) -> tuple[list[JSON], JSON]:
+        """Images displayed since the last message lead the next one, as on OpenAI;
+        once in a message they are no longer pending."""
+        images = state.get("images") or []
+        if not images:
+            return [], state
+        parts = [{"type": "image_file", "image_file": {"file_id": f}} for f in images]
+        return parts, {k: v for k, v in state.items() if k != "images"}
+
+    def restore(self, flat: Mapping[str, Any]) -> JSON:
+        """Rows from before typed run state kept `code_files` and `code_images` at the top."""
+        state: CodeInterpreterState = {}
+        if flat.get("code_files") is not None:
+            state["files"] = dict(flat["code_files"])
+        if flat.get("code_images"):
+            state["images"] = list(flat["code_images"])
+        return dict(state)
+
+    async def call(self, request: ToolRequest) -> ToolOutcome:
         # Only a run that calls it fails: one that never needs code still answers.
         if self.pool is None:
             raise ToolFailed("server_error", BWRAP_MISSING)
@@ -139,7 +167,7 @@ class CodeInterpreterTool:
             result = CallResult(logs=f"The code was not run: {error}. Try again later.")
         else:
             async with session.lock:
-                names = request.private.get("code_files")
+                names = request.state.get("files")
                 if names is None:
                     names = _unique_names(await self.inputs(request.project, run))
                 try:
@@ -162,7 +190,7 @@ class CodeInterpreterTool:
         outputs: list[dict[str, Any]] = []
         if logs:
             outputs.append({"type": "logs", "logs": logs})
-        images = list(request.private.get("code_images") or [])
+        images = list(request.state.get("images") or [])
         for n, png in enumerate(result.images):
             file_id = await self.files.save_output(
                 request.project, f"code_interpreter_image_{request.round}_{n}.png", png
@@ -173,7 +201,7 @@ class CodeInterpreterTool:
         told = logs or ("(no output)" if not result.images else "")
         if result.images:
             told += f"\n[{len(result.images)} image(s) displayed to the user]"
-        return ToolOutcome(entry=entry, output=told, private={"code_images": images})
+        return ToolOutcome(entry=entry, output=told, state={**request.state, "images": images})
 
     def _read(self, project: str) -> Callable[[str], Awaitable[bytes | None]]:
         async def read(file_id: str) -> bytes | None:
@@ -182,7 +210,7 @@ class CodeInterpreterTool:
 
         return read
 
-    async def annotate(self, project: str, run: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    async def annotate(self, project: str, run: RunDoc, state: JSON, text: str) -> list[JSON]:
         """`file_path` annotations for the answer's sandbox links whose file exists in
         the thread's session (each linked file becomes a File once per message)."""
         links = sandbox_links(text)

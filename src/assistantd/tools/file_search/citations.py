@@ -15,8 +15,9 @@ annotation exactly once, because the SDKs concatenate anything they see twice.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from assistantd.tools.base import Piece
 
 __all__ = ["CitationStream", "Source", "marker"]
 
@@ -37,12 +38,12 @@ def marker(key: str, filename: str) -> str:
 
 @dataclass
 class CitationStream:
-    """Feeds model text through; yields (text, annotation or None) pieces to publish."""
+    """An AnswerEditor: model text in, pieces out, each citation a piece of its own
+    (the engine gives it its span and index)."""
 
     sources: dict[str, Source]
     latest: int = 0  # the search a bare `【i】` refers to
-    text: str = ""  # everything emitted so far (the message's value)
-    annotations: list[dict[str, Any]] = field(default_factory=list)
+    cited: bool = False
     _held: str = ""
 
     def _resolve(self, found: re.Match[str]) -> Source | None:
@@ -50,35 +51,33 @@ class CitationStream:
         key = f"{first}:{second}" if second is not None else f"{self.latest}:{first}"
         return self.sources.get(key)
 
-    def _emit_marker(self, source: Source) -> tuple[str, dict[str, Any]]:
+    def _cite(self, source: Source) -> Piece:
         value = marker(source.key, source.filename)
-        start = len(self.text)
-        self.text += value
-        annotation = {
-            "type": "file_citation",
-            "text": value,
-            "start_index": start,
-            "end_index": start + len(value),
-            "file_citation": {"file_id": source.file_id},
-        }
-        self.annotations.append(annotation)
-        delta = {
-            "index": len(self.annotations) - 1,
-            **annotation,
-            "file_citation": {"file_id": source.file_id, "quote": ""},
-        }
-        return value, delta
+        self.cited = True
+        return Piece(
+            value,
+            annotation={
+                "type": "file_citation",
+                "text": value,
+                "start_index": 0,  # placed by the engine
+                "end_index": 0,
+                "file_citation": {"file_id": source.file_id},
+            },
+            shown={
+                "type": "file_citation",
+                "text": value,
+                "file_citation": {"file_id": source.file_id, "quote": ""},
+            },
+        )
 
-    def _plain(self, text: str) -> list[tuple[str, dict[str, Any] | None]]:
-        if not text:
-            return []
-        self.text += text
-        return [(text, None)]
+    @staticmethod
+    def _plain(text: str) -> list[Piece]:
+        return [Piece(text)] if text else []
 
-    def feed(self, text: str) -> list[tuple[str, dict[str, Any] | None]]:
+    def feed(self, text: str) -> list[Piece]:
         pending = self._held + text
         self._held = ""
-        out: list[tuple[str, dict[str, Any] | None]] = []
+        out: list[Piece] = []
         while pending:
             start = pending.find("【")
             if start < 0:
@@ -102,21 +101,18 @@ class CitationStream:
                 continue
             source = self._resolve(found)
             if source is not None:
-                value, delta = self._emit_marker(source)
-                out.append((value, delta))
+                out.append(self._cite(source))
             # else: a marker of nothing we returned is dropped
         return out
 
-    def flush(self) -> list[tuple[str, dict[str, Any] | None]]:
+    def flush(self) -> list[Piece]:
         held, self._held = self._held, ""
         return self._plain(held)
 
-    def cite_top(self) -> list[tuple[str, dict[str, Any] | None]]:
+    def finish(self, cites_sources: bool) -> list[Piece]:
         """For a model too small to cite: the best result of the latest search, at the end."""
-        if self.annotations:
-            return []
+        out = self.flush()
+        if cites_sources or self.cited:
+            return out
         source = self.sources.get(f"{self.latest}:0")
-        if source is None:
-            return []
-        value, delta = self._emit_marker(source)
-        return [(value, delta)]
+        return out if source is None else [*out, self._cite(source)]

@@ -1,50 +1,82 @@
 """The file_search tool: the model's query → hybrid search of the assistant's and the
-thread's vector stores → a `file_search` step entry and a cited text for the model."""
+thread's vector stores → a `file_search` step entry and a cited text for the model.
+
+Its state in a run: the results the model was shown, by marker key (`sources`), and
+which search a bare `【i】` means (`latest`); its AnswerEditor turns the model's markers
+into `file_citation` annotations (citations.py). The search itself is whatever
+implements `Searcher` (services/search.py in the server)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypedDict
 
+from assistantd.protocol.objects import RunDoc
+from assistantd.protocol.runs import INCLUDABLE
 from assistantd.protocol.vector_stores import MAX_QUERY_CHARS
 from assistantd.providers.base import GRAMMAR_MAX_LENGTH
-from assistantd.services.search import SearchService
-from assistantd.tools.base import ToolOutcome, ToolRequest
-from assistantd.tools.file_search.citations import marker
+from assistantd.tools.base import JSON, BaseServerTool, ToolOutcome, ToolRequest
+from assistantd.tools.file_search.citations import CitationStream, Source, marker
 
-__all__ = ["FileSearchTool"]
+__all__ = ["FileSearch", "Hit", "Searcher", "StoresFor"]
 
 DEFAULT_MAX_RESULTS = 20  # OpenAI's default for gpt-4* and o-series
 RANKER = "default_2024_08_21"  # what OpenAI echoed for `auto`
 
 
 class StoresFor(Protocol):
-    async def __call__(self, project: str, run: dict[str, Any]) -> list[str]:
+    async def __call__(self, project: str, run: RunDoc) -> list[str]:
         """The ids of the run's stores; raises ToolFailed for an expired one."""
         ...
 
-    async def wait_for_thread_store(self, project: str, run: dict[str, Any]) -> None:
+    async def wait_for_thread_store(self, project: str, run: RunDoc) -> None:
         """Return once the thread's store has nothing in progress (or after a while)."""
         ...
 
 
-def _options(run: dict[str, Any]) -> dict[str, Any]:
-    for tool in run["tools"]:
-        if tool["type"] == "file_search":
-            options: dict[str, Any] = tool.get("file_search") or {}
-            return options
-    return {}
+class Hit(Protocol):
+    """One search result, as the tool reads it."""
+
+    file_id: str
+    filename: str
+    score: float
+    text: str
+    attributes: dict[str, Any]
 
 
-class FileSearchTool:
+class Searcher(Protocol):
+    async def search(
+        self,
+        project: str,
+        store_ids: Sequence[str],
+        queries: Sequence[str],
+        *,
+        limit: int,
+        threshold: float,
+    ) -> Sequence[Hit]:
+        """The best chunks of the stores for the queries, best first."""
+        ...
+
+
+class FileSearchState(TypedDict):
+    sources: dict[str, dict[str, str]]  # marker key "k:i" → file_id, filename
+    latest: int  # the search a bare 【i】 refers to
+
+
+def _state(state: Mapping[str, Any]) -> FileSearchState:
+    return {"sources": dict(state.get("sources") or {}), "latest": int(state.get("latest") or 0)}
+
+
+class FileSearch(BaseServerTool):
     type = "file_search"
 
-    def __init__(self, search: SearchService, stores_for: StoresFor, budget_chars: int) -> None:
-        self.search = search
+    def __init__(self, searcher: Searcher, stores_for: StoresFor, budget_chars: int) -> None:
+        self.searcher = searcher
         self.stores_for = stores_for
         self.budget_chars = budget_chars
 
-    def definition(self, run: dict[str, Any], private: dict[str, Any]) -> dict[str, Any]:
+    def definition(self, run: RunDoc, state: JSON) -> JSON:
         return {
             "type": "function",
             "function": {
@@ -66,32 +98,48 @@ class FileSearchTool:
             },
         }
 
-    async def check(self, project: str, run: dict[str, Any]) -> dict[str, Any] | None:
+    async def prepare(self, project: str, run: RunDoc, state: JSON) -> JSON:
         await self.stores_for(project, run)  # raises ToolFailed for an expired store
         await self.stores_for.wait_for_thread_store(project, run)
-        return None
+        return state
 
-    def input_so_far(self, arguments: str) -> str | None:
-        return None  # a search shows its query nowhere, as on OpenAI
+    # A search shows its query nowhere while it streams, and its results only in the
+    # completed step, as on OpenAI: input_so_far and result_delta keep the defaults.
 
-    def result_delta(self, entry: dict[str, Any]) -> dict[str, Any] | None:
-        return None
+    def shown(self, entry: JSON, include: Sequence[str]) -> JSON:
+        """Results without their `content` unless the run asked for it (`include[]`)."""
+        if INCLUDABLE & set(include):
+            return entry
+        results = [
+            {k: v for k, v in r.items() if k != "content"} for r in entry["file_search"]["results"]
+        ]
+        return {**entry, "file_search": {**entry["file_search"], "results": results}}
 
-    async def annotate(self, project: str, run: dict[str, Any], text: str) -> list[dict[str, Any]]:
-        return []  # citations are placed while the answer streams (CitationStream)
+    def editor(self, state: JSON) -> CitationStream | None:
+        known = _state(state)
+        if not known["sources"]:
+            return None
+        sources = {
+            key: Source(key, s["file_id"], s["filename"]) for key, s in known["sources"].items()
+        }
+        return CitationStream(sources, latest=known["latest"])
 
-    def _ranking(self, run: dict[str, Any]) -> dict[str, Any]:
-        ranking = _options(run).get("ranking_options") or {}
+    def restore(self, flat: Mapping[str, Any]) -> JSON:
+        """Rows from before typed run state kept `sources` and `latest` at the top."""
+        return dict(_state(flat)) if flat.get("sources") else {}
+
+    def _ranking(self, run: RunDoc) -> JSON:
+        ranking = self.options(run).get("ranking_options") or {}
         return {"ranker": RANKER, "score_threshold": float(ranking.get("score_threshold", 0.0))}
 
-    def first_entry(self, run: dict[str, Any], call_id: str) -> dict[str, Any]:
+    def first_entry(self, run: RunDoc, call_id: str) -> JSON:
         return {
             "id": call_id,
             "type": "file_search",
             "file_search": {"ranking_options": self._ranking(run), "results": []},
         }
 
-    async def run(self, request: ToolRequest) -> ToolOutcome:
+    async def call(self, request: ToolRequest) -> ToolOutcome:
         run = request.run
         try:
             query = str(json.loads(request.arguments or "{}").get("query") or "").strip()
@@ -101,9 +149,9 @@ class FileSearchTool:
             query = request.arguments.strip() or "summary"
         query = query[:MAX_QUERY_CHARS]  # a model may write anything into its arguments
         store_ids = await self.stores_for(request.project, run)
-        options = _options(run)
+        options = self.options(run)
         ranking = self._ranking(run)
-        results = await self.search.search(
+        results = await self.searcher.search(
             request.project,
             store_ids,
             [query],
@@ -111,7 +159,7 @@ class FileSearchTool:
             threshold=ranking["score_threshold"],
         )
         k = request.round
-        sources = dict(request.private.get("sources") or {})
+        sources = _state(request.state)["sources"]
         lines = [
             f'Results of the file search for "{query}". Cite what you use by copying its '
             "marker, e.g. " + (marker(f"{k}:0", results[0].filename) if results else "【0:0†file】")
@@ -140,6 +188,5 @@ class FileSearchTool:
             }
             for r in results
         ]
-        return ToolOutcome(
-            entry=entry, output="".join(lines), private={"sources": sources, "latest": k}
-        )
+        state: FileSearchState = {"sources": sources, "latest": k}
+        return ToolOutcome(entry=entry, output="".join(lines), state=dict(state))

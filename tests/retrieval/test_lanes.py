@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from assistantd.tools.file_search.lanes import FairTurns, Lane, LaneFull
+from assistantd.retrieval.lanes import FairTurns, Lane, LaneFull
 
 
 async def _take(turns: FairTurns, project: str, lane: Lane, order: list[str], tag: str) -> None:

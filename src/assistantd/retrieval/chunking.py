@@ -20,8 +20,8 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from assistantd.tools.file_search.embeddings import load_word_pieces
-from assistantd.tools.file_search.parsing import ParseError
+from assistantd.retrieval.embeddings import load_word_pieces
+from assistantd.retrieval.parsing import ParseError
 
 __all__ = [
     "AUTO",

@@ -1,5 +1,7 @@
-"""Which server tools a run may call, the vector stores its file_search reads, and
-the files its code_interpreter sees.
+"""What a run's server tools read: the vector stores its file_search searches, and the
+files its code_interpreter puts in /mnt/data. The tools see these through their own
+small protocols (tools/file_search/tool.py `StoresFor`, tools/code_interpreter/tool.py
+`InputFiles`); this is the store-backed implementation the container gives them.
 
 A run's file_search reads the assistant's store and the thread's (at most one each,
 as the spec allows), looked up when the run executes, so a file attached to the
@@ -10,13 +12,12 @@ expired store fails with a `last_error` that names it.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Any
 
 import orjson
 
 from assistantd.protocol.common import ListParams
+from assistantd.protocol.objects import RunDoc
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.assistants import AssistantRepository
@@ -25,12 +26,15 @@ from assistantd.store.repos.messages import MessageRepository
 from assistantd.store.repos.threads import ThreadRepository
 from assistantd.store.repos.vector_stores import VectorStoreRepository
 from assistantd.store.sql import Conn
-from assistantd.tools.base import ServerTool, ToolFailed
+from assistantd.tools.base import ToolFailed
 
-__all__ = ["CodeFiles", "StoreLookup", "server_tools_for"]
+__all__ = ["CodeFiles", "StoreLookup"]
 
 # How far back a thread's messages are read for code_interpreter attachments.
 _ATTACHMENT_MESSAGES = 1000
+# How long a wait for the thread's store trusts this process to hear of its files: one
+# ingested by another process (scale-out) is seen on the next look, at most this late.
+_LOOK_AGAIN_S = 1.0
 
 
 def _ids(doc: bytes | None, tool: str = "file_search", key: str = "vector_store_ids") -> list[str]:
@@ -49,7 +53,7 @@ class CodeFiles:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def __call__(self, project: str, run: dict[str, Any]) -> dict[str, str]:
+    async def __call__(self, project: str, run: RunDoc) -> dict[str, str]:
         def unit(conn: Conn) -> dict[str, str]:
             assistant = AssistantRepository().get_doc(conn, project, run["assistant_id"])
             thread = ThreadRepository().get_doc(conn, project, run["thread_id"])
@@ -87,26 +91,28 @@ class StoreLookup:
         self.vector_stores = vector_stores
         self.ready_wait_s = ready_wait_s
 
-    async def wait_for_thread_store(self, project: str, run: dict[str, Any]) -> None:
+    async def wait_for_thread_store(self, project: str, run: RunDoc) -> None:
         """OpenAI's rule: a run waits (at most 60 s) for files still being ingested into
         the *thread's* store, so "attach, then run at once" searches them; the
-        assistant's store is not waited for."""
+        assistant's store is not waited for. It wakes when this process's ingestion
+        finishes a file of the store, or after `_LOOK_AGAIN_S` for another process's."""
         deadline = time.monotonic() + self.ready_wait_s
-        while time.monotonic() < deadline:
 
-            def unit(conn: Conn) -> bool:
-                thread = ThreadRepository().get_doc(conn, project, run["thread_id"])
-                for store_id in _ids(thread):
-                    doc = VectorStoreRepository().get_doc(conn, project, store_id)
-                    if doc is not None and orjson.loads(doc)["status"] == "in_progress":
-                        return True
-                return False
+        def busy(conn: Conn) -> str | None:
+            thread = ThreadRepository().get_doc(conn, project, run["thread_id"])
+            for store_id in _ids(thread):
+                doc = VectorStoreRepository().get_doc(conn, project, store_id)
+                if doc is not None and orjson.loads(doc)["status"] == "in_progress":
+                    return store_id
+            return None
 
-            if not await self.db.read(unit):
+        while (left := deadline - time.monotonic()) > 0:
+            store_id = await self.db.read(busy)
+            if store_id is None:
                 return
-            await asyncio.sleep(0.2)
+            await self.vector_stores.file_finished(store_id, min(left, _LOOK_AGAIN_S))
 
-    async def __call__(self, project: str, run: dict[str, Any]) -> list[str]:
+    async def __call__(self, project: str, run: RunDoc) -> list[str]:
         """The run's store ids, each marked active now; ToolFailed if one has expired."""
 
         def unit(conn: Conn) -> list[str]:
@@ -124,9 +130,3 @@ class StoreLookup:
             return live
 
         return await self.db.write(unit)
-
-
-def server_tools_for(run: dict[str, Any], tools: dict[str, ServerTool]) -> dict[str, ServerTool]:
-    """The server tools the run enabled, by the function name the model calls."""
-    enabled = {t["type"] for t in run["tools"]}
-    return {name: tool for name, tool in tools.items() if tool.type in enabled}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistantd.tools.file_search.chunking import chunk_pages, strategy_of, token_offsets
-from assistantd.tools.file_search.parsing import (
+from assistantd.retrieval.chunking import chunk_pages, strategy_of, token_offsets
+from assistantd.retrieval.parsing import (
     SUPPORTED_EXTENSIONS,
     ParseError,
     ParseLimits,

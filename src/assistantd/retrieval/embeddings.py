@@ -12,7 +12,7 @@ chunk's vector is the length-weighted mean of its windows, re-normalised: every 
 of the chunk counts, not only its head.
 
 Every call names its project and lane (`query` for searches, `bulk` for ingestion):
-the embedded model takes turns by them (tools/file_search/lanes.py), a turn being
+the embedded model takes turns by them (retrieval/lanes.py), a turn being
 one batch of at most `turn_tokens` word pieces. `UpstreamEmbedder` calls any
 OpenAI-compatible `/v1/embeddings` instead; the upstream schedules its own work.
 """
@@ -32,7 +32,7 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
-from assistantd.tools.file_search.lanes import FairTurns, Lane
+from assistantd.retrieval.lanes import FairTurns, Lane
 
 __all__ = [
     "Embedder",
