@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as redis
@@ -19,6 +20,7 @@ from assistantd.events.redis_bus import RedisEventBus
 from assistantd.events.wakeups import RUNS, LocalWakeups, RedisWakeups, Wakeups
 from assistantd.limits.buckets import MemoryBuckets, RedisBuckets
 from assistantd.observability.metrics import TOKENS, MeteredBus
+from assistantd.providers.base import Provider
 from assistantd.providers.registry import ProviderRegistry
 from assistantd.retrieval.embeddings import Embedder, MiniLMEmbedder, UpstreamEmbedder
 from assistantd.retrieval.parsing import ParseLimits
@@ -39,6 +41,7 @@ from assistantd.settings import Settings
 from assistantd.store.blobs import BlobStore, LocalDirBlobStore
 from assistantd.store.chunks import open_chunk_index
 from assistantd.store.db import Database, open_database
+from assistantd.tools.base import ServerTool
 from assistantd.tools.code_interpreter.sandbox import Limits, bwrap_path
 from assistantd.tools.code_interpreter.sessions import SessionPool
 from assistantd.tools.code_interpreter.tool import CodeInterpreter
@@ -76,8 +79,19 @@ class Container:
     started_at: int
 
     @classmethod
-    def build(cls, settings: Settings, db: Database | None = None) -> Container:
-        """Everything, on `db` if given (tests wrap the real one), else the configured one."""
+    def build(
+        cls,
+        settings: Settings,
+        db: Database | None = None,
+        *,
+        providers: Mapping[str, Provider] | None = None,
+        embedder: Embedder | None = None,
+        tools: Sequence[ServerTool] = (),
+    ) -> Container:
+        """Everything, on `db` if given (tests wrap the real one), else the configured one;
+        `providers` (by model pattern, ahead of the routes) and `embedder` replace the
+        configured ones in process (tests, embedding assistantd in another program), and
+        `tools` are server tools beside file_search and code_interpreter."""
         db = db or open_database(
             settings.resolved_database_url(),
             pool_size=settings.db_pool_size,
@@ -85,7 +99,7 @@ class Container:
         )
         blobs = LocalDirBlobStore(settings.resolved_blob_dir())
         files = FileService(db, blobs)
-        embedder = _embedder(settings)
+        embedder = embedder or _embedder(settings)
         chunks = open_chunk_index(db.dialect, embedder.dimensions, settings.vector_cache_bytes)
         vector_stores = VectorStoreService(
             db, files, chunks, inline_wait_s=settings.vector_store_inline_wait_s
@@ -102,7 +116,7 @@ class Container:
             stale_s=settings.run_stale_s,
         )
         vector_stores.wake = ingestor.wake
-        providers = ProviderRegistry(settings)
+        registry = ProviderRegistry(settings, providers)
         client, plain_bus, wakeups = _events(settings)
         bus = MeteredBus(plain_bus)
         buckets = RedisBuckets(client) if client is not None else MemoryBuckets()
@@ -111,7 +125,7 @@ class Container:
         )
 
         async def on_usage(project: str, model: str, prompt: int, completion: int) -> None:
-            label = providers.metric_label(model)
+            label = registry.metric_label(model)
             TOKENS.labels(label, "in").inc(prompt)
             TOKENS.labels(label, "out").inc(completion)
             await rate_limits.spend_tokens(project, prompt + completion)
@@ -129,11 +143,11 @@ class Container:
         )
         executor = RunExecutor(
             db,
-            providers,
+            registry,
             bus,
             read_image=files.read_image,
             requires_action_ttl_s=settings.requires_action_ttl_s,
-            server_tools=[file_search, code_interpreter],
+            server_tools=[file_search, code_interpreter, *tools],
             on_usage=on_usage,
         )
         worker = Worker(
@@ -159,7 +173,7 @@ class Container:
             messages=MessageService(db, files, vector_stores),
             files=files,
             uploads=UploadService(db, blobs, files, settings),
-            providers=providers,
+            providers=registry,
             runs=RunService(
                 db,
                 files,
@@ -167,7 +181,7 @@ class Container:
                 dispatch=Dispatcher(
                     worker, wakeups, events_cross_processes=bool(settings.redis_url)
                 ),
-                schema_problem=providers.schema_problem,
+                schema_problem=registry.schema_problem,
                 vector_stores=vector_stores,
             ),
             bus=bus,

@@ -9,7 +9,7 @@ differently the second time, and these tests see it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 import orjson
 
 from assistantd.container import Container
+from assistantd.providers.base import Provider
 from assistantd.settings import ModelRoute, Settings
 from assistantd.store.db import Database
 from assistantd.store.migrate import upgrade
 from assistantd.store.sql import Conn
 from assistantd.store.sqlite import SqliteDatabase
+from assistantd.tools.base import ServerTool
 
 T = TypeVar("T")
 PROJECT = "default"
@@ -65,10 +67,17 @@ class Rehearsing:
 
 @asynccontextmanager
 async def in_process(
-    tmp: Path, upstream_url: str, *, workers: int = 1, rehearse: bool = True, **settings: Any
+    tmp: Path,
+    upstream_url: str | None = None,
+    *,
+    provider: Provider | None = None,
+    tools: Sequence[ServerTool] = (),
+    workers: int = 1,
+    rehearse: bool = True,
+    **settings: Any,
 ) -> AsyncIterator[tuple[Container, Rehearsing | Database]]:
     """Services and a started worker on a fresh SQLite database; `scripted*` models go to
-    the scripted upstream at `upstream_url`."""
+    `provider` in process, or else to the scripted upstream at `upstream_url`."""
     path = tmp / "assistantd.db"
     await upgrade(f"sqlite:///{path}")
     real = SqliteDatabase(str(path))
@@ -78,10 +87,13 @@ async def in_process(
         workers=workers,
         model_routes=[
             ModelRoute(match="scripted*", base_url=upstream_url, timeout_s=5, max_retries=0)
-        ],
+        ]
+        if upstream_url
+        else [],
         **settings,
     )
-    container = Container.build(config, db=db)
+    given = {"scripted*": provider} if provider is not None else None
+    container = Container.build(config, db=db, providers=given, tools=tools)
     container.worker.start()
     try:
         yield container, db

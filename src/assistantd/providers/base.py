@@ -130,3 +130,7 @@ class Provider(Protocol):
         May take milliseconds (a real tokenizer): unless `counts_cheaply`, callers run
         it off the event loop."""
         ...
+
+    async def aclose(self) -> None:
+        """Release connections and processes (the registry calls it at shutdown)."""
+        ...
