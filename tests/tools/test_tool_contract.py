@@ -147,11 +147,11 @@ async def test_state_is_json_and_survives_a_save(tool: ServerTool) -> None:
     state = await tool.prepare(PROJECT, run, {})
     assert orjson.loads(orjson.dumps(state)) == state
     request = ToolRequest(PROJECT, run, state, "call_1", json.dumps(ARGUMENTS[tool.type]), 0)
-    try:
-        outcome = await tool.call(request)
-    except ToolFailed as failed:  # the contract's way to fail a run (no sandbox here)
-        assert failed.code and failed.message
+    if isinstance(tool, CodeInterpreter):  # with no sandbox: the contract's way to fail
+        with pytest.raises(ToolFailed, match="bubblewrap"):
+            await tool.call(request)
         return
+    outcome = await tool.call(request)
     assert isinstance(outcome, ToolOutcome)
     assert outcome.output
     assert (outcome.entry["id"], outcome.entry["type"]) == ("call_1", tool.type)
@@ -226,7 +226,8 @@ async def test_each_tool_runs_inside_a_run(tool: ServerTool, tmp_path: Path) -> 
         assert [t["function"]["name"] for t in first.tools] == [tool.type]
         call_turn, output = second.messages[-2:]
         assert call_turn["tool_calls"][0]["function"]["name"] == tool.type
-        assert output["role"] == "tool" and output["content"]
+        assert output["role"] == "tool"
+        assert output["content"]
         record = await c.db.read(lambda conn: RunRepository().load(conn, run["id"]))
         assert record is not None
         private = load_private(record.private, [tool])
