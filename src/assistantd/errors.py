@@ -16,8 +16,6 @@ status code whose exception class the official SDK maps it to:
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 __all__ = [
@@ -60,9 +58,6 @@ class APIError(Exception):
 
     def body(self) -> bytes:
         return error_body(self.message, type=self.type, param=self.param, code=self.code)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
 
 
 class InvalidRequest(APIError):

@@ -298,7 +298,3 @@ class Settings(BaseSettings):
 
     def resolved_blob_dir(self) -> Path:
         return self.blob_dir or self.data_dir / "blobs"
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url().startswith("sqlite")

@@ -34,11 +34,11 @@ from assistantd.providers.base import (
     Finish,
     Provider,
     ProviderError,
+    Providers,
     TextDelta,
     ToolCallDelta,
     Usage,
 )
-from assistantd.providers.registry import ProviderRegistry
 from assistantd.store.db import Database
 from assistantd.store.repos.runs import RunRepository
 from assistantd.tools.base import JSON, ServerTool, ToolFailed
@@ -100,7 +100,7 @@ class RunExecutor:
     def __init__(
         self,
         db: Database,
-        providers: ProviderRegistry,
+        providers: Providers,
         bus: EventBus,
         *,
         read_image: ImageReader | None = None,

@@ -20,12 +20,11 @@ from typing import Protocol
 
 import redis.asyncio as redis
 
-__all__ = ["INGEST", "RUNS", "LocalWakeups", "RedisWakeups", "Wakeups"]
+__all__ = ["RUNS", "LocalWakeups", "RedisWakeups", "Wakeups"]
 
 log = logging.getLogger(__name__)
 
 RUNS = "runs"  # a run was queued
-INGEST = "ingest"  # a vector store file waits for ingestion
 
 
 class Wakeups(Protocol):

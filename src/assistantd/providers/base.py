@@ -24,6 +24,7 @@ __all__ = [
     "Provider",
     "ProviderError",
     "ProviderEvent",
+    "Providers",
     "TextDelta",
     "ToolCallDelta",
     "Usage",
@@ -133,4 +134,12 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release connections and processes (the registry calls it at shutdown)."""
+        ...
+
+
+class Providers(Protocol):
+    """Model name → the Provider that serves it (providers/registry.py)."""
+
+    def for_model(self, model: str) -> Provider:
+        """Raises ProviderError when the model's route is misconfigured."""
         ...

@@ -93,6 +93,15 @@ class FileService:
         except BaseException:
             temp.discard()
             raise
+        try:
+            text = await self.db.write(lambda conn: self.record(conn, project, doc))
+        except BaseException:
+            self.blobs.delete(key)
+            raise
+        return text.encode()
+
+    def record(self, conn: Conn, project: str, doc: dict[str, Any]) -> str:
+        """Insert the File `doc` describes (its bytes already kept); its JSON text."""
         text = encode(doc)
         row = {
             "id": doc["id"],
@@ -103,12 +112,12 @@ class FileService:
             "expires_at": doc.get("expires_at"),
             "doc": text,
         }
-        try:
-            await self.db.write(lambda conn: self.repo.insert(conn, row))
-        except BaseException:
-            self.blobs.delete(key)
-            raise
-        return text.encode()
+        self.repo.insert(conn, row)
+        return text
+
+    def filename(self, conn: Conn, project: str, file_id: str) -> str | None:
+        raw = self.repo.get_doc(conn, project, file_id)
+        return None if raw is None else str(orjson.loads(raw)["filename"])
 
     def _live(self, doc: bytes | None, file_id: str) -> bytes:
         if doc is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -200,7 +200,6 @@ class UploadService:
                 code="upload_not_pending",
             )
             await self._cancel_after(project, upload_id, lost)
-            raise lost from None  # not reached: _cancel_after raises
         if req.md5 is not None and joined.md5 != req.md5.lower():
             joined.discard()
             error = InvalidRequest(
@@ -239,7 +238,9 @@ class UploadService:
             )
         return None
 
-    async def _cancel_after(self, project: str, upload_id: str, error: APIError) -> None:
+    async def _cancel_after(self, project: str, upload_id: str, error: APIError) -> NoReturn:
+        """Cancel the upload, then raise `error` (or why it was already cancelled or expired)."""
+
         def unit(conn: Conn) -> _Outcome:
             out = self._open(conn, project, upload_id, "complete")
             if out.error is None:
@@ -248,7 +249,9 @@ class UploadService:
             out.error = out.error or error
             return out
 
-        self._settle(await self.db.write(unit))
+        out = await self.db.write(unit)
+        self._settle(out)
+        raise out.error or error  # _settle raised it: `out.error` is always set
 
     async def _finish(
         self, project: str, upload_id: str, checked: _Outcome, joined: TempBlob
@@ -275,18 +278,7 @@ class UploadService:
             out = self._open(conn, project, upload_id, "complete")
             if out.error is not None:  # cancelled or expired while the parts were joined
                 return out
-            self.files.repo.insert(
-                conn,
-                {
-                    "id": file_id,
-                    "project": project,
-                    "created_at": created_at,
-                    "purpose": file["purpose"],
-                    "bytes": file["bytes"],
-                    "expires_at": file.get("expires_at"),
-                    "doc": encode(file),
-                },
-            )
+            self.files.record(conn, project, file)
             out.doc["file"] = file
             self._end(conn, out, "completed")
             return out

@@ -165,9 +165,8 @@ class VectorStoreService:
         self.file_service.check_refs(conn, project, [(a.file_id, a.param) for a in items])
         queued: list[str] = []
         for item in items:
-            raw = self.file_service.repo.get_doc(conn, project, item.file_id)
-            assert raw is not None  # checked above
-            filename = orjson.loads(raw)["filename"]
+            filename = self.file_service.filename(conn, project, item.file_id)
+            assert filename is not None  # checked above
             ext = extension_of(filename)
             if ext not in SUPPORTED_EXTENSIONS:
                 raise InvalidRequest(
