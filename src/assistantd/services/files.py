@@ -8,13 +8,14 @@ import mimetypes
 import os
 from collections.abc import Iterable
 from functools import partial
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import orjson
 
 from assistantd import clock
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import IdKind, new_id
+from assistantd.protocol.documents import FileDoc
 from assistantd.protocol.files import FILE_PURPOSES, FileListParams
 from assistantd.services.documents import encode
 from assistantd.store.blobs import BlobStore, TempBlob
@@ -37,14 +38,29 @@ def blob_key(file_id: str) -> str:
 
 def file_doc(
     *, file_id: str, filename: str, purpose: str, size: int, created_at: int, expires_at: int | None
-) -> dict[str, Any]:
+) -> FileDoc:
     # Key order follows OpenAI's OpenAIFile reference; `expires_at` is an optional
     # integer there (not nullable), so a File that never expires leaves it out.
-    doc: dict[str, Any] = {"id": file_id, "object": "file", "bytes": size, "created_at": created_at}
-    if expires_at is not None:
-        doc["expires_at"] = expires_at
-    doc.update(filename=filename, purpose=purpose, status="processed")
-    return doc
+    if expires_at is None:
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": size,
+            "created_at": created_at,
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
+    return {
+        "id": file_id,
+        "object": "file",
+        "bytes": size,
+        "created_at": created_at,
+        "expires_at": expires_at,
+        "filename": filename,
+        "purpose": purpose,
+        "status": "processed",
+    }
 
 
 class FileService:
@@ -85,7 +101,7 @@ class FileService:
         )
         return await self.store(project, temp, doc)
 
-    async def store(self, project: str, temp: TempBlob, doc: dict[str, Any]) -> bytes:
+    async def store(self, project: str, temp: TempBlob, doc: FileDoc) -> bytes:
         """Keep `temp` as the bytes of the File `doc` describes, then record the File."""
         key = blob_key(doc["id"])
         try:
@@ -100,7 +116,7 @@ class FileService:
             raise
         return text.encode()
 
-    def record(self, conn: Conn, project: str, doc: dict[str, Any]) -> str:
+    def record(self, conn: Conn, project: str, doc: FileDoc) -> str:
         """Insert the File `doc` describes (its bytes already kept); its JSON text."""
         text = encode(doc)
         row = {

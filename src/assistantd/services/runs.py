@@ -16,6 +16,7 @@ from assistantd.errors import InvalidRequest, NotFound
 from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
+from assistantd.protocol.documents import ThreadDoc
 from assistantd.protocol.objects import RunDoc, RunStepDoc
 from assistantd.protocol.runs import (
     TERMINAL_STATUSES,
@@ -297,7 +298,7 @@ class RunService:
         def unit(conn: Conn) -> tuple[str, RunDoc | None]:
             self.files.check_refs(conn, project, refs)
             check_store_refs(conn, project, stores_named)
-            made = dict(thread, tool_resources=dict(thread["tool_resources"]))
+            made: ThreadDoc = {**thread, "tool_resources": dict(thread["tool_resources"])}
             if self.vector_stores is not None:
                 realize_stores(
                     conn,

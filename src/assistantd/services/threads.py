@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from assistantd import clock
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
+from assistantd.protocol.documents import ThreadDoc
 from assistantd.protocol.threads import ThreadCreate, ThreadUpdate
 from assistantd.protocol.tools import ToolResources
 from assistantd.services.documents import encode, metadata_or_empty
@@ -40,7 +39,7 @@ def thread_doc(
     created_at: int,
     metadata: dict[str, str] | None,
     tool_resources: ToolResources | None,
-) -> dict[str, Any]:
+) -> ThreadDoc:
     return {
         "id": thread_id,
         "object": "thread",
@@ -109,7 +108,7 @@ class ThreadService:
         def unit(conn: Conn) -> tuple[str, bool]:
             self.files.check_refs(conn, project, refs)
             check_store_refs(conn, project, stores_named)
-            made = dict(doc, tool_resources=dict(doc["tool_resources"]))
+            made: ThreadDoc = {**doc, "tool_resources": dict(doc["tool_resources"])}
             queued = realize_stores(
                 conn,
                 project,

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from assistantd.errors import InvalidRequest
+from assistantd.protocol.documents import ThreadDoc
 from assistantd.protocol.messages import MessageCreate
 from assistantd.protocol.tools import ToolResources
 from assistantd.protocol.vector_stores import VectorStoreCreate
@@ -98,7 +99,7 @@ def file_search_attachments(messages: Sequence[MessageCreate], prefix: str | Non
 def attach_to_thread_store(
     conn: Conn,
     project: str,
-    thread: dict[str, Any],
+    thread: ThreadDoc | dict[str, Any],
     items: list[Attach],
     vector_stores: VectorStoreService,
 ) -> bool:

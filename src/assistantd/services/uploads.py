@@ -20,6 +20,7 @@ import orjson
 from assistantd import clock
 from assistantd.errors import APIError, InvalidRequest, NotFound
 from assistantd.ids import IdKind, new_id
+from assistantd.protocol.documents import UploadDoc
 from assistantd.protocol.files import UploadComplete, UploadCreate
 from assistantd.services.documents import encode
 from assistantd.services.files import FileService, blob_key, file_doc
@@ -75,7 +76,7 @@ class UploadService:
             )
         upload_id = new_id(IdKind.upload)
         created_at = clock.now()
-        doc: dict[str, Any] = {
+        doc: UploadDoc = {
             "id": upload_id,
             "object": "upload",
             "bytes": req.bytes,

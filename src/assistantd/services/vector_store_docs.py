@@ -12,6 +12,12 @@ from typing import Any
 import orjson
 
 from assistantd.errors import InvalidRequest
+from assistantd.protocol.documents import (
+    FileBatchDoc,
+    FileCounts,
+    VectorStoreDoc,
+    VectorStoreFileDoc,
+)
 from assistantd.protocol.objects import ErrorInfo
 from assistantd.services.documents import encode
 from assistantd.store.repos.vector_stores import (
@@ -51,9 +57,15 @@ def check_store_refs(conn: Conn, project: str, refs: Iterable[tuple[str, str]]) 
             )
 
 
-def file_counts(counts: dict[str, int]) -> dict[str, int]:
-    out = {s: counts.get(s, 0) for s in _STATUSES}
-    out["total"] = sum(out.values())
+def file_counts(counts: dict[str, int]) -> FileCounts:
+    out: FileCounts = {
+        "in_progress": counts.get("in_progress", 0),
+        "completed": counts.get("completed", 0),
+        "failed": counts.get("failed", 0),
+        "cancelled": counts.get("cancelled", 0),
+        "total": 0,
+    }
+    out["total"] = sum(counts.get(s, 0) for s in _STATUSES)
     return out
 
 
@@ -66,9 +78,9 @@ def store_doc(
     expires_after: dict[str, Any] | None,
     last_active_at: int,
     metadata: dict[str, str],
-) -> dict[str, Any]:
+) -> VectorStoreDoc:
     """A new store (no files yet). Key order follows the real responses (REC)."""
-    doc: dict[str, Any] = {
+    doc: VectorStoreDoc = {
         "id": store_id,
         "object": "vector_store",
         "created_at": created_at,
@@ -88,7 +100,7 @@ def store_doc(
     return doc
 
 
-def set_expiry(doc: dict[str, Any]) -> int | None:
+def set_expiry(doc: VectorStoreDoc | dict[str, Any]) -> int | None:
     """`expires_at` = last_active_at + days; returns when the sweeper must look."""
     policy = doc.get("expires_after")
     if doc["status"] == "expired":
@@ -108,7 +120,7 @@ def store_file_doc(
     attributes: dict[str, Any],
     usage_bytes: int = 0,
     last_error: ErrorInfo | None = None,
-) -> dict[str, Any]:
+) -> VectorStoreFileDoc:
     return {
         "id": file_id,
         "object": "vector_store.file",
@@ -122,7 +134,7 @@ def store_file_doc(
     }
 
 
-def batch_doc(*, batch_id: str, store_id: str, created_at: int) -> dict[str, Any]:
+def batch_doc(*, batch_id: str, store_id: str, created_at: int) -> FileBatchDoc:
     # The spec and the SDK say `files_batch`; OpenAI sent `file_batch` (CONTRACT keeps the spec).
     return {
         "id": batch_id,

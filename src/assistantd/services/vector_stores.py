@@ -21,6 +21,7 @@ from assistantd import clock
 from assistantd.errors import InvalidRequest, NotFound
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
+from assistantd.protocol.documents import VectorStoreDoc
 from assistantd.protocol.tools import AutoChunking, StaticChunking
 from assistantd.protocol.vector_stores import (
     VectorStoreCreate,
@@ -136,14 +137,14 @@ class VectorStoreService:
 
     # -- stores -------------------------------------------------------------------
 
-    def locked(self, conn: Conn, project: str, store_id: str) -> dict[str, Any]:
+    def locked(self, conn: Conn, project: str, store_id: str) -> VectorStoreDoc:
         raw = stores.get_doc_for_update(conn, project, store_id)
         if raw is None:
             raise NotFound(f"No vector store found with id '{store_id}'.")
-        doc: dict[str, Any] = orjson.loads(raw)
+        doc: VectorStoreDoc = orjson.loads(raw)
         return doc
 
-    def live(self, conn: Conn, project: str, store_id: str) -> dict[str, Any]:
+    def live(self, conn: Conn, project: str, store_id: str) -> VectorStoreDoc:
         """A store that can take files: an expired one cannot."""
         doc = self.locked(conn, project, store_id)
         if doc["status"] == "expired":
@@ -294,12 +295,12 @@ class VectorStoreService:
             raise NotFound(f"No vector store found with id '{store_id}'.")
         return orjson.dumps({"id": store_id, "object": "vector_store.deleted", "deleted": True})
 
-    def touch(self, conn: Conn, project: str, store_id: str) -> dict[str, Any] | None:
+    def touch(self, conn: Conn, project: str, store_id: str) -> VectorStoreDoc | None:
         """The store was used by a run: `last_active_at` moves and so does its expiry."""
         raw = stores.get_doc_for_update(conn, project, store_id)
         if raw is None:
             return None
-        doc: dict[str, Any] = orjson.loads(raw)
+        doc: VectorStoreDoc = orjson.loads(raw)
         if doc["status"] == "expired":
             return doc
         doc["last_active_at"] = clock.now()
