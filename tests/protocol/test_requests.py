@@ -52,4 +52,4 @@ def test_tools_are_told_apart_by_type() -> None:
 def test_run_limits_and_includable_values() -> None:
     with pytest.raises(ValidationError, match="greater than or equal to 256"):
         RunCreate.model_validate({"assistant_id": "asst_1", "max_completion_tokens": 10})
-    assert INCLUDABLE == {"step_details.tool_calls[*].file_search.results[*].content"}
+    assert {"step_details.tool_calls[*].file_search.results[*].content"} == INCLUDABLE

@@ -85,17 +85,23 @@ class CodeFiles:
 
 class StoreLookup:
     def __init__(
-        self, db: Database, vector_stores: VectorStoreService, *, ready_wait_s: float = 60.0
+        self,
+        db: Database,
+        vector_stores: VectorStoreService,
+        *,
+        ready_wait_s: float = 60.0,
+        look_again_s: float = _LOOK_AGAIN_S,
     ) -> None:
         self.db = db
         self.vector_stores = vector_stores
         self.ready_wait_s = ready_wait_s
+        self.look_again_s = look_again_s
 
     async def wait_for_thread_store(self, project: str, run: RunDoc) -> None:
         """OpenAI's rule: a run waits (at most 60 s) for files still being ingested into
         the *thread's* store, so "attach, then run at once" searches them; the
         assistant's store is not waited for. It wakes when this process's ingestion
-        finishes a file of the store, or after `_LOOK_AGAIN_S` for another process's."""
+        finishes a file of the store, or after `look_again_s` for another process's."""
         deadline = time.monotonic() + self.ready_wait_s
 
         def busy(conn: Conn) -> str | None:
@@ -110,7 +116,7 @@ class StoreLookup:
             store_id = await self.db.read(busy)
             if store_id is None:
                 return
-            await self.vector_stores.file_finished(store_id, min(left, _LOOK_AGAIN_S))
+            await self.vector_stores.file_finished(store_id, min(left, self.look_again_s))
 
     async def __call__(self, project: str, run: RunDoc) -> list[str]:
         """The run's store ids, each marked active now; ToolFailed if one has expired."""
