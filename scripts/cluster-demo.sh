@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A local cluster: 2 API processes and 2 workers on one PostgreSQL and one Redis, as
-# you would spread them over machines behind a load balancer (README: "Scaling out").
+# you would spread them over machines behind a load balancer (docs/scaling-out.md).
 #
 #   scripts/cluster-demo.sh           start it; Ctrl-C stops every process
 #   scripts/cluster-demo.sh --check   start it, run one request through it, stop

@@ -240,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         type=int,
-        help="server processes sharing the port (1); see the README on scaling out",
+        help="server processes sharing the port (1); see docs/scaling-out.md",
     )
     serve.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # set by --workers
     _add_db_options(serve)

@@ -1,6 +1,6 @@
 """Settings: every knob, read from `ASSISTANTD_*` environment variables or the CLI.
 
-The README's configuration table lists each field below; keep them in step.
+docs/configuration.md lists each field below; keep them in step.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.beta.threads import Message
 
 from tests.conftest import make_client
 from tests.servers import Server
@@ -61,6 +62,22 @@ def _private(data: Path, run_id: str) -> dict[str, Any]:
     return loaded
 
 
+def _resume(
+    client: openai.OpenAI, upstream: ScriptedUpstream, thread_id: str, run_id: str, answer: str
+) -> Message:
+    """Answer the old run's waiting function call; the model then says `answer`."""
+    run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+    assert run.status == "requires_action"
+    call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
+    upstream.script(Reply(text=answer))
+    run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run_id, thread_id=thread_id, tool_outputs=[{"tool_call_id": call.id, "output": "ok"}]
+    )
+    assert run.status == "completed"
+    (message,) = client.beta.threads.messages.list(thread_id, run_id=run_id).data
+    return message
+
+
 def test_every_old_object_still_reads(
     client: openai.OpenAI, legacy: tuple[Path, dict[str, str]]
 ) -> None:
@@ -86,15 +103,7 @@ def test_an_old_file_search_run_resumes_and_cites_the_old_results(
 ) -> None:
     data, ids = legacy
     thread_id, run_id = ids["search_thread"], ids["search_run"]
-    run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
-    assert run.status == "requires_action"
-    call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
-    upstream.script(Reply(text="Carrot cake 【0:0】."))
-    run = client.beta.threads.runs.submit_tool_outputs_and_poll(
-        run_id=run_id, thread_id=thread_id, tool_outputs=[{"tool_call_id": call.id, "output": "ok"}]
-    )
-    assert run.status == "completed"
-    (message,) = client.beta.threads.messages.list(thread_id, run_id=run_id).data
+    message = _resume(client, upstream, thread_id, run_id, "Carrot cake 【0:0】.")
     text = message.content[0].text  # type: ignore[union-attr]
     assert text.value == "Carrot cake 【0:0†favorite_foods.txt】."
     (citation,) = text.annotations
@@ -123,14 +132,7 @@ def test_an_old_code_interpreter_run_shows_its_pending_image_first(
     data, ids = legacy
     thread_id, run_id = ids["code_thread"], ids["code_run"]
     pending = _private(data, run_id)["code_images"]
-    run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
-    call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
-    upstream.script(Reply(text="Here is the chart."))
-    run = client.beta.threads.runs.submit_tool_outputs_and_poll(
-        run_id=run_id, thread_id=thread_id, tool_outputs=[{"tool_call_id": call.id, "output": "ok"}]
-    )
-    assert run.status == "completed"
-    (message,) = client.beta.threads.messages.list(thread_id, run_id=run_id).data
+    message = _resume(client, upstream, thread_id, run_id, "Here is the chart.")
     assert [p.type for p in message.content] == ["image_file", "text"]
     assert message.content[0].image_file.file_id == pending[0]  # type: ignore[union-attr]
     private = _private(data, run_id)

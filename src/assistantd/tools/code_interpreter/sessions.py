@@ -5,7 +5,7 @@ the same run or a later one, until the session has been idle for `idle_timeout_s
 then the kernel and its `/mnt/data` are reclaimed. A session is keyed by project and
 thread, so two threads (or two projects) never share one. Sessions live in the process
 that runs the thread's runs: with several workers, a thread's next run may start a
-fresh session on another one (the README says so).
+fresh session on another one (docs/code-interpreter.md says so).
 
 Starting a sandbox takes most of a second (bubblewrap, then the kernel's imports), so
 once code has run here one spare is kept started ahead: a new thread's first call, or a
