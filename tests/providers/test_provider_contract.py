@@ -2,8 +2,8 @@
 embedded model (llama.cpp, in its own process), an OpenAI-compatible upstream (the
 scripted one, over real HTTP) and the scripted in-process provider.
 
-What the engine relies on: a stream of TextDelta / ToolCallDelta / Usage ending in
-exactly one Finish; a tool call's id and name on its first delta only; failures as
+What the engine relies on: a stream of TextDelta / ToolCallDelta with exactly one Finish
+(a Usage may come before or after it); a tool call's id and name on its first delta only; failures as
 ProviderError; token counts that grow with the prompt; aclose() that can be called."""
 
 from __future__ import annotations
@@ -102,8 +102,10 @@ async def _events(provider: Provider, **fields: Any) -> list[ProviderEvent]:
 
 
 def _check_grammar(events: list[ProviderEvent]) -> None:
-    assert isinstance(events[-1], Finish)
-    assert sum(isinstance(e, Finish) for e in events) == 1
+    finishes = [i for i, e in enumerate(events) if isinstance(e, Finish)]
+    assert len(finishes) == 1
+    # Usage may follow the Finish (OpenAI sends it in a last chunk of its own), nothing else.
+    assert all(isinstance(e, Usage) for e in events[finishes[0] + 1 :])
     assert all(isinstance(e, TextDelta | ToolCallDelta | Usage | Finish) for e in events)
     seen: set[int] = set()
     for event in events:
