@@ -2,9 +2,10 @@
 embedded model (llama.cpp, in its own process), an OpenAI-compatible upstream (the
 scripted one, over real HTTP) and the scripted in-process provider.
 
-What the engine relies on: a stream of TextDelta / ToolCallDelta with exactly one Finish
-(a Usage may come before or after it); a tool call's id and name on its first delta only; failures as
-ProviderError; token counts that grow with the prompt; aclose() that can be called."""
+What the engine relies on: a stream of TextDelta / ToolCallDelta with exactly one
+Finish (a Usage may come before or after it); a tool call's id and name on its first
+delta only; failures as ProviderError; token counts that grow with the prompt; aclose()
+that can be called."""
 
 from __future__ import annotations
 
