@@ -25,14 +25,14 @@ from assistantd.ids import IdKind, new_id
 from assistantd.protocol.messages import MessageCreate
 from assistantd.services.messages import message_doc
 from assistantd.store.db import open_database
-from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.messages import messages_repo
 from bench.harness import assistantd_server, machine, wrk
 
 
 async def _seed(url: str, thread_id: str, count: int, batch: int = 20_000) -> list[str]:
     """`count` messages into `thread_id`; returns every 1000th id, for deep cursors."""
     db = open_database(url)
-    repo = MessageRepository()
+    repo = messages_repo
     req = MessageCreate(role="user", content="What is a penguin? " * 4)
     marks: list[str] = []
     try:

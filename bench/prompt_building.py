@@ -23,7 +23,7 @@ from assistantd.providers.openai_compatible import estimate_tokens
 from assistantd.services.run_docs import new_private
 from assistantd.store.db import open_database
 from assistantd.store.migrate import upgrade
-from assistantd.store.repos.threads import ThreadRepository
+from assistantd.store.repos.threads import threads_repo
 from bench.harness import machine
 from bench.messages_list_scale import _seed
 
@@ -71,7 +71,7 @@ async def main_async(big: int, rounds: int, window: int) -> None:
     try:
         await upgrade(url)
         db = open_database(url)
-        repo = ThreadRepository()
+        repo = threads_repo
         for thread_id in ("thread_small", "thread_big"):
             row = {"id": thread_id, "project": "default", "created_at": 0, "doc": "{}"}
             await db.write(lambda conn, row=row: repo.insert(conn, row))

@@ -28,10 +28,12 @@ from assistantd.container import Container
 from assistantd.protocol.vector_stores import VectorStoreCreate
 from assistantd.retrieval.embeddings import MiniLMEmbedder
 from assistantd.services.documents import encode
-from assistantd.services.vector_store_docs import files, refresh, store_file_doc, stores
+from assistantd.services.vector_store_docs import refresh, store_file_doc
 from assistantd.settings import Settings
 from assistantd.store.chunks import NewChunk
 from assistantd.store.migrate import upgrade
+from assistantd.store.repos.vector_stores import store_files_repo as files
+from assistantd.store.repos.vector_stores import stores_repo as stores
 from bench.harness import machine
 from bench.vector_search import _pct, sentences
 

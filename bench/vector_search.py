@@ -32,10 +32,10 @@ from sqlalchemy import text
 from assistantd.container import Container
 from assistantd.protocol.vector_stores import StoreFileCreate, VectorStoreCreate
 from assistantd.retrieval.embeddings import MiniLMEmbedder
-from assistantd.services.vector_store_docs import stores
 from assistantd.settings import Settings
 from assistantd.store.chunks import NewChunk
 from assistantd.store.migrate import upgrade
+from assistantd.store.repos.vector_stores import stores_repo as stores
 from assistantd.store.sql import Query
 from bench.harness import machine
 from bench.retrieval_quality import MAN, _clean

@@ -11,7 +11,7 @@ from assistantd.ids import IdKind, new_id
 from assistantd.protocol.messages import MessageCreate
 from assistantd.services.messages import message_doc
 from assistantd.store.db import open_database
-from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.messages import messages_repo
 
 
 def seed_messages(
@@ -27,7 +27,7 @@ def seed_messages(
 
     async def run() -> list[str]:
         db = open_database(database_url, pool_size=1)
-        repo = MessageRepository()
+        repo = messages_repo
         ids: list[str] = []
         template = MessageCreate(role="assistant" if run_id else "user", content="seeded")
         try:

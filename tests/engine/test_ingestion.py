@@ -26,8 +26,8 @@ from assistantd.protocol.vector_stores import (
     VectorStoreCreate,
 )
 from assistantd.retrieval.chunking import chunk_pages
-from assistantd.services.vector_store_docs import files
 from assistantd.store.blobs import TempBlob
+from assistantd.store.repos.vector_stores import store_files_repo as files
 from assistantd.store.sql import Query
 from tests.engine.stack import PROJECT, in_process, settled
 from tests.upstream import ScriptedUpstream

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from assistantd.store.chunks import Hit, NewChunk, open_chunk_index
 from assistantd.store.db import open_database
 from assistantd.store.migrate import upgrade
-from assistantd.store.repos.vector_stores import StoreFileRepository, VectorStoreRepository
+from assistantd.store.repos.vector_stores import store_files_repo, stores_repo
 from assistantd.store.sql import Conn, Query
 from tests.servers import database
 
@@ -22,8 +22,8 @@ _SETTINGS_NOW = (
     "SELECT current_setting('enable_indexscan'), current_setting('enable_bitmapscan'),"
     " current_setting('enable_seqscan')"
 )
-files = StoreFileRepository()
-stores = VectorStoreRepository()
+files = store_files_repo
+stores = stores_repo
 
 
 def _seed(conn: Conn) -> None:

@@ -29,8 +29,8 @@ from assistantd.protocol.objects import RunDoc
 from assistantd.protocol.runs import RunCreate
 from assistantd.protocol.threads import ThreadCreate
 from assistantd.providers.scripted import Scripted, ScriptedProvider
-from assistantd.store.repos.assistants import AssistantRepository
-from assistantd.store.repos.runs import RunRepository
+from assistantd.store.repos.assistants import assistants_repo
+from assistantd.store.repos.runs import runs_repo
 from assistantd.store.sql import Conn
 from assistantd.tools.base import ServerTool, ToolFailed, ToolOutcome, ToolRequest
 from assistantd.tools.code_interpreter.tool import CodeInterpreter
@@ -193,7 +193,7 @@ async def _assistant_with(container: Container, tool: ServerTool) -> str:
         doc = orjson.dumps(created).decode()
 
         def unit(conn: Conn) -> None:
-            AssistantRepository().replace(conn, PROJECT, created["id"], doc)
+            assistants_repo.replace(conn, PROJECT, created["id"], doc)
 
         await container.db.write(unit)
     assistant_id: str = created["id"]
@@ -228,7 +228,7 @@ async def test_each_tool_runs_inside_a_run(tool: ServerTool, tmp_path: Path) -> 
         assert call_turn["tool_calls"][0]["function"]["name"] == tool.type
         assert output["role"] == "tool"
         assert output["content"]
-        record = await c.db.read(lambda conn: RunRepository().load(conn, run["id"]))
+        record = await c.db.read(lambda conn: runs_repo.load(conn, run["id"]))
         assert record is not None
         private = load_private(record.private, [tool])
         assert private["server_rounds"] == 1

@@ -23,9 +23,9 @@ import orjson
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.objects import RunDoc, RunPrivate
 from assistantd.store.db import Database
-from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.messages import messages_repo
 from assistantd.store.repos.pages import Page
-from assistantd.store.repos.runs import RunRepository
+from assistantd.store.repos.runs import runs_repo
 from assistantd.store.sql import Conn
 
 __all__ = ["Context", "ImageReader", "build_context"]
@@ -158,7 +158,7 @@ def _tool_exchanges(steps: list[str], private: RunPrivate) -> list[dict[str, Any
 
 
 def _page(conn: Conn, *, project: str, run: RunDoc, params: ListParams) -> Page:
-    return MessageRepository().page_in_thread(
+    return messages_repo.page_in_thread(
         conn, project=project, thread_id=run["thread_id"], params=params
     )
 
@@ -196,7 +196,7 @@ async def build_context(
     if private["additional_instructions"]:
         instructions = f"{instructions}\n\n{private['additional_instructions']}".strip()
     head = [{"role": "system", "content": instructions}] if instructions else []
-    steps = await db.read(lambda conn: RunRepository().step_docs(conn, run["id"]))
+    steps = await db.read(lambda conn: runs_repo.step_docs(conn, run["id"]))
     tail = _tool_exchanges(steps, private)
     budget = context_window - (run["max_completion_tokens"] or _ANSWER_ROOM)
     if run["max_prompt_tokens"]:

@@ -40,7 +40,7 @@ from assistantd.providers.base import (
     Usage,
 )
 from assistantd.store.db import Database
-from assistantd.store.repos.runs import RunRepository
+from assistantd.store.repos.runs import runs_repo
 from assistantd.tools.base import JSON, ServerTool, ToolFailed
 
 __all__ = ["RunExecutor"]
@@ -115,7 +115,7 @@ class RunExecutor:
         self.providers = providers
         self.bus = bus
         self.read_image = read_image
-        self.runs = RunRepository()
+        self.runs = runs_repo
         self.turns = TurnWriter(db, bus, requires_action_ttl_s=requires_action_ttl_s)
         self.steps = ServerSteps(db, bus, self.turns)
 

@@ -34,11 +34,13 @@ from assistantd.retrieval.embeddings import Embedder, EmbeddingError
 from assistantd.retrieval.parsing import ParseError
 from assistantd.services.documents import encode
 from assistantd.services.files import blob_key
-from assistantd.services.vector_store_docs import files, refresh, stores
+from assistantd.services.vector_store_docs import refresh
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.blobs import BlobStore
 from assistantd.store.chunks import ChunkIndex, NewChunk
 from assistantd.store.db import Database
+from assistantd.store.repos.vector_stores import store_files_repo as files
+from assistantd.store.repos.vector_stores import stores_repo as stores
 from assistantd.store.sql import Conn
 
 __all__ = ["Ingestor"]

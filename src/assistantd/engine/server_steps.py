@@ -20,7 +20,7 @@ from assistantd.engine.turn import Call, Turn, TurnWriter
 from assistantd.events.bus import EventBus
 from assistantd.protocol.objects import Exchange
 from assistantd.store.db import Database
-from assistantd.store.repos.runs import RunRepository
+from assistantd.store.repos.runs import runs_repo
 from assistantd.tools.base import JSON, ServerTool, ToolOutcome, ToolRequest
 
 __all__ = ["ServerSteps"]
@@ -33,7 +33,7 @@ class ServerSteps:
         self.db = db
         self.bus = bus
         self.turns = turns
-        self.runs = RunRepository()
+        self.runs = runs_repo
 
     async def announce(self, turn: Turn, call: Call, tool: ServerTool) -> None:
         """A call whose input streams: its step opens now, its input follows."""

@@ -33,8 +33,8 @@ from assistantd.services.run_docs import assistant_message_doc, step_doc
 from assistantd.services.run_events import ending_docs, publish_doc, publish_docs
 from assistantd.services.run_states import close_open_work, end_step, transition
 from assistantd.store.db import Database
-from assistantd.store.repos.messages import MessageRepository
-from assistantd.store.repos.runs import RunRepository
+from assistantd.store.repos.messages import messages_repo
+from assistantd.store.repos.runs import runs_repo
 from assistantd.store.sql import Conn
 from assistantd.tools.base import JSON, AnswerEditor, ServerTool
 
@@ -109,8 +109,8 @@ class TurnWriter:
         self.db = db
         self.bus = bus
         self.requires_action_ttl_s = requires_action_ttl_s
-        self.runs = RunRepository()
-        self.messages = MessageRepository()
+        self.runs = runs_repo
+        self.messages = messages_repo
 
     def _insert_step(self, conn: Conn, turn: Turn, step: RunStepDoc) -> None:
         row = {

@@ -41,7 +41,7 @@ from assistantd.services.run_states import (
     transition,
 )
 from assistantd.store.db import Database
-from assistantd.store.repos.runs import RunRepository
+from assistantd.store.repos.runs import runs_repo
 from assistantd.store.sql import Conn
 
 __all__ = ["Worker"]
@@ -70,7 +70,7 @@ class Worker:
         self.stale_s = stale_s
         self.grace_s = grace_s
         self.id = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.runs = RunRepository()
+        self.runs = runs_repo
         # One token per announced run: each wakes one idle slot, not all of them (a
         # herd of slots racing to claim one run cost CPU and lock waits for nothing).
         self._wake: asyncio.Queue[None] = asyncio.Queue(maxsize=max(1, concurrency))

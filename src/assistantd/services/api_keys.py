@@ -20,7 +20,7 @@ from assistantd import clock
 from assistantd.errors import AuthenticationFailed, InvalidRequest
 from assistantd.ids import IdKind, new_id
 from assistantd.store.db import Database
-from assistantd.store.repos.api_keys import ApiKeyRecord, ApiKeyRepository
+from assistantd.store.repos.api_keys import ApiKeyRecord, api_keys_repo
 from assistantd.store.sql import Conn
 
 
@@ -60,7 +60,7 @@ def hash_key(secret: str) -> str:
 class ApiKeyService:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.repo = ApiKeyRepository()
+        self.repo = api_keys_repo
 
     async def create(self, project: str, name: str | None = None) -> tuple[ApiKeyRecord, str]:
         """A new key for `project`; the secret is returned here and never again."""
@@ -97,7 +97,7 @@ class Authenticator:
         self.db = db
         self.ttl_s = ttl_s
         self.mode = mode
-        self.repo = ApiKeyRepository()
+        self.repo = api_keys_repo
         self._hashes: dict[str, str] = {}
         # Once keys are required they stay required for the life of the process.
         self._keys_required = mode == "keys"

@@ -19,7 +19,7 @@ from assistantd.services.tool_resources import realize_stores, render_tool_resou
 from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
-from assistantd.store.repos.assistants import AssistantRepository
+from assistantd.store.repos.assistants import assistants_repo
 from assistantd.store.repos.pages import render_list
 from assistantd.store.sql import Conn
 
@@ -35,7 +35,7 @@ class AssistantService:
         self.db = db
         self.files = files
         self.vector_stores = vector_stores
-        self.repo = AssistantRepository()
+        self.repo = assistants_repo
 
     async def create(self, project: str, req: AssistantCreate) -> bytes:
         assistant_id = new_id(IdKind.assistant)

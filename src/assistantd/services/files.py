@@ -20,7 +20,7 @@ from assistantd.protocol.files import FILE_PURPOSES, FileListParams
 from assistantd.services.documents import encode
 from assistantd.store.blobs import BlobStore, TempBlob
 from assistantd.store.db import Database
-from assistantd.store.repos.files import FileRepository
+from assistantd.store.repos.files import files_repo
 from assistantd.store.repos.pages import render_list
 from assistantd.store.sql import Conn
 
@@ -67,7 +67,7 @@ class FileService:
     def __init__(self, db: Database, blobs: BlobStore) -> None:
         self.db = db
         self.blobs = blobs
-        self.repo = FileRepository()
+        self.repo = files_repo
 
     async def create(
         self,

@@ -18,10 +18,10 @@ from assistantd.services.files import FileService
 from assistantd.services.tool_resources import attach_to_thread_store, file_search_attachments
 from assistantd.services.vector_stores import Attach, VectorStoreService
 from assistantd.store.db import Database
-from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.messages import messages_repo
 from assistantd.store.repos.pages import render_list
-from assistantd.store.repos.runs import RunRepository
-from assistantd.store.repos.threads import ThreadRepository
+from assistantd.store.repos.runs import runs_repo
+from assistantd.store.repos.threads import threads_repo
 from assistantd.store.sql import Conn
 
 __all__ = ["MessageService", "message_doc", "message_rows"]
@@ -100,9 +100,9 @@ class MessageService:
         self.db = db
         self.files = files
         self.vector_stores = vector_stores
-        self.repo = MessageRepository()
-        self.threads = ThreadRepository()
-        self.runs = RunRepository()
+        self.repo = messages_repo
+        self.threads = threads_repo
+        self.runs = runs_repo
 
     async def create(self, project: str, thread_id: str, req: MessageCreate) -> bytes:
         message_id = new_id(IdKind.message)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from assistantd.store.db import Database
-from assistantd.store.repos.runs import RunRepository
-from assistantd.store.repos.vector_stores import StoreFileRepository
+from assistantd.store.repos.runs import runs_repo
+from assistantd.store.repos.vector_stores import store_files_repo
 from assistantd.store.sql import Conn
 
 __all__ = ["Gauges", "OperationsService"]
@@ -17,8 +17,8 @@ Gauges = dict[str, tuple[str, float]]  # metric name → (help, value)
 class OperationsService:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.runs = RunRepository()
-        self.files = StoreFileRepository()
+        self.runs = runs_repo
+        self.files = store_files_repo
 
     async def gauges(self) -> Gauges:
         def read(conn: Conn) -> tuple[int, int | None, int]:

@@ -26,7 +26,7 @@ from assistantd.errors import InvalidRequest, RateLimited
 from assistantd.limits.buckets import Buckets, Level, Take
 from assistantd.services.api_keys import check_project_name
 from assistantd.store.db import Database
-from assistantd.store.repos.projects import ProjectLimits, ProjectRepository
+from assistantd.store.repos.projects import ProjectLimits, projects_repo
 
 __all__ = ["RateLimiter", "duration"]
 
@@ -60,7 +60,7 @@ class RateLimiter:
         self.buckets = buckets
         self.ttl_s = ttl_s
         self.prefix = prefix
-        self.repo = ProjectRepository()
+        self.repo = projects_repo
         self._limits: dict[str, ProjectLimits] = {}
         self._loaded_at = float("-inf")
         self._warned_at = float("-inf")

@@ -20,11 +20,11 @@ from assistantd.protocol.common import ListParams
 from assistantd.protocol.objects import RunDoc
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
-from assistantd.store.repos.assistants import AssistantRepository
-from assistantd.store.repos.files import FileRepository
-from assistantd.store.repos.messages import MessageRepository
-from assistantd.store.repos.threads import ThreadRepository
-from assistantd.store.repos.vector_stores import VectorStoreRepository
+from assistantd.store.repos.assistants import assistants_repo
+from assistantd.store.repos.files import files_repo
+from assistantd.store.repos.messages import messages_repo
+from assistantd.store.repos.threads import threads_repo
+from assistantd.store.repos.vector_stores import stores_repo
 from assistantd.store.sql import Conn
 from assistantd.tools.base import ToolFailed
 
@@ -55,14 +55,14 @@ class CodeFiles:
 
     async def __call__(self, project: str, run: RunDoc) -> dict[str, str]:
         def unit(conn: Conn) -> dict[str, str]:
-            assistant = AssistantRepository().get_doc(conn, project, run["assistant_id"])
-            thread = ThreadRepository().get_doc(conn, project, run["thread_id"])
+            assistant = assistants_repo.get_doc(conn, project, run["assistant_id"])
+            thread = threads_repo.get_doc(conn, project, run["thread_id"])
             ids = _ids(assistant, "code_interpreter", "file_ids")
             ids += _ids(thread, "code_interpreter", "file_ids")
             params = ListParams(limit=100, order="desc")
             attached: list[str] = []
             for _ in range(_ATTACHMENT_MESSAGES // 100):
-                page = MessageRepository().page_in_thread(
+                page = messages_repo.page_in_thread(
                     conn, project=project, thread_id=run["thread_id"], params=params
                 )
                 for raw in page.docs:
@@ -75,7 +75,7 @@ class CodeFiles:
                 params = ListParams(limit=100, order="desc", after=page.last_id)
             names = {}
             for file_id in dict.fromkeys(ids + attached[::-1]):
-                doc = FileRepository().get_doc(conn, project, file_id)
+                doc = files_repo.get_doc(conn, project, file_id)
                 if doc is not None:
                     names[file_id] = str(orjson.loads(doc)["filename"])
             return names
@@ -105,9 +105,9 @@ class StoreLookup:
         deadline = time.monotonic() + self.ready_wait_s
 
         def busy(conn: Conn) -> str | None:
-            thread = ThreadRepository().get_doc(conn, project, run["thread_id"])
+            thread = threads_repo.get_doc(conn, project, run["thread_id"])
             for store_id in _ids(thread):
-                doc = VectorStoreRepository().get_doc(conn, project, store_id)
+                doc = stores_repo.get_doc(conn, project, store_id)
                 if doc is not None and orjson.loads(doc)["status"] == "in_progress":
                     return store_id
             return None
@@ -122,8 +122,8 @@ class StoreLookup:
         """The run's store ids, each marked active now; ToolFailed if one has expired."""
 
         def unit(conn: Conn) -> list[str]:
-            assistant = AssistantRepository().get_doc(conn, project, run["assistant_id"])
-            thread = ThreadRepository().get_doc(conn, project, run["thread_id"])
+            assistant = assistants_repo.get_doc(conn, project, run["assistant_id"])
+            thread = threads_repo.get_doc(conn, project, run["thread_id"])
             ids = list(dict.fromkeys(_ids(assistant) + _ids(thread)))
             live = []
             for store_id in ids:

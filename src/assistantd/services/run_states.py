@@ -14,7 +14,7 @@ from assistantd.errors import InvalidRequest
 from assistantd.protocol.objects import MessageDoc, RunDoc, RunStepDoc
 from assistantd.protocol.runs import SubmitToolOutputs
 from assistantd.services.documents import encode
-from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.messages import messages_repo
 from assistantd.store.repos.runs import RunRepository
 from assistantd.store.sql import Conn
 
@@ -141,7 +141,7 @@ def close_open_messages(
 ) -> list[MessageDoc]:
     """End, as incomplete, the messages of message_creation steps just closed that a
     worker left in progress (it died, or shutdown cut it short); returns them."""
-    repo = MessageRepository()
+    repo = messages_repo
     ended: list[MessageDoc] = []
     for step in closed_steps:
         if step["type"] != "message_creation":

@@ -53,11 +53,11 @@ from assistantd.services.tool_resources import (
 from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
-from assistantd.store.repos.assistants import AssistantRepository
-from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.assistants import assistants_repo
+from assistantd.store.repos.messages import messages_repo
 from assistantd.store.repos.pages import Page, render_list
-from assistantd.store.repos.runs import RunRepository
-from assistantd.store.repos.threads import ThreadRepository
+from assistantd.store.repos.runs import runs_repo
+from assistantd.store.repos.threads import threads_repo
 from assistantd.store.sql import Conn
 
 __all__ = ["RunService"]
@@ -122,10 +122,10 @@ class RunService:
         self.schema_problem = schema_problem
         self.bus = bus
         self.requires_action_ttl_s = requires_action_ttl_s
-        self.repo = RunRepository()
-        self.assistants = AssistantRepository()
-        self.threads = ThreadRepository()
-        self.messages = MessageRepository()
+        self.repo = runs_repo
+        self.assistants = assistants_repo
+        self.threads = threads_repo
+        self.messages = messages_repo
 
     async def _check_schemas(
         self, project: str, req: RunCreate | ThreadAndRunCreate, run_id: str

@@ -25,9 +25,10 @@ from assistantd.errors import InvalidRequest, NotFound, RateLimited
 from assistantd.protocol.vector_stores import ComparisonFilter, CompoundFilter, SearchRequest
 from assistantd.retrieval.embeddings import Embedder
 from assistantd.retrieval.lanes import LaneFull
-from assistantd.services.vector_store_docs import files, stores
 from assistantd.store.chunks import ChunkIndex, Hit
 from assistantd.store.db import Database
+from assistantd.store.repos.vector_stores import store_files_repo as files
+from assistantd.store.repos.vector_stores import stores_repo as stores
 from assistantd.store.sql import Conn
 
 __all__ = ["Result", "SearchService", "matches", "rewrite"]

@@ -25,9 +25,9 @@ from assistantd.services.tool_resources import (
 from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
-from assistantd.store.repos.messages import MessageRepository
+from assistantd.store.repos.messages import messages_repo
 from assistantd.store.repos.pages import render_list
-from assistantd.store.repos.threads import ThreadRepository
+from assistantd.store.repos.threads import threads_repo
 from assistantd.store.sql import Conn
 
 __all__ = ["ThreadService", "thread_doc"]
@@ -62,8 +62,8 @@ class ThreadService:
         self.db = db
         self.files = files
         self.vector_stores = vector_stores
-        self.repo = ThreadRepository()
-        self.messages = MessageRepository()
+        self.repo = threads_repo
+        self.messages = messages_repo
 
     async def list(self, project: str, params: ListParams, metadata: dict[str, str]) -> bytes:
         """The project's threads (an extension: OpenAI listed them only in its dashboard),

@@ -27,7 +27,7 @@ from assistantd.services.files import FileService, blob_key, file_doc
 from assistantd.settings import Settings
 from assistantd.store.blobs import BlobStore, TempBlob
 from assistantd.store.db import Database
-from assistantd.store.repos.files import UploadRepository
+from assistantd.store.repos.files import uploads_repo
 from assistantd.store.sql import Conn
 
 __all__ = ["UploadService"]
@@ -64,7 +64,7 @@ class UploadService:
         self.blobs = blobs
         self.files = files
         self.settings = settings
-        self.repo = UploadRepository()
+        self.repo = uploads_repo
 
     async def create(self, project: str, req: UploadCreate) -> bytes:
         if req.bytes > self.settings.max_file_bytes:

@@ -20,11 +20,8 @@ from assistantd.protocol.documents import (
 )
 from assistantd.protocol.objects import ErrorInfo
 from assistantd.services.documents import encode
-from assistantd.store.repos.vector_stores import (
-    BatchRepository,
-    StoreFileRepository,
-    VectorStoreRepository,
-)
+from assistantd.store.repos.vector_stores import batches_repo as batches
+from assistantd.store.repos.vector_stores import stores_repo as stores
 from assistantd.store.sql import Conn
 
 __all__ = [
@@ -39,10 +36,6 @@ __all__ = [
 
 DAY_S = 86_400
 _STATUSES = ("in_progress", "completed", "failed", "cancelled")
-
-stores = VectorStoreRepository()
-files = StoreFileRepository()
-batches = BatchRepository()
 
 
 def check_store_refs(conn: Conn, project: str, refs: Iterable[tuple[str, str]]) -> None:

@@ -17,10 +17,13 @@ from assistantd.errors import NotFound
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.vector_stores import FileBatchCreate, StoreFileCreate, StoreFileListParams
 from assistantd.services.documents import encode
-from assistantd.services.vector_store_docs import batch_doc, batches, files, refresh, stores
+from assistantd.services.vector_store_docs import batch_doc, refresh
 from assistantd.services.vector_stores import Attach, VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.pages import render_list
+from assistantd.store.repos.vector_stores import batches_repo as batches
+from assistantd.store.repos.vector_stores import store_files_repo as files
+from assistantd.store.repos.vector_stores import stores_repo as stores
 from assistantd.store.sql import Conn
 
 __all__ = ["VectorStoreFileService"]

@@ -31,17 +31,12 @@ from assistantd.retrieval.chunking import strategy_of
 from assistantd.retrieval.parsing import SUPPORTED_EXTENSIONS, extension_of
 from assistantd.services.documents import dump, encode, metadata_or_empty
 from assistantd.services.files import FileService
-from assistantd.services.vector_store_docs import (
-    files,
-    refresh,
-    set_expiry,
-    store_doc,
-    store_file_doc,
-    stores,
-)
+from assistantd.services.vector_store_docs import refresh, set_expiry, store_doc, store_file_doc
 from assistantd.store.chunks import ChunkIndex
 from assistantd.store.db import Database
 from assistantd.store.repos.pages import render_list
+from assistantd.store.repos.vector_stores import store_files_repo as files
+from assistantd.store.repos.vector_stores import stores_repo as stores
 from assistantd.store.sql import Conn
 
 __all__ = ["Attach", "VectorStoreService"]

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, insert, select, update
 from assistantd.store.sql import Conn, Query
 from assistantd.store.tables import ApiKeyRow, table_of
 
-__all__ = ["ApiKeyRecord", "ApiKeyRepository"]
+__all__ = ["ApiKeyRecord", "ApiKeyRepository", "api_keys_repo"]
 
 _keys = table_of(ApiKeyRow)
 _INSERT = Query(insert(_keys))
@@ -59,3 +59,7 @@ class ApiKeyRepository:
     def active_hashes(self, conn: Conn) -> dict[str, str]:
         """key hash → project, for every key not revoked."""
         return {key_hash: project for key_hash, project in conn.all(_ACTIVE, {})}
+
+
+# The one instance of each: repositories hold compiled statements and no state.
+api_keys_repo = ApiKeyRepository()

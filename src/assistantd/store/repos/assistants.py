@@ -8,7 +8,7 @@ from assistantd.store.repos.documents import DocumentRepository
 from assistantd.store.sql import Conn, Query
 from assistantd.store.tables import AssistantRow, table_of
 
-__all__ = ["AssistantRepository"]
+__all__ = ["AssistantRepository", "assistants_repo"]
 
 _assistants = table_of(AssistantRow)
 
@@ -30,3 +30,7 @@ class AssistantRepository(DocumentRepository):
     ) -> None:
         values = {"key_id": assistant_id, "key_project": project}
         conn.execute(self._set_effort, {**values, "reasoning_effort": reasoning_effort})
+
+
+# The one instance of each: repositories hold compiled statements and no state.
+assistants_repo = AssistantRepository()

@@ -13,7 +13,7 @@ from assistantd.store.repos.pages import Page, fetch_page
 from assistantd.store.sql import Conn, Query, as_bytes
 from assistantd.store.tables import FileRow, UploadPartRow, UploadRow, table_of
 
-__all__ = ["FileRepository", "UploadRepository"]
+__all__ = ["FileRepository", "UploadRepository", "files_repo", "uploads_repo"]
 
 _files = table_of(FileRow)
 _uploads = table_of(UploadRow)
@@ -102,3 +102,8 @@ class UploadRepository:
     def expired(self, conn: Conn, now: int, limit: int) -> list[tuple[str, str]]:
         """(id, project) of pending Uploads past their expiry."""
         return [(r[0], r[1]) for r in conn.all(_EXPIRED_UPLOADS, {"now": now, "limit": limit})]
+
+
+# The one instance of each: repositories hold compiled statements and no state.
+files_repo = FileRepository()
+uploads_repo = UploadRepository()

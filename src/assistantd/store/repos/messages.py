@@ -13,7 +13,7 @@ from assistantd.store.repos.pages import Page, fetch_page
 from assistantd.store.sql import Conn, Query, as_bytes, one_of
 from assistantd.store.tables import MessageRow, RunRow, ThreadRow, table_of
 
-__all__ = ["MessageRepository"]
+__all__ = ["MessageRepository", "messages_repo"]
 
 _messages = table_of(MessageRow)
 _threads = table_of(ThreadRow)
@@ -122,3 +122,7 @@ class MessageRepository:
         if run_id is not None:
             scope["run_id"] = run_id
         return fetch_page(conn, _messages, scope, params)
+
+
+# The one instance of each: repositories hold compiled statements and no state.
+messages_repo = MessageRepository()

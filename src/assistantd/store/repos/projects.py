@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from assistantd.store.sql import Conn, Query
 from assistantd.store.tables import ProjectLimitsRow, table_of
 
-__all__ = ["ProjectLimits", "ProjectRepository"]
+__all__ = ["ProjectLimits", "ProjectRepository", "projects_repo"]
 
 _limits = table_of(ProjectLimitsRow)
 _ALL = Query(
@@ -52,3 +52,7 @@ class ProjectRepository:
         }
         if conn.execute(_UPDATE, {"key_project": limits.project, **values}) == 0:
             conn.execute(_INSERT, {"project": limits.project, **values})
+
+
+# The one instance of each: repositories hold compiled statements and no state.
+projects_repo = ProjectRepository()

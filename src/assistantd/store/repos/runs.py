@@ -13,7 +13,7 @@ from assistantd.store.repos.pages import Page, fetch_page
 from assistantd.store.sql import Conn, Query, as_bytes, one_of
 from assistantd.store.tables import RunRow, RunStepRow, ThreadRow, table_of
 
-__all__ = ["RunRecord", "RunRepository"]
+__all__ = ["RunRecord", "RunRepository", "runs_repo"]
 
 _runs = table_of(RunRow)
 _steps = table_of(RunStepRow)
@@ -259,3 +259,7 @@ class RunRepository:
 
     def page_steps(self, conn: Conn, project: str, run_id: str, params: ListParams) -> Page:
         return fetch_page(conn, _steps, {"run_id": run_id, "project": project}, params)
+
+
+# The one instance of each: repositories hold compiled statements and no state.
+runs_repo = RunRepository()

@@ -24,7 +24,7 @@ from assistantd.store.repos.pages import Page, cursor_values, keyset, page_from_
 from assistantd.store.sql import Conn, Query, as_bytes
 from assistantd.store.tables import ThreadRow, table_of
 
-__all__ = ["FilteredPage", "ThreadRepository"]
+__all__ = ["FilteredPage", "ThreadRepository", "threads_repo"]
 
 _threads = table_of(ThreadRow)
 
@@ -97,3 +97,7 @@ class ThreadRepository(DocumentRepository):
         if rows:
             return FilteredPage(Page(docs=page.docs, has_more=True), exhausted=False)
         return FilteredPage(page, exhausted=True)
+
+
+# The one instance of each: repositories hold compiled statements and no state.
+threads_repo = ThreadRepository()

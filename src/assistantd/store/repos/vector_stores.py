@@ -18,7 +18,14 @@ from assistantd.store.tables import (
     table_of,
 )
 
-__all__ = ["BatchRepository", "StoreFileRepository", "VectorStoreRepository"]
+__all__ = [
+    "BatchRepository",
+    "StoreFileRepository",
+    "VectorStoreRepository",
+    "batches_repo",
+    "store_files_repo",
+    "stores_repo",
+]
 
 _stores = table_of(VectorStoreRow)
 _files = table_of(VectorStoreFileRow)
@@ -288,3 +295,9 @@ class BatchRepository(DocumentRepository):
     def get_in_store(self, conn: Conn, project: str, store_id: str, batch_id: str) -> bytes | None:
         row = conn.first(_BATCH_IN_STORE, {"id": batch_id, "project": project, "store": store_id})
         return row[0] if row else None
+
+
+# The one instance of each: repositories hold compiled statements and no state.
+stores_repo = VectorStoreRepository()
+store_files_repo = StoreFileRepository()
+batches_repo = BatchRepository()
