@@ -29,6 +29,7 @@ from assistantd.api import (
     assistants,
     files,
     messages,
+    model_endpoints,
     models,
     run_steps,
     runs,
@@ -190,6 +191,7 @@ def _routes() -> list[Route | Mount]:
         files,
         uploads,
         models,
+        model_endpoints,
         vector_stores,
     ):
         for route in module.routes:

@@ -26,6 +26,8 @@ from assistantd.retrieval.embeddings import Embedder, MiniLMEmbedder, UpstreamEm
 from assistantd.retrieval.parsing import ParseLimits
 from assistantd.services.api_keys import ApiKeyService, Authenticator
 from assistantd.services.assistants import AssistantService
+from assistantd.services.completions import ChatCompletions
+from assistantd.services.embeddings import EmbeddingService
 from assistantd.services.files import FileService
 from assistantd.services.messages import MessageService
 from assistantd.services.operations import OperationsService
@@ -71,6 +73,8 @@ class Container:
     ingestor: Ingestor
     embedder: Embedder
     code_sessions: SessionPool
+    completions: ChatCompletions
+    embeddings: EmbeddingService
     bus: EventBus
     wakeups: Wakeups
     rate_limits: RateLimiter
@@ -196,6 +200,8 @@ class Container:
             ingestor=ingestor,
             embedder=embedder,
             code_sessions=code_sessions,
+            completions=ChatCompletions(registry, on_usage),
+            embeddings=EmbeddingService(embedder),
             started_at=clock.now(),
         )
 

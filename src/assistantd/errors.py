@@ -22,6 +22,7 @@ __all__ = [
     "APIError",
     "AuthenticationFailed",
     "InvalidRequest",
+    "ModelFailed",
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
@@ -107,3 +108,11 @@ class RateLimited(APIError):
     def __init__(self, message: str, *, kind: str, headers: dict[str, str]) -> None:
         super().__init__(message, code="rate_limit_exceeded", headers=headers)
         self.type = kind
+
+
+class ModelFailed(APIError):
+    """The model behind a model endpoint failed (an upstream's 5xx, a crashed model
+    process); the SDK retries it as it would OpenAI's own 500."""
+
+    status = 500
+    type = "server_error"

@@ -39,6 +39,7 @@ class IdKind(StrEnum):
     upload = "upload_"
     upload_part = "part_"
     api_key = "key_"
+    chat_completion = "chatcmpl-"
 
 
 class InvalidIdError(ValueError):

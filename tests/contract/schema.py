@@ -24,7 +24,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 SPEC = Path(__file__).parent / "spec" / "assistants-openapi.nullable-3.1.yaml"
-_UNCOVERED = ("/v1/models",)  # not Assistants operations; outside the subset
+# Not Assistants operations, so outside the subset; the model endpoints' answers are
+# read into the SDK's own types by their tests (a spec check comes with issue 21).
+_UNCOVERED = ("/v1/models", "/v1/chat/completions", "/v1/embeddings")
 
 
 class SchemaMismatch(AssertionError):
