@@ -62,7 +62,7 @@ def test_a_completion_through_an_upstream(mc: openai.OpenAI, upstream: ScriptedU
     assert sent["messages"][1] == {"role": "user", "content": "Penguins?"}
     assert sent["temperature"] == 0.2
     assert "seed" not in sent
-    assert done._request_id and done._request_id.startswith("req_")
+    assert (done._request_id or "").startswith("req_")
 
 
 def test_a_streamed_completion_with_usage(mc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
@@ -212,3 +212,21 @@ def test_embedding_requests_it_cannot_serve_are_400s(
     with pytest.raises(openai.BadRequestError) as refused:
         mc.post("/embeddings", cast_to=object, body={"model": "m", **body})
     assert refused.value.param == param
+
+
+def test_a_model_failing_mid_stream_ends_the_stream_with_an_error(
+    mc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.script(Reply(text="This answer is cut short by the upstream.", cut_after=3))
+    stream = mc.chat.completions.create(
+        model="scripted-gpt", messages=[{"role": "user", "content": "Hi"}], stream=True
+    )
+    received: list[str] = []
+
+    def read() -> None:
+        for chunk in stream:
+            received.append(chunk.choices[0].delta.content or "")
+
+    with pytest.raises(openai.APIError, match="middle of its answer"):
+        read()
+    assert "".join(received).startswith("This")  # what came before the cut was sent

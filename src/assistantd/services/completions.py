@@ -154,7 +154,6 @@ class Completion:
             "object": kind,
             "created": self.created,
             "model": self.model,
-            "system_fingerprint": None,
         }
 
     def whole(self) -> bytes:
