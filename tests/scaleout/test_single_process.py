@@ -252,3 +252,32 @@ def test_a_clean_shutdown_logs_no_error(tmp_path: Path) -> None:
     assert any("stopped" in line["message"] for line in lines)
     errors = [line for line in lines if line["level"] in ("error", "critical")]
     assert errors == []
+
+
+def test_chat_completions_spend_tokens_and_show_in_metrics(
+    limited: Server, upstream: ScriptedUpstream
+) -> None:
+    """The model endpoints are limited and counted as runs are."""
+    _set_limits(limited, "--tokens-per-minute", "30")
+    before = scrape(limited.base_url)
+    upstream.script(Reply(text="a"), Reply(text="b"))  # each reports 11 + 7 tokens
+    messages = [{"role": "user", "content": "Hi"}]
+    with make_client(limited.base_url) as client:
+        for _ in range(2):
+            client.chat.completions.create(model=f"{MODEL}-tenant", messages=messages)  # type: ignore[list-item]
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[list-item]
+    assert refused.value.type == "tokens"
+    assert len(upstream.requests) == 2  # the refused request never reached the model
+    after = scrape(limited.base_url)
+    tokens = "assistantd_model_tokens_total"
+    spent_in = value(after, tokens, model="scripted*", direction="in")
+    assert spent_in - value(before, tokens, model="scripted*", direction="in") == 22
+    created = value(
+        after,
+        "assistantd_http_requests_total",
+        method="POST",
+        route="/v1/chat/completions",
+        status="200",
+    )
+    assert created == 2
