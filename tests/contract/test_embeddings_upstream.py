@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import openai
 import pytest
 
 from tests.conftest import make_client
@@ -55,3 +56,16 @@ def test_a_failing_upstream_fails_the_file_not_the_server(
         assert done.last_error.code == "server_error"
         counts = client.vector_stores.retrieve(store.id).file_counts
         assert (counts.failed, counts.in_progress) == (1, 0)
+
+
+def test_the_embeddings_endpoint_serves_the_upstreams_vectors(
+    embed_server: Server, upstream: ScriptedUpstream
+) -> None:
+    with make_client(embed_server.base_url) as client:
+        done = client.embeddings.create(model="anything", input=["glaciers carve", "bread"])
+        assert done.model == "scripted-embed"
+        assert [len(d.embedding) for d in done.data] == [EMBEDDING_DIMENSIONS] * 2
+        assert upstream.embedding_requests[-1]["input"] == ["glaciers carve", "bread"]
+        upstream.embedding_status = 503
+        with pytest.raises(openai.InternalServerError, match="embedding model failed"):
+            client.embeddings.create(model="anything", input="x")

@@ -14,9 +14,9 @@ import base64
 import numpy as np
 import orjson
 
-from assistantd.errors import InvalidRequest, RateLimited
+from assistantd.errors import InvalidRequest, ModelFailed, RateLimited
 from assistantd.protocol.chat import EMBEDDING_MAX_INPUTS, EmbeddingCreate
-from assistantd.retrieval.embeddings import Embedder
+from assistantd.retrieval.embeddings import Embedder, EmbeddingError
 from assistantd.retrieval.lanes import LaneFull
 
 __all__ = ["EmbeddingService"]
@@ -75,6 +75,8 @@ class EmbeddingService:
                 kind="requests",
                 headers={"retry-after": "1", "retry-after-ms": "1000"},
             ) from None
+        except EmbeddingError as error:  # the configured upstream failed
+            raise ModelFailed(f"The embedding model failed: {error}") from None
         data = []
         for i, vector in enumerate(np.asarray(vectors, dtype="<f4")):
             if req.encoding_format == "base64":
