@@ -230,3 +230,21 @@ def test_a_model_failing_mid_stream_ends_the_stream_with_an_error(
     with pytest.raises(openai.APIError, match="middle of its answer"):
         read()
     assert "".join(received).startswith("This")  # what came before the cut was sent
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"role": {}, "content": "x"},
+        {"role": "user", "content": [1, 2]},
+        {"role": "user", "content": 5},
+        {"role": "assistant", "content": None, "tool_calls": "call"},
+    ],
+)
+def test_malformed_messages_are_400s_not_500s(
+    mc: openai.OpenAI, message: dict[str, object]
+) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        mc.post("/chat/completions", cast_to=object, body={"model": "m", "messages": [message]})
+    assert refused.value.param is not None
+    assert refused.value.param.startswith("messages")

@@ -86,12 +86,24 @@ class ChatCompletionCreate(RequestModel):
     def _roles(cls, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for i, message in enumerate(messages):
             role = message.get("role")
-            if role not in _ROLES:
+            if not isinstance(role, str) or role not in _ROLES:
                 raise ValueError(
                     f"Invalid value for 'messages[{i}].role': '{role}'. Supported values are: "
                     + ", ".join(f"'{r}'" for r in sorted(_ROLES))
                     + "."
                 )
+            content = message.get("content")
+            parts_ok = isinstance(content, list) and all(isinstance(p, dict) for p in content)
+            if content is not None and not isinstance(content, str) and not parts_ok:
+                raise ValueError(
+                    f"Invalid type for 'messages[{i}].content': expected a string, an array "
+                    "of content parts or null."
+                )
+            calls = message.get("tool_calls")
+            if calls is not None and not (
+                isinstance(calls, list) and all(isinstance(c, dict) for c in calls)
+            ):
+                raise ValueError(f"Invalid type for 'messages[{i}].tool_calls': expected an array.")
         return messages
 
 
