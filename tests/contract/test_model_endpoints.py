@@ -141,6 +141,12 @@ def test_upstream_failures_are_http_errors(mc: openai.OpenAI, upstream: Scripted
         mc.chat.completions.create(
             model="scripted-gpt", messages=[{"role": "user", "content": "Hi"}]
         )
+    upstream.script(Reply(status=400))  # the upstream refuses the prompt: not retried
+    with pytest.raises(openai.BadRequestError) as refused:
+        mc.chat.completions.create(
+            model="scripted-gpt", messages=[{"role": "user", "content": "Hi"}]
+        )
+    assert refused.value.code == "invalid_prompt"
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,6 @@ class ServerSteps:
             }
             rounds += 1
         private = {**private, "exchanges": exchanges, "server_rounds": rounds}
-        shown += entries[len(shown) :]  # a call cut by a cancel is never streamed
         return await self.turns.complete_server_step(turn, entries, shown, private)
 
     async def _run_cancellable(

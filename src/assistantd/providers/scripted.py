@@ -46,7 +46,6 @@ def _pieces(text: str, size: int = 4) -> list[str]:
 
 
 class ScriptedProvider:
-    context_window = 4096
     accepts_images = False
     counts_cheaply = True
 

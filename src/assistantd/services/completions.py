@@ -9,13 +9,13 @@ against the project's limit and in `/metrics`, as a run's do.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from assistantd import clock
 from assistantd.errors import APIError, InvalidRequest, ModelFailed, RateLimited
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.chat import ChatCompletionCreate
@@ -174,9 +174,9 @@ class ChatCompletions:
 
     async def _open(
         self, req: ChatCompletionCreate
-    ) -> tuple[Provider, ChatRequest, AsyncIterator[ProviderEvent], ProviderEvent | None]:
-        """The provider's stream with its first event read, so that a model that fails
-        at once is an HTTP error, not a broken stream."""
+    ) -> tuple[Provider, ChatRequest, Completion, AsyncIterator[ProviderEvent]]:
+        """The provider's stream, its first event already read (and replayed), so that a
+        model that fails at once is an HTTP error, not a broken stream."""
         _check(req)
         try:
             provider = self.providers.for_model(req.model)
@@ -185,7 +185,8 @@ class ChatCompletions:
             first = await anext(events, None)
         except ProviderError as error:
             raise provider_failure(error) from None
-        return provider, request, events, first
+        done = Completion(new_id(IdKind.chat_completion), req.model, clock.now())
+        return provider, request, done, _replayed(first, events)
 
     async def _settle(
         self, project: str, provider: Provider, request: ChatRequest, done: Completion
@@ -205,13 +206,10 @@ class ChatCompletions:
             await self.on_usage(project, request.model, done.prompt_tokens, done.completion_tokens)
 
     async def create(self, project: str, req: ChatCompletionCreate) -> bytes:
-        provider, request, events, first = await self._open(req)
-        done = Completion(new_id(IdKind.chat_completion), req.model, int(time.time()))
+        provider, request, done, events = await self._open(req)
         try:
-            if first is not None:
-                done.take(first)
-                async for event in events:
-                    done.take(event)
+            async for event in events:
+                done.take(event)
         except ProviderError as error:
             raise provider_failure(error) from None
         await self._settle(project, provider, request, done)
@@ -220,23 +218,17 @@ class ChatCompletions:
     async def stream(self, project: str, req: ChatCompletionCreate) -> AsyncIterator[bytes]:
         """The SSE body (`data:` lines, then `data: [DONE]`); opened before it is
         returned, so that a model failing at once is an HTTP error."""
-        provider, request, events, first = await self._open(req)
-        done = Completion(new_id(IdKind.chat_completion), req.model, int(time.time()))
+        provider, request, done, events = await self._open(req)
         usage = bool(req.stream_options and req.stream_options.include_usage)
 
         async def body() -> AsyncIterator[bytes]:
             yield _data(done.chunk({"role": "assistant", "content": "", "refusal": None}))
             try:
-                pending = [first] if first is not None else []
-                for event in pending:
-                    if (delta := done.take(event)) is not None:
-                        yield _data(done.chunk(delta))
                 async for event in events:
                     if (delta := done.take(event)) is not None:
                         yield _data(done.chunk(delta))
             except ProviderError as error:
-                failure = provider_failure(error)
-                yield _data(failure.body())
+                yield _data(provider_failure(error).body())
                 return
             yield _data(done.chunk({}, done.finish))
             await self._settle(project, provider, request, done)
@@ -246,6 +238,16 @@ class ChatCompletions:
             yield b"data: [DONE]\n\n"
 
         return body()
+
+
+async def _replayed(
+    first: ProviderEvent | None, rest: AsyncIterator[ProviderEvent]
+) -> AsyncIterator[ProviderEvent]:
+    if first is None:
+        return
+    yield first
+    async for event in rest:
+        yield event
 
 
 def _data(payload: bytes) -> bytes:
