@@ -31,6 +31,7 @@ from assistantd.api import (
     messages,
     model_endpoints,
     models,
+    responses,
     run_steps,
     runs,
     threads,
@@ -192,6 +193,7 @@ def _routes() -> list[Route | Mount]:
         uploads,
         models,
         model_endpoints,
+        responses,
         vector_stores,
     ):
         for route in module.routes:

@@ -32,6 +32,8 @@ from assistantd.services.files import FileService
 from assistantd.services.messages import MessageService
 from assistantd.services.operations import OperationsService
 from assistantd.services.rate_limits import RateLimiter
+from assistantd.services.response_history import RESPONSE_HISTORY
+from assistantd.services.responses import ResponseService
 from assistantd.services.run_resources import CodeFiles, StoreLookup
 from assistantd.services.runs import RunService
 from assistantd.services.search import SearchService
@@ -66,6 +68,7 @@ class Container:
     uploads: UploadService
     providers: ProviderRegistry
     runs: RunService
+    responses: ResponseService
     worker: Worker
     vector_stores: VectorStoreService
     vector_store_files: VectorStoreFileService
@@ -153,6 +156,7 @@ class Container:
             requires_action_ttl_s=settings.requires_action_ttl_s,
             server_tools=[file_search, code_interpreter, *tools],
             on_usage=on_usage,
+            histories={"response": RESPONSE_HISTORY},
         )
         worker = Worker(
             db,
@@ -164,6 +168,15 @@ class Container:
             streamed_limit=settings.streamed_runs,
         )
         wakeups.listen(RUNS, worker.wake)
+        dispatch = Dispatcher(worker, wakeups, events_cross_processes=bool(settings.redis_url))
+        runs = RunService(
+            db,
+            files,
+            bus=bus,
+            dispatch=dispatch,
+            schema_problem=registry.schema_problem,
+            vector_stores=vector_stores,
+        )
         return cls(
             settings=settings,
             db=db,
@@ -178,15 +191,15 @@ class Container:
             files=files,
             uploads=UploadService(db, blobs, files, settings),
             providers=registry,
-            runs=RunService(
+            runs=runs,
+            responses=ResponseService(
                 db,
                 files,
+                runs,
                 bus=bus,
-                dispatch=Dispatcher(
-                    worker, wakeups, events_cross_processes=bool(settings.redis_url)
-                ),
+                dispatch=dispatch,
+                providers=registry,
                 schema_problem=registry.schema_problem,
-                vector_stores=vector_stores,
             ),
             bus=bus,
             wakeups=wakeups,

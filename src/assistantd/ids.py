@@ -40,6 +40,11 @@ class IdKind(StrEnum):
     upload_part = "part_"
     api_key = "key_"
     chat_completion = "chatcmpl-"
+    response = "resp_"
+    # Output items of a response other than messages (which keep `msg_`).
+    function_call_item = "fc_"
+    file_search_call = "fs_"
+    code_interpreter_call = "ci_"
 
 
 class InvalidIdError(ValueError):

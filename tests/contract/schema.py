@@ -28,6 +28,8 @@ SPEC = Path(__file__).parent / "spec" / "assistants-openapi.nullable-3.1.yaml"
 MODEL_ENDPOINTS = Path(__file__).parent / "spec" / "model-endpoints.json"
 _UNCOVERED = ("/v1/models",)  # not an Assistants operation; outside the subset
 _CHUNK = "#/components/schemas/CreateChatCompletionStreamResponse"
+_RESPONSE_EVENT = "#/components/schemas/ResponseStreamEvent"
+_RESPONSE_STREAMS = re.compile(r"^/v1/responses(/[^/]+)?$")
 
 
 class SchemaMismatch(AssertionError):
@@ -115,6 +117,9 @@ def validate_response(method: str, path: str, status: int, body: bytes, content_
     if path == "/v1/chat/completions" and "text/event-stream" in content_type:
         _validate_chunks(body)
         return
+    if _RESPONSE_STREAMS.match(path) and "text/event-stream" in content_type:
+        _validate_response_events(body)
+        return
     ref = _schema_ref(op or {"responses": {}}, status)
     if ref is None or "application/json" not in content_type:
         return
@@ -137,6 +142,42 @@ def _validate_chunks(body: bytes) -> None:
         if errors:
             raise SchemaMismatch(f"a chat completion chunk does not match {_CHUNK}: {errors[0]}")
     validated.append("POST /v1/chat/completions (stream)")
+
+
+@cache
+def _event_refs() -> dict[str, str]:
+    """Each event type of the stream's union → its own schema (a clearer error than
+    the union's)."""
+    schemas = _spec()["components"]["schemas"]
+    refs = {}
+    for option in schemas["ResponseStreamEvent"]["anyOf"]:
+        ref = option["$ref"]
+        kind = schemas[ref.rsplit("/", 1)[1]]["properties"]["type"]
+        for name in kind.get("enum") or [kind.get("const")]:
+            refs[name] = ref
+    return refs
+
+
+def _validate_response_events(body: bytes) -> None:
+    """A Response's stream: `event:` + `data:` frames, each data a spec stream event
+    whose type is the frame's event name; no `[DONE]` line."""
+    frames = [f for f in body.split(b"\n\n") if b"data: " in f]
+    for frame in frames:
+        lines = frame.split(b"\n")
+        names = [line[7:] for line in lines if line.startswith(b"event: ")]
+        data = b"".join(line[6:] for line in lines if line.startswith(b"data: "))
+        if data == b"[DONE]":
+            raise SchemaMismatch("a Response stream sent [DONE], which OpenAI never does")
+        event = orjson.loads(data)
+        if names != [event["type"].encode()]:
+            raise SchemaMismatch(f"event name {names} for an event of type {event['type']}")
+        ref = _event_refs().get(event["type"])
+        if ref is None:
+            raise SchemaMismatch(f"{event['type']} is not an event of {_RESPONSE_EVENT}")
+        errors = sorted(_validator(ref).iter_errors(event), key=str)
+        if errors:
+            raise SchemaMismatch(f"{event['type']} does not match {ref}: {errors[0]}")
+    validated.append("Responses stream")
 
 
 def _validate(response: httpx2.Response) -> None:

@@ -16,7 +16,7 @@ import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -28,7 +28,15 @@ from assistantd.store.repos.pages import Page
 from assistantd.store.repos.runs import runs_repo
 from assistantd.store.sql import Conn
 
-__all__ = ["Context", "ImageReader", "build_context"]
+__all__ = [
+    "THREAD_HISTORY",
+    "Context",
+    "Group",
+    "History",
+    "HistoryReader",
+    "ImageReader",
+    "build_context",
+]
 
 _PAGE = 100
 R = TypeVar("R")
@@ -157,6 +165,49 @@ def _tool_exchanges(steps: list[str], private: RunPrivate) -> list[dict[str, Any
     return out
 
 
+Group = list[dict[str, Any]]  # chat messages a prompt keeps or drops together
+
+
+class HistoryReader(Protocol):
+    async def next(self, limit: int) -> list[Group]:
+        """Up to `limit` more groups, newest first; [] when there are no more."""
+        ...
+
+
+class History(Protocol):
+    """Where a run's earlier turns come from, read newest first one page at a time.
+
+    The thread's messages for an Assistants run (`ThreadHistory`); the chain of earlier
+    responses for the run behind a Response (services/response_history.py). The run's
+    private state names the one it reads (`RunPrivate["history"]`). A group is kept or
+    dropped whole: a function call and its output, which a model must see together."""
+
+    def reader(self, db: Database, *, project: str, run: RunDoc) -> HistoryReader: ...
+
+
+class _ThreadReader:
+    def __init__(self, db: Database, project: str, run: RunDoc) -> None:
+        self.db, self.project, self.run = db, project, run
+        self.after: str | None = None
+        self.done = False
+
+    async def next(self, limit: int) -> list[Group]:
+        if self.done:
+            return []
+        params = ListParams(limit=limit, order="desc", after=self.after)
+        page = await self.db.read(partial(_page, project=self.project, run=self.run, params=params))
+        self.done, self.after = not page.has_more, page.last_id
+        return [[_chat_message(orjson.loads(raw))] for raw in page.docs]
+
+
+class ThreadHistory:
+    def reader(self, db: Database, *, project: str, run: RunDoc) -> HistoryReader:
+        return _ThreadReader(db, project, run)
+
+
+THREAD_HISTORY = ThreadHistory()
+
+
 def _page(conn: Conn, *, project: str, run: RunDoc, params: ListParams) -> Page:
     return messages_repo.page_in_thread(
         conn, project=project, thread_id=run["thread_id"], params=params
@@ -165,11 +216,11 @@ def _page(conn: Conn, *, project: str, run: RunDoc, params: ListParams) -> Page:
 
 def _costs(
     count_tokens: Callable[[list[dict[str, Any]]], int],
-    messages: list[dict[str, Any]],
+    groups: list[Group],
     empty: int,
 ) -> list[int]:
-    """Each message's own tokens (what it adds to a prompt)."""
-    return [count_tokens([_for_counting(m)]) - empty for m in messages]
+    """Each group's own tokens (what it adds to a prompt)."""
+    return [count_tokens([_for_counting(m) for m in group]) - empty for group in groups]
 
 
 async def _inline(function: Callable[..., R], /, *args: Any) -> R:
@@ -186,6 +237,7 @@ async def build_context(
     count_tokens: Callable[[list[dict[str, Any]]], int],
     read_image: ImageReader | None = None,
     counts_cheaply: bool = False,
+    history: History = THREAD_HISTORY,
 ) -> Context:
     """The run's prompt. Pages are read on the event loop (index seeks), but tokens are
     counted in a thread: a real tokenizer takes milliseconds a page, which would stall
@@ -205,31 +257,31 @@ async def build_context(
     strategy = run["truncation_strategy"]
     keep = strategy.get("last_messages") if strategy["type"] == "last_messages" else None
 
-    picked: list[dict[str, Any]] = []
-    after: str | None = None
+    picked: list[Group] = []
+    reader = history.reader(db, project=project, run=run)
     over_budget = False
     while keep is None or len(picked) < keep:
         limit = _PAGE if keep is None else min(_PAGE, keep - len(picked))
-        params = ListParams(limit=limit, order="desc", after=after)
-        page = await db.read(partial(_page, project=project, run=run, params=params))
-        messages = [_chat_message(orjson.loads(raw)) for raw in page.docs]
-        costs = await off_loop(_costs, count_tokens, messages, empty)
-        for message, cost in zip(messages, costs, strict=True):
+        groups = await reader.next(limit)
+        if not groups:
+            break
+        costs = await off_loop(_costs, count_tokens, groups, empty)
+        for group, cost in zip(groups, costs, strict=True):
             if used + cost > budget:
                 over_budget = not picked
                 keep = len(picked)
                 break
             used += cost
-            picked.append(message)
+            picked.append(group)
             if keep is not None and len(picked) >= keep:
                 break
-        if not page.has_more or (keep is not None and len(picked) >= keep):
+        if keep is not None and len(picked) >= keep:
             break
-        after = page.last_id
     picked.reverse()
-    counted = [_for_counting(m) for m in head + picked + tail]
+    earlier = [message for group in picked for message in group]
+    counted = [_for_counting(m) for m in head + earlier + tail]
     prompt_tokens = await off_loop(count_tokens, counted)
-    messages = [await _with_images(m, project, read_image) for m in head + picked + tail]
+    messages = [await _with_images(m, project, read_image) for m in head + earlier + tail]
     return Context(
         messages=messages,
         prompt_tokens=prompt_tokens,

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from assistantd.engine import answer
-from assistantd.engine.context import Context, ImageReader, build_context
+from assistantd.engine.context import (
+    THREAD_HISTORY,
+    Context,
+    History,
+    ImageReader,
+    build_context,
+)
 from assistantd.engine.deltas import step_delta
 from assistantd.engine.run_state import load_private, tool_state, with_tool_state
 from assistantd.engine.server_steps import CANCEL_CHECK_S, ServerSteps
@@ -107,8 +113,11 @@ class RunExecutor:
         requires_action_ttl_s: int = 600,
         server_tools: Sequence[ServerTool] = (),
         on_usage: UsageHook | None = None,
+        histories: Mapping[str, History] | None = None,
     ) -> None:
         self.db = db
+        # A run reads the history its private state names (RunPrivate["history"]).
+        self.histories: dict[str, History] = {"thread": THREAD_HISTORY, **(histories or {})}
         self.on_usage = on_usage
         # By type, which is also the function name the model calls.
         self.server_tools = {tool.type: tool for tool in server_tools}
@@ -198,6 +207,7 @@ class RunExecutor:
             count_tokens=provider.count_tokens,
             counts_cheaply=provider.counts_cheaply,
             read_image=self.read_image if provider.accepts_images else None,
+            history=self.histories[turn.private["history"]],
         )
         if context.over_budget:
             await self.turns.end(turn, "incomplete", incomplete={"reason": "max_prompt_tokens"})

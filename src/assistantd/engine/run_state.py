@@ -53,6 +53,10 @@ def load_private(raw: str | bytes, tools: Iterable[ServerTool]) -> RunPrivate:
         "server_rounds": int(flat.get("server_rounds") or 0),
         "exchanges": _exchanges(flat.get("exchanges")),
         "tools": states,
+        "history": str(flat.get("history") or "thread"),
+        "function_calls": "end_run"
+        if flat.get("function_calls") == "end_run"
+        else "require_action",
     }
 
 

@@ -104,6 +104,21 @@ def _usage(prompt: int, completion: int) -> UsageInfo:
     }
 
 
+def _with_calls(turn: Turn, calls: list[Call]) -> RunStepDoc:
+    """The turn's tool_calls step holding the function calls, unanswered (a new document)."""
+    assert turn.tool_step is not None
+    tool_step = _copy(turn.tool_step)
+    tool_step["step_details"]["tool_calls"] = [
+        {
+            "id": c.id,
+            "type": "function",
+            "function": {"name": c.name, "arguments": c.arguments, "output": None},
+        }
+        for c in calls
+    ]
+    return tool_step
+
+
 class TurnWriter:
     def __init__(self, db: Database, bus: EventBus, *, requires_action_ttl_s: int) -> None:
         self.db = db
@@ -200,7 +215,11 @@ class TurnWriter:
 
     async def finish(self, turn: Turn) -> None:
         calls = [turn.calls[i] for i in sorted(turn.calls)]
-        if calls:
+        if calls and turn.private["function_calls"] == "end_run":
+            # A Response's function calls end it; their outputs come in the next one.
+            turn.tool_step = _with_calls(turn, calls)
+            await self.end(turn, "completed")
+        elif calls:
             await self.require_action(turn, calls)
         elif turn.finish == "length" and _client_cap_reached(turn):
             await self.end(turn, "incomplete", incomplete={"reason": "max_completion_tokens"})
@@ -349,16 +368,7 @@ class TurnWriter:
 
     async def require_action(self, turn: Turn, calls: list[Call]) -> None:
         run_usage, step_usage = self._usages(turn)
-        assert turn.tool_step is not None
-        tool_step = _copy(turn.tool_step)
-        tool_step["step_details"]["tool_calls"] = [
-            {
-                "id": c.id,
-                "type": "function",
-                "function": {"name": c.name, "arguments": c.arguments, "output": None},
-            }
-            for c in calls
-        ]
+        tool_step = _with_calls(turn, calls)
         tool_step["usage"] = step_usage
         required = {
             "type": "submit_tool_outputs",

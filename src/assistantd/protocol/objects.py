@@ -125,3 +125,10 @@ class RunPrivate(TypedDict):
     server_rounds: int  # server tool calls made so far
     exchanges: dict[str, Exchange]  # by tool call id
     tools: dict[str, dict[str, Any]]  # by tool type
+    # Where the prompt's earlier turns come from: "thread" (the run's thread), or a
+    # history the executor was given under that name (engine/context.py, `History`).
+    history: str
+    # What the model's function calls do: the Assistants run waits for their outputs
+    # (`requires_action`); a run behind a Response ends with them (`completed`), and
+    # the outputs come in the next response's input.
+    function_calls: Literal["require_action", "end_run"]

@@ -135,6 +135,8 @@ def new_private(
         "server_rounds": 0,
         "exchanges": {},
         "tools": {},
+        "history": "thread",
+        "function_calls": "require_action",
     }
 
 

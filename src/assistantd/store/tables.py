@@ -19,6 +19,7 @@ __all__ = [
     "FileRow",
     "MessageRow",
     "ProjectLimitsRow",
+    "ResponseRow",
     "RunRow",
     "RunStepRow",
     "ThreadRow",
@@ -121,6 +122,8 @@ class MessageRow(Base):
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_thread_id_run_id_id", "thread_id", "run_id", "id"),
+        # A Response's input may name an earlier output message by id alone (`item_reference`).
+        Index("ix_messages_id", "id"),
         {"sqlite_with_rowid": False},
     )
 
@@ -266,3 +269,22 @@ class VectorStoreFileBatchRow(Base):
     )
     project: Mapped[str] = mapped_column(String(64))
     doc: Mapped[str] = mapped_column(Text)
+
+
+class ResponseRow(Base):
+    """A Response: the request it answers (`doc`, the fields the Response object echoes),
+    its input items, and the run on its own thread that produced its output. The run's
+    messages and steps are the output (services/response_docs.py reads them); a
+    response goes with its thread."""
+
+    __tablename__ = "responses"
+    __table_args__ = (Index("ix_responses_thread_id", "thread_id"),)
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[str] = mapped_column(IdColumn(), ForeignKey("threads.id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(IdColumn())
+    previous_response_id: Mapped[str | None] = mapped_column(IdColumn())
+    doc: Mapped[str] = mapped_column(Text)
+    input: Mapped[str] = mapped_column(Text)

@@ -1,5 +1,6 @@
-"""Write model-endpoints.json: the official spec's blocks for POST /chat/completions
-and POST /embeddings (their paths, and every schema they reference, transitively),
+"""Write model-endpoints.json: the official spec's blocks for POST /chat/completions,
+POST /embeddings and the Responses operations (their paths, and every schema they
+reference, transitively),
 copied from the full spec with `nullable: true` rewritten in 3.1 form
 (openai/openai-openapi `openapi.yaml`, commit
 f85dbe22, the one the Assistants subset beside this file was cut from).
@@ -16,9 +17,17 @@ from typing import Any
 
 import yaml
 
-PATHS = ("/chat/completions", "/embeddings")
-# Streamed chunks are not a response of the operation: named here to be kept too.
-SEEDS = ("CreateChatCompletionStreamResponse", "Error", "ErrorResponse")
+PATHS = {
+    "/chat/completions": ("post",),
+    "/embeddings": ("post",),
+    "/responses": ("post",),
+    "/responses/{response_id}": ("get", "delete"),
+    "/responses/{response_id}/cancel": ("post",),
+    "/responses/{response_id}/input_items": ("get",),
+    "/responses/input_tokens": ("post",),
+}
+# Streamed chunks and events are not a response of the operation: named here to be kept.
+SEEDS = ("CreateChatCompletionStreamResponse", "ResponseStreamEvent", "Error", "ErrorResponse")
 
 
 def _refs(node: Any, out: set[str]) -> None:
@@ -54,9 +63,13 @@ def _nullable_31(node: Any) -> Any:
 def main(source: str) -> None:
     full = yaml.safe_load(Path(source).read_text())
     schemas = full["components"]["schemas"]
-    paths = {p: {"post": full["paths"][p]["post"]} for p in PATHS}
-    for op in paths.values():
-        op["post"].pop("x-oaiMeta", None)  # examples: large, and not needed to validate
+    paths = {
+        p: {m: op for m, op in full["paths"][p].items() if m in methods}
+        for p, methods in PATHS.items()
+    }
+    for ops in paths.values():
+        for op in ops.values():
+            op.pop("x-oaiMeta", None)  # examples: large, and not needed to validate
     wanted: set[str] = set(SEEDS)
     _refs(paths, wanted)
     done: set[str] = set()
@@ -67,7 +80,7 @@ def main(source: str) -> None:
     subset = {
         "openapi": full["openapi"],
         "info": {
-            "title": "OpenAI API: chat completions and embeddings",
+            "title": "OpenAI API: chat completions, embeddings and responses",
             "version": full["info"]["version"],
         },
         "paths": paths,

@@ -1,0 +1,464 @@
+"""ResponseService: the Responses API over the run engine.
+
+A response is a run on a thread of its own (docs/responses.md, "One engine"): its
+input items are kept on the response, its tools become the run's (file_search's
+vector stores and code_interpreter's files become the thread's tool resources), and
+its run is queued, executed, streamed, cancelled and reaped like any other. Two
+differences live here and in the run's private state, not in a copy of the engine:
+the run reads its prompt from the response chain (`history: "response"`), and a
+function call ends it (`function_calls: "end_run"`) where an Assistants run would wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from assistantd import clock
+from assistantd.errors import InvalidRequest, NotFound
+from assistantd.events.bus import EventBus
+from assistantd.ids import IdKind, new_id
+from assistantd.protocol.common import ListParams
+from assistantd.protocol.documents import ThreadDoc
+from assistantd.protocol.objects import RunDoc, RunPrivate
+from assistantd.protocol.responses import (
+    RESPONSE_INCLUDABLE,
+    InputTokensCreate,
+    ResponseCreate,
+)
+from assistantd.protocol.runs import ACTIVE_STATUSES
+from assistantd.providers.base import Providers
+from assistantd.services.documents import encode
+from assistantd.services.files import FileService
+from assistantd.services.response_docs import message_item, response_doc
+from assistantd.services.response_history import ChainReader
+from assistantd.services.response_input import echoed_tools, input_items, run_tools, tool_choice
+from assistantd.services.run_docs import check_tool_choice, run_schemas
+from assistantd.services.run_events import publish_docs
+from assistantd.services.run_states import start_run
+from assistantd.services.runs import QUEUED_EXPIRY_S, Dispatch, RunService, SchemaCheck
+from assistantd.services.vector_store_docs import check_store_refs
+from assistantd.store.db import Database
+from assistantd.store.repos.pages import Page, render_list
+from assistantd.store.repos.responses import ResponseRecord, responses_repo
+from assistantd.store.repos.runs import runs_repo
+from assistantd.store.repos.threads import threads_repo
+from assistantd.store.sql import Conn
+
+__all__ = ["Created", "ResponseService"]
+
+JSON = dict[str, Any]
+# input_tokens reads a chain back at most this far (no model window holds more).
+_COUNT_MAX_MESSAGES = 10_000
+
+
+class Created:
+    """A response just written: its record, and the document to answer with."""
+
+    __slots__ = ("doc", "record")
+
+    def __init__(self, record: ResponseRecord, doc: JSON) -> None:
+        self.record = record
+        self.doc = doc
+
+
+def _response_format(text: JSON | None) -> str | JSON:
+    fmt = (text or {}).get("format") or {"type": "text"}
+    kind = fmt.get("type")
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind == "json_schema":
+        schema = {k: fmt[k] for k in ("name", "description", "schema", "strict") if k in fmt}
+        if not isinstance(schema.get("name"), str):
+            raise InvalidRequest(
+                "Missing required parameter: 'text.format.name'.",
+                param="text.format.name",
+                code="missing_required_parameter",
+            )
+        return {"type": "json_schema", "json_schema": schema}
+    if kind != "text":
+        raise InvalidRequest(
+            f"Invalid value: '{kind}'. Supported values are: 'text', 'json_object' and "
+            "'json_schema'.",
+            param="text.format.type",
+            code="invalid_value",
+        )
+    return "auto"
+
+
+def _echo(req: ResponseCreate, created_at: int, model: str) -> JSON:
+    """The request's fields as the Response object shows them (its `doc` column)."""
+    text = dict(req.text or {})
+    # Optional fields the schema does not let be null: left out when not given.
+    given = {
+        key: value
+        for key, value in (
+            ("prompt_cache_key", req.prompt_cache_key),
+            ("prompt_cache_retention", req.prompt_cache_retention),
+            ("safety_identifier", req.safety_identifier),
+            ("user", req.user),
+        )
+        if value is not None
+    }
+    text.setdefault("format", {"type": "text"})
+    text.setdefault("verbosity", "medium")
+    return {
+        "created_at": created_at,
+        "background": bool(req.background),
+        "instructions": req.instructions,
+        "max_output_tokens": req.max_output_tokens,
+        "max_tool_calls": req.max_tool_calls,
+        "model": model,
+        "parallel_tool_calls": True if req.parallel_tool_calls is None else req.parallel_tool_calls,
+        "reasoning": req.reasoning or {"effort": None, "summary": None},
+        "store": req.store is not False,
+        "temperature": 1.0 if req.temperature is None else req.temperature,
+        "text": text,
+        "tool_choice": req.tool_choice if req.tool_choice is not None else "auto",
+        "tools": echoed_tools(req.tools or []),
+        "top_p": 1.0 if req.top_p is None else req.top_p,
+        "truncation": req.truncation or "disabled",
+        "metadata": req.metadata or {},
+        "conversation": None,
+        "service_tier": req.service_tier or "default",
+        "top_logprobs": req.top_logprobs or 0,
+        **given,
+    }
+
+
+def _model(model: str | None) -> str:
+    if model is None:
+        raise InvalidRequest(
+            "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
+        )
+    return model
+
+
+def _refuse_unsupported(req: ResponseCreate) -> None:
+    if req.conversation is not None:
+        raise InvalidRequest(
+            "Invalid 'conversation': conversations are not supported by this server yet.",
+            param="conversation",
+            code="unsupported_parameter",
+        )
+    if req.prompt is not None:
+        raise InvalidRequest(
+            "Invalid 'prompt': prompt templates are not supported by this server yet.",
+            param="prompt",
+            code="unsupported_parameter",
+        )
+    if req.background and req.store is False:
+        raise InvalidRequest(
+            "Invalid 'store': background responses must be stored (store: true).",
+            param="store",
+            code="invalid_value",
+        )
+    for i, value in enumerate(req.include or []):
+        if value not in RESPONSE_INCLUDABLE:
+            raise InvalidRequest(
+                f"Invalid value: '{value}'. Supported values are: "
+                + ", ".join(f"'{v}'" for v in sorted(RESPONSE_INCLUDABLE))
+                + ".",
+                param=f"include[{i}]",
+                code="invalid_value",
+            )
+
+
+class ResponseService:
+    def __init__(
+        self,
+        db: Database,
+        files: FileService,
+        runs: RunService,
+        *,
+        bus: EventBus,
+        dispatch: Dispatch,
+        providers: Providers,
+        schema_problem: SchemaCheck | None = None,
+    ) -> None:
+        self.db = db
+        self.files = files
+        self.runs = runs
+        self.bus = bus
+        self.dispatch = dispatch
+        self.providers = providers
+        self.schema_problem = schema_problem
+        self.repo = responses_repo
+
+    def _run_doc(self, req: ResponseCreate, run_id: str, thread_id: str, now: int) -> RunDoc:
+        tools, _resources, _stores, _refs = run_tools(req.tools or [])
+        truncation = {"type": "auto", "last_messages": None}
+        return {
+            "id": run_id,
+            "object": "thread.run",
+            "created_at": now,
+            "assistant_id": "",
+            "thread_id": thread_id,
+            "status": "queued",
+            "started_at": None,
+            "expires_at": now + QUEUED_EXPIRY_S,
+            "cancelled_at": None,
+            "failed_at": None,
+            "completed_at": None,
+            "required_action": None,
+            "last_error": None,
+            "model": _model(req.model),
+            "instructions": req.instructions or "",
+            "tools": tools,
+            "metadata": {},
+            "incomplete_details": None,
+            "usage": None,
+            "temperature": req.temperature,
+            "top_p": req.top_p,
+            "max_prompt_tokens": None,
+            "max_completion_tokens": req.max_output_tokens,
+            "truncation_strategy": truncation,
+            "response_format": _response_format(req.text),
+            "tool_choice": tool_choice(req.tool_choice),
+            "parallel_tool_calls": req.parallel_tool_calls is not False,
+        }
+
+    async def _check_schemas(self, run: RunDoc) -> None:
+        if self.schema_problem is None:
+            return
+        for param, schema in run_schemas(run):
+            problem = await self.schema_problem(run["model"], schema)
+            if problem is not None:
+                param = param.replace("response_format.json_schema", "text.format")
+                raise InvalidRequest(
+                    f"Invalid '{param}': {problem}.", param=param, code="invalid_schema"
+                )
+
+    def _resolve(
+        self, conn: Conn, project: str, items: list[JSON], refs: Sequence[tuple[int, str]]
+    ) -> list[JSON]:
+        """Item references replaced by the items they name (earlier output messages)."""
+        resolved = list(items)
+        for at, ref in refs:
+            raw = self.repo.find_message(conn, project, ref)
+            if raw is None:
+                raise InvalidRequest(
+                    f"Item with id '{ref}' not found.",
+                    param=f"input[{at}].id",
+                    code="item_not_found",
+                )
+            resolved[at] = message_item(orjson.loads(raw), "")
+        return resolved
+
+    async def create(
+        self, project: str, req: ResponseCreate, response_id: str, run_id: str, streamed: bool
+    ) -> Created:
+        """Write the response and queue its run (or start it, reserved for this process)."""
+        _refuse_unsupported(req)
+        items, file_refs, references = input_items(req.input)
+        if not items and req.previous_response_id is None:
+            raise InvalidRequest(
+                "Missing required parameter: 'input'.",
+                param="input",
+                code="missing_required_parameter",
+            )
+        _tools, resources, stores, tool_refs = run_tools(req.tools or [])
+        now = clock.now()
+        thread_id = new_id(IdKind.thread)
+        run = self._run_doc(req, run_id, thread_id, now)
+        check_tool_choice(run)
+        await self._check_schemas(run)
+        echo = _echo(req, now, run["model"])
+        private: RunPrivate = {
+            "additional_instructions": None,
+            "reasoning_effort": (req.reasoning or {}).get("effort"),
+            "include": list(req.include or []),
+            "tools_checked": False,
+            "server_rounds": 0,
+            "exchanges": {},
+            "tools": {},
+            "history": "response",
+            "function_calls": "end_run",
+        }
+        thread: ThreadDoc = {
+            "id": thread_id,
+            "object": "thread",
+            "created_at": now,
+            "metadata": {},
+            "tool_resources": resources,
+        }
+        reserve_for = self.dispatch.reserve(streamed)
+
+        def unit(conn: Conn) -> tuple[ResponseRecord, RunDoc | None]:
+            previous = req.previous_response_id
+            if previous is not None:
+                earlier = self.repo.get(conn, project, previous)
+                if earlier is None:
+                    raise InvalidRequest(
+                        f"Previous response with id '{previous}' not found.",
+                        param="previous_response_id",
+                        code="previous_response_not_found",
+                    )
+                if runs_repo.status(conn, earlier.run_id) in ACTIVE_STATUSES:
+                    raise InvalidRequest(
+                        f"Previous response with id '{previous}' is still in progress.",
+                        param="previous_response_id",
+                        code="previous_response_in_progress",
+                    )
+            stored = self._resolve(conn, project, items, references)
+            self.files.check_refs(conn, project, [*file_refs, *tool_refs])
+            check_store_refs(conn, project, stores)
+            threads_repo.insert(
+                conn,
+                {"id": thread_id, "project": project, "created_at": now, "doc": encode(thread)},
+            )
+            text = encode(run)
+            runs_repo.insert(
+                conn,
+                {
+                    "id": run_id,
+                    "project": project,
+                    "thread_id": thread_id,
+                    "status": "queued",
+                    "created_at": now,
+                    "expires_at": run["expires_at"],
+                    "worker": reserve_for,
+                    "heartbeat_at": now if reserve_for else None,
+                    "private": encode(private),
+                    "doc": text,
+                },
+            )
+            record = ResponseRecord(
+                id=response_id,
+                project=project,
+                thread_id=thread_id,
+                run_id=run_id,
+                previous_response_id=previous,
+                doc=encode(echo),
+                input=orjson.dumps(stored).decode(),
+            )
+            self.repo.insert(conn, {**record_row(record), "created_at": now})
+            claimed = None
+            if reserve_for is not None and self.dispatch.start_at_once(reserve_for):
+                claimed = start_run(runs_repo, conn, text, reserve_for)
+            return record, claimed
+
+        record, claimed = await self.db.write(unit)
+        events: list[tuple[str, Mapping[str, Any]]] = [
+            ("thread.run.created", run),
+            ("thread.run.queued", run),
+        ]
+        if claimed is not None:
+            events.append(("thread.run.in_progress", claimed))
+        await publish_docs(self.bus, run_id, events)
+        if claimed is not None:
+            self.dispatch.started(run_id)
+        else:
+            await self.dispatch.queued(run_id, reserve_for)
+        doc = await self.document(project, record.id, list(req.include or []))
+        return Created(record, doc)
+
+    async def record(self, project: str, response_id: str) -> ResponseRecord:
+        record = await self.db.read(lambda conn: self.repo.get(conn, project, response_id))
+        if record is None:
+            raise NotFound.object("response", response_id)
+        return record
+
+    async def document(self, project: str, response_id: str, include: Sequence[str] = ()) -> JSON:
+        def unit(conn: Conn) -> JSON:
+            record = self.repo.get(conn, project, response_id)
+            output = self.repo.output(conn, record) if record is not None else None
+            if record is None or output is None:
+                raise NotFound.object("response", response_id)
+            return response_doc(record, output, include)
+
+        return await self.db.read(unit)
+
+    async def snapshot(self, record: ResponseRecord, run: JSON, include: Sequence[str]) -> JSON:
+        """The response as stored now, for a streamed event (`run`: the event's Run)."""
+
+        def unit(conn: Conn) -> JSON:
+            output = self.repo.output(conn, record)
+            if output is None:  # deleted while streaming (store: false, or a DELETE)
+                from assistantd.store.repos.responses import RunOutput
+
+                output = RunOutput(orjson.dumps(run).decode(), "{}", [], [])
+            return response_doc(record, output, include)
+
+        return await self.db.read(unit)
+
+    async def delete(self, project: str, response_id: str) -> bytes:
+        """A response goes with its thread (its run, steps and messages cascade)."""
+
+        def unit(conn: Conn) -> bool:
+            record = self.repo.get(conn, project, response_id)
+            if record is None:
+                return False
+            return threads_repo.delete(conn, project, record.thread_id)
+
+        if not await self.db.write(unit):
+            raise NotFound.object("response", response_id)
+        return orjson.dumps({"id": response_id, "object": "response", "deleted": True})
+
+    async def forget(self, record: ResponseRecord) -> None:
+        """`store: false`: nothing of it stays retrievable once it has been answered."""
+        await self.db.write(
+            lambda conn: threads_repo.delete(conn, record.project, record.thread_id)
+        )
+
+    async def cancel(self, project: str, response_id: str) -> JSON:
+        record = await self.record(project, response_id)
+        echo = orjson.loads(record.doc)
+        if not echo["background"]:
+            raise InvalidRequest(
+                "Only responses created with background=true can be cancelled.",
+                code="invalid_request",
+            )
+        status = await self.db.read(lambda conn: runs_repo.status(conn, record.run_id))
+        if status in ("queued", "in_progress", "requires_action"):
+            await self.runs.cancel(project, record.thread_id, record.run_id)
+        return await self.document(project, response_id)
+
+    async def input_tokens(self, project: str, req: InputTokensCreate) -> int:
+        """What the model would be prompted with: the instructions, then the input and
+        the chain before it (as much of it as the model's window holds)."""
+        items, _refs, references = input_items(req.input)
+        model = _model(req.model)
+        resolved = await self.db.read(lambda conn: self._resolve(conn, project, items, references))
+        reader = ChainReader(self.db, project, None, (resolved, req.previous_response_id))
+        if req.previous_response_id is not None:
+            await self.record(project, req.previous_response_id)
+        provider = self.providers.for_model(model)
+        messages: list[JSON] = []
+        while len(messages) < _COUNT_MAX_MESSAGES and (groups := await reader.next(100)):
+            messages += [m for group in groups for m in group]
+        if req.instructions:
+            messages.append({"role": "system", "content": req.instructions})
+        messages.reverse()
+        return await asyncio.to_thread(provider.count_tokens, messages)
+
+    async def input_items(self, project: str, response_id: str, params: ListParams) -> bytes:
+        record = await self.record(project, response_id)
+        items: list[JSON] = orjson.loads(record.input)
+        if params.order == "desc":
+            items = items[::-1]
+        ids = [i.get("id") for i in items]
+        start = 0
+        if params.after is not None and params.after in ids:
+            start = ids.index(params.after) + 1
+        end = len(items)
+        if params.before is not None and params.before in ids:
+            end = ids.index(params.before)
+        window = items[start:end]
+        page = Page([orjson.dumps(i) for i in window[: params.limit]], len(window) > params.limit)
+        return render_list(page)
+
+
+def record_row(record: ResponseRecord) -> JSON:
+    return {
+        "id": record.id,
+        "project": record.project,
+        "thread_id": record.thread_id,
+        "run_id": record.run_id,
+        "previous_response_id": record.previous_response_id,
+        "doc": record.doc,
+        "input": record.input,
+    }

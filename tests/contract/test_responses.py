@@ -1,0 +1,325 @@
+"""The Responses API, driven by the official SDK against a real server and a scripted
+upstream: create (plain, streamed, background), retrieve, delete, cancel, input items,
+input tokens, chains, `store: false`, function tools, and the errors of each."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import openai
+import pytest
+from pydantic import BaseModel
+
+from tests.conftest import make_client
+from tests.contract.response_grammar import check_grammar
+from tests.servers import Server, running_server
+from tests.upstream import Reply, ScriptedUpstream, route_env
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def responses_server(
+    backend: str, upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    with running_server(
+        backend, tmp_path_factory.mktemp(f"responses-{backend}"), route_env(upstream)
+    ) as srv:
+        yield srv
+
+
+@pytest.fixture
+def rc(responses_server: Server, upstream: ScriptedUpstream) -> Iterator[openai.OpenAI]:
+    upstream.reset()
+    with make_client(responses_server.base_url) as client:
+        yield client
+
+
+def _user_texts(sent: dict) -> list[str]:
+    return [m["content"] for m in sent["messages"] if m["role"] == "user"]
+
+
+def test_a_response_answers_and_reads_back(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.script(Reply(text="Penguins cannot fly.", usage=(12, 5)))
+    made = rc.responses.create(
+        model="scripted-gpt",
+        input="Can penguins fly?",
+        instructions="Be brief.",
+        metadata={"case": "1"},
+        temperature=0.3,
+    )
+    assert made.id.startswith("resp_")
+    assert made.object == "response"
+    assert made.status == "completed"
+    assert made.output_text == "Penguins cannot fly."
+    (message,) = made.output
+    assert message.type == "message"
+    assert message.id.startswith("msg_")
+    assert made.usage is not None
+    assert (made.usage.input_tokens, made.usage.output_tokens, made.usage.total_tokens) == (
+        12,
+        5,
+        17,
+    )
+    assert made.instructions == "Be brief."
+    assert made.metadata == {"case": "1"}
+    assert made.temperature == 0.3
+    assert made.store is True
+    assert made.background is False
+    assert made.previous_response_id is None
+    (sent,) = upstream.requests
+    assert sent["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert _user_texts(sent) == ["Can penguins fly?"]
+    again = rc.responses.retrieve(made.id)
+    assert again.model_dump() == made.model_dump()
+
+
+def test_a_streamed_response_follows_the_grammar(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.script(Reply(text="One two three four five.", usage=(9, 6)))
+    events = list(rc.responses.create(model="scripted-gpt", input="Count", stream=True))
+    out = check_grammar(events)
+    types = [e["type"] for e in out]
+    assert types[:2] == ["response.created", "response.in_progress"]
+    assert "".join(e["delta"] for e in out if e["type"] == "response.output_text.delta") == (
+        "One two three four five."
+    )
+    final = out[-1]["response"]
+    assert final["status"] == "completed"
+    assert final["usage"]["output_tokens"] == 6
+    with rc.responses.stream(model="scripted-gpt", input="Again") as stream:
+        upstream.script(Reply(text="Again and again."))
+        for _ in stream:
+            pass
+        done = stream.get_final_response()
+    assert done.status == "completed"
+
+
+def test_a_chain_carries_its_items_but_not_its_instructions(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.script(Reply(text="Hello Ada."), Reply(text="Your name is Ada."))
+    first = rc.responses.create(model="scripted-gpt", input="I am Ada.", instructions="First.")
+    second = rc.responses.create(
+        model="scripted-gpt", input="What is my name?", previous_response_id=first.id
+    )
+    assert second.previous_response_id == first.id
+    assert second.instructions is None
+    sent = upstream.requests[1]["messages"]
+    assert sent == [
+        {"role": "user", "content": "I am Ada."},
+        {"role": "assistant", "content": "Hello Ada."},
+        {"role": "user", "content": "What is my name?"},
+    ]
+
+
+def test_the_function_tool_loop(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.script(
+        Reply(tool_calls=[("get_weather", '{"city": "Oslo"}')]),
+        Reply(text="It is sunny in Oslo."),
+    )
+    asked = rc.responses.create(model="scripted-gpt", input="Weather in Oslo?", tools=[WEATHER])
+    assert asked.status == "completed"
+    (call,) = asked.output
+    assert call.type == "function_call"
+    assert call.id.startswith("fc_")
+    assert call.call_id.startswith("call_")
+    assert (call.name, json.loads(call.arguments)) == ("get_weather", {"city": "Oslo"})
+    sent_tools = upstream.requests[0]["tools"]
+    assert sent_tools[0]["function"]["name"] == "get_weather"
+    answered = rc.responses.create(
+        model="scripted-gpt",
+        previous_response_id=asked.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}],
+        tools=[WEATHER],
+    )
+    assert answered.output_text == "It is sunny in Oslo."
+    messages = upstream.requests[1]["messages"]
+    assert messages[-2]["tool_calls"][0]["id"] == call.call_id
+    assert messages[-1] == {"role": "tool", "tool_call_id": call.call_id, "content": "sunny"}
+
+
+def test_a_chain_fifty_deep_reads_back_in_order(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.script(*[Reply(text=f"answer {i}", usage=(3, 2)) for i in range(50)])
+    previous = None
+    for i in range(50):
+        made = rc.responses.create(
+            model="scripted-gpt", input=f"question {i}", previous_response_id=previous
+        )
+        previous = made.id
+    last = upstream.requests[-1]["messages"]
+    assert len(last) == 99
+    assert last[0] == {"role": "user", "content": "question 0"}
+    assert last[-2] == {"role": "assistant", "content": "answer 48"}
+    assert last[-1] == {"role": "user", "content": "question 49"}
+
+
+def test_a_streamed_function_call(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.script(Reply(tool_calls=[("get_weather", '{"city": "Bergen"}')]))
+    with rc.responses.stream(model="scripted-gpt", input="Weather?", tools=[WEATHER]) as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    out = check_grammar(events)
+    types = [e["type"] for e in out]
+    assert "response.function_call_arguments.delta" in types
+    done = next(e for e in out if e["type"] == "response.function_call_arguments.done")
+    assert json.loads(done["arguments"]) == {"city": "Bergen"}
+    (call,) = final.output
+    assert call.type == "function_call"
+    assert call.id == done["item_id"]
+
+
+def test_item_references_name_earlier_output(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.script(Reply(text="The sky is blue."), Reply(text="Because of scattering."))
+    first = rc.responses.create(model="scripted-gpt", input="Sky colour?")
+    (message,) = first.output
+    rc.responses.create(
+        model="scripted-gpt",
+        input=[
+            {"role": "user", "content": "Sky colour?"},
+            {"type": "item_reference", "id": message.id},
+            {"role": "user", "content": "Why?"},
+        ],
+    )
+    assert upstream.requests[1]["messages"] == [
+        {"role": "user", "content": "Sky colour?"},
+        {"role": "assistant", "content": "The sky is blue."},
+        {"role": "user", "content": "Why?"},
+    ]
+
+
+def test_parse_with_a_pydantic_model(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    class City(BaseModel):
+        name: str
+        country: str
+
+    upstream.script(Reply(text='{"name": "Oslo", "country": "Norway"}'))
+    parsed = rc.responses.parse(model="scripted-gpt", input="Capital of Norway?", text_format=City)
+    assert parsed.output_parsed == City(name="Oslo", country="Norway")
+    fmt = upstream.requests[0]["response_format"]
+    assert fmt["type"] == "json_schema"
+    assert fmt["json_schema"]["name"] == "City"
+
+
+def test_store_false_answers_and_keeps_nothing(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.script(Reply(text="Ephemeral."))
+    made = rc.responses.create(model="scripted-gpt", input="Hi", store=False)
+    assert made.output_text == "Ephemeral."
+    assert made.store is False
+    with pytest.raises(openai.NotFoundError):
+        rc.responses.retrieve(made.id)
+
+
+def test_delete_and_errors(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.script(Reply(text="Bye."))
+    made = rc.responses.create(model="scripted-gpt", input="Hi")
+    rc.responses.delete(made.id)
+    with pytest.raises(openai.NotFoundError):
+        rc.responses.retrieve(made.id)
+    with pytest.raises(openai.NotFoundError):
+        rc.responses.delete(made.id)
+    with pytest.raises(openai.BadRequestError) as missing:
+        rc.responses.create(model="scripted-gpt", input="x", previous_response_id="resp_nope")
+    assert missing.value.code == "previous_response_not_found"
+    with pytest.raises(openai.BadRequestError) as web:
+        rc.responses.create(model="scripted-gpt", input="x", tools=[{"type": "web_search"}])
+    assert "web_search" in web.value.message
+    assert web.value.param == "tools[0].type"
+    with pytest.raises(openai.NotFoundError):
+        rc.responses.cancel(made.id)
+    upstream.script(Reply(text="Not in the background."))
+    plain = rc.responses.create(model="scripted-gpt", input="Hi")
+    with pytest.raises(openai.BadRequestError) as cancel:
+        rc.responses.cancel(plain.id)
+    assert "background" in cancel.value.message
+    with pytest.raises(openai.BadRequestError) as ephemeral:
+        rc.responses.create(model="scripted-gpt", input="x", background=True, store=False)
+    assert ephemeral.value.param == "store"
+    with pytest.raises(openai.BadRequestError) as no_model:
+        rc.responses.create(input="x")  # type: ignore[call-overload]
+    assert no_model.value.param == "model"
+    with pytest.raises(openai.BadRequestError) as bad_item:
+        rc.responses.create(
+            model="scripted-gpt",
+            input=[{"type": "function_call_output", "output": "x"}],  # type: ignore[list-item]
+        )
+    assert bad_item.value.param == "input[0].call_id"
+    with pytest.raises(openai.BadRequestError) as bad_role:
+        rc.responses.create(model="scripted-gpt", input=[{"role": "robot", "content": "x"}])  # type: ignore[list-item]
+    assert bad_role.value.param == "input[0].role"
+    with pytest.raises(openai.BadRequestError) as no_store:
+        rc.responses.create(
+            model="scripted-gpt",
+            input="x",
+            tools=[{"type": "file_search", "vector_store_ids": ["vs_missing"]}],
+        )
+    assert no_store.value.param == "tools[0].vector_store_ids[0]"
+    with pytest.raises(openai.BadRequestError) as bad_reference:
+        rc.responses.create(
+            model="scripted-gpt", input=[{"type": "item_reference", "id": "msg_missing"}]
+        )
+    assert bad_reference.value.param == "input[0].id"
+    with pytest.raises(openai.BadRequestError):
+        rc.responses.retrieve("not-a-response")
+
+
+def test_input_items_are_listed_newest_first_and_paged(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.script(Reply(text="Noted."))
+    made = rc.responses.create(
+        model="scripted-gpt",
+        input=[
+            {"role": "developer", "content": "Answer in one word."},
+            {"role": "user", "content": "one"},
+            {"role": "user", "content": [{"type": "input_text", "text": "two"}]},
+        ],
+    )
+    items = rc.responses.input_items.list(made.id)
+    texts = [i.content[0].text for i in items.data]  # type: ignore[union-attr]
+    assert texts == ["two", "one", "Answer in one word."]
+    assert all(i.id.startswith("msg_") for i in items.data)
+    first = rc.responses.input_items.list(made.id, limit=2, order="asc")
+    assert first.has_more is True
+    rest = rc.responses.input_items.list(made.id, after=first.data[-1].id, order="asc")
+    assert [i.content[0].text for i in rest.data] == ["two"]  # type: ignore[union-attr]
+    assert rest.has_more is False
+    all_ids = [i.id for i in rc.responses.input_items.list(made.id, order="asc", limit=1)]
+    assert len(all_ids) == 3
+
+
+def test_input_tokens_count_the_input_and_the_chain(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    short = rc.responses.input_tokens.count(model="scripted-gpt", input="Hi")
+    assert short.object == "response.input_tokens"
+    assert short.input_tokens > 0
+    longer = rc.responses.input_tokens.count(
+        model="scripted-gpt", input="Hi " * 200, instructions="Be brief."
+    )
+    assert longer.input_tokens > short.input_tokens + 100
+    upstream.script(Reply(text="A long answer " * 50))
+    made = rc.responses.create(model="scripted-gpt", input="Talk.")
+    chained = rc.responses.input_tokens.count(
+        model="scripted-gpt", input="Hi", previous_response_id=made.id
+    )
+    assert chained.input_tokens > short.input_tokens + 50
+    with pytest.raises(openai.NotFoundError):
+        rc.responses.input_tokens.count(
+            model="scripted-gpt", input="Hi", previous_response_id="resp_gone"
+        )
