@@ -17,7 +17,7 @@ FINAL = ("response.completed", "response.incomplete", "response.failed")
 def _dump(event: Any) -> dict[str, Any]:
     if isinstance(event, dict):
         return event
-    dumped: dict[str, Any] = event.model_dump(mode="json")
+    dumped: dict[str, Any] = event.model_dump(mode="json", warnings=False)
     return dumped
 
 

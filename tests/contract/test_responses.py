@@ -5,6 +5,7 @@ input tokens, chains, `store: false`, function tools, and the errors of each."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import openai
@@ -323,3 +324,68 @@ def test_input_tokens_count_the_input_and_the_chain(
         rc.responses.input_tokens.count(
             model="scripted-gpt", input="Hi", previous_response_id="resp_gone"
         )
+
+
+def _poll(
+    rc: openai.OpenAI, response_id: str, until: tuple[str, ...]
+) -> openai.types.responses.Response:
+    for _ in range(200):
+        got = rc.responses.retrieve(response_id)
+        if got.status in until:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"{response_id} never reached {until}: {got.status}")
+
+
+def test_background_create_poll_and_cancel(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.script(Reply(text="Done in the background.", usage=(4, 4)))
+    made = rc.responses.create(model="scripted-gpt", input="Work", background=True)
+    assert made.background is True
+    assert made.status in ("queued", "in_progress")
+    done = _poll(rc, made.id, ("completed",))
+    assert done.output_text == "Done in the background."
+    assert rc.responses.cancel(made.id).status == "completed"  # a finished one stays so
+    upstream.script(Reply(text="word " * 400, token_delay_s=0.02))
+    slow = rc.responses.create(model="scripted-gpt", input="Talk a lot", background=True)
+    _poll(rc, slow.id, ("in_progress",))
+    cancelled = rc.responses.cancel(slow.id)
+    assert cancelled.status == "cancelled"
+    assert _poll(rc, slow.id, ("cancelled",)).status == "cancelled"
+    # Its run stopped: a later response chained on it is not refused as in progress.
+    upstream.script(Reply(text="After."))
+    after = rc.responses.create(model="scripted-gpt", input="Next", previous_response_id=slow.id)
+    assert after.output_text == "After."
+
+
+def test_a_background_stream_resumes_both_ways(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    upstream.script(Reply(text="alpha beta gamma delta epsilon zeta eta theta", token_delay_s=0.03))
+    stream = rc.responses.create(model="scripted-gpt", input="Greek", background=True, stream=True)
+    seen = []
+    for event in stream:
+        seen.append(event)
+        if event.type == "response.output_text.delta":
+            break
+    stream.close()  # the connection drops mid-answer; the response goes on
+    assert [e.type for e in seen[:3]] == [
+        "response.created",
+        "response.queued",
+        "response.in_progress",
+    ]
+    assert seen[0].response.status == "queued"
+    response_id, last = seen[0].response.id, seen[-1].sequence_number
+    # The SDK's helper asks for the whole log and filters it itself.
+    with rc.responses.stream(response_id=response_id, starting_after=last) as resumed:
+        rest = list(resumed)
+        final = resumed.get_final_response()
+    assert rest[0].sequence_number == last + 1
+    assert final.output_text == "alpha beta gamma delta epsilon zeta eta theta"
+    check_grammar([*seen, *rest])
+    # The raw call asks the server for only what follows.
+    raw = list(rc.responses.retrieve(response_id, stream=True, starting_after=last))
+    assert [e.sequence_number for e in raw] == [e.sequence_number for e in rest]
+    check_grammar(raw, after=last)
+    whole = list(rc.responses.retrieve(response_id, stream=True))
+    check_grammar(whole)
+    assert [e.type for e in whole] == [e.type for e in [*seen, *rest]]

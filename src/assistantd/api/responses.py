@@ -139,7 +139,8 @@ async def create_response(call: Call) -> Response | bytes:
             response_id,
             record.thread_id,
             bool(req.background),
-            snapshot=lambda run: service.snapshot(record, run, include),
+            opening=lambda run: service.opening(record, run),
+            final=lambda run: service.final(record, run, include),
         )
         return _streaming(_relay(events, translator, stack, keepalive_s, -1, service, forget))
     async with stack:
@@ -189,7 +190,8 @@ async def get_response(call: Call) -> Response | bytes:
         response_id,
         record.thread_id,
         background,
-        snapshot=lambda run: service.snapshot(record, run, include),
+        opening=lambda run: service.opening(record, run),
+        final=lambda run: service.final(record, run, include),
     )
     keepalive_s = call.container.settings.stream_keepalive_s
 

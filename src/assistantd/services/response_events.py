@@ -34,8 +34,10 @@ from assistantd.services.response_docs import (
 __all__ = ["FINAL_TYPES", "ResponseEvents", "output_events"]
 
 JSON = dict[str, Any]
-# (name, data) of an event → the Response document as it stands after it
-Snapshot = Callable[[JSON], Awaitable[JSON]]
+# A lifecycle event's Run → the Response as that event shows it (no output yet).
+Opening = Callable[[JSON], JSON]
+# The ending event's Run → the finished Response, read from the store.
+Final = Callable[[JSON], Awaitable[JSON]]
 
 FINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _RUN_ENDS = frozenset(
@@ -68,7 +70,8 @@ class ResponseEvents:
     response_id: str
     thread_id: str
     background: bool
-    snapshot: Snapshot  # the Response as stored now (its run's document given)
+    opening: Opening
+    final: Final
     seq: int = -1
     items: dict[str, _Item] = field(default_factory=dict)  # by message id or call id
     # (step id, index in the step) → call id: a call's later deltas name only its index
@@ -93,13 +96,13 @@ class ResponseEvents:
         if name in _RUN_ENDS:
             return await self._end(orjson.loads(data))
         if name == "thread.run.created":
-            doc = await self.snapshot(orjson.loads(data))
+            doc = self.opening(orjson.loads(data))
             out = [self._event("response.created", response=doc)]
             if self.background:
                 out.append(self._event("response.queued", response=doc))
             return out
         if name == "thread.run.in_progress":
-            doc = await self.snapshot(orjson.loads(data))
+            doc = self.opening(orjson.loads(data))
             return [self._event("response.in_progress", response=doc)]
         if name == "thread.message.created":
             return self._message_opened(orjson.loads(data))
@@ -303,7 +306,7 @@ class ResponseEvents:
 
     async def _end(self, run: JSON) -> list[JSON]:
         self.finished = True
-        doc = await self.snapshot(run)
+        doc = await self.final(run)
         kind = _FINAL.get(doc["status"], "response.failed")
         return [self._event(kind, response=doc)]
 

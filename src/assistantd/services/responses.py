@@ -29,7 +29,6 @@ from assistantd.protocol.responses import (
     InputTokensCreate,
     ResponseCreate,
 )
-from assistantd.protocol.runs import ACTIVE_STATUSES
 from assistantd.providers.base import Providers
 from assistantd.services.documents import encode
 from assistantd.services.files import FileService
@@ -43,7 +42,7 @@ from assistantd.services.runs import QUEUED_EXPIRY_S, Dispatch, RunService, Sche
 from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.store.db import Database
 from assistantd.store.repos.pages import Page, render_list
-from assistantd.store.repos.responses import ResponseRecord, responses_repo
+from assistantd.store.repos.responses import ResponseRecord, RunOutput, responses_repo
 from assistantd.store.repos.runs import runs_repo
 from assistantd.store.repos.threads import threads_repo
 from assistantd.store.sql import Conn
@@ -297,7 +296,7 @@ class ResponseService:
                         param="previous_response_id",
                         code="previous_response_not_found",
                     )
-                if runs_repo.status(conn, earlier.run_id) in ACTIVE_STATUSES:
+                if runs_repo.status(conn, earlier.run_id) in ("queued", "in_progress"):
                     raise InvalidRequest(
                         f"Previous response with id '{previous}' is still in progress.",
                         param="previous_response_id",
@@ -372,14 +371,20 @@ class ResponseService:
 
         return await self.db.read(unit)
 
-    async def snapshot(self, record: ResponseRecord, run: JSON, include: Sequence[str]) -> JSON:
-        """The response as stored now, for a streamed event (`run`: the event's Run)."""
+    def opening(self, record: ResponseRecord, run: Mapping[str, Any]) -> JSON:
+        """The response as a lifecycle event shows it before any output: built from the
+        event's own Run, so a replay of the stream shows exactly what the first did."""
+        output = RunOutput(orjson.dumps(run).decode(), "{}", [], [])
+        return response_doc(record, output, ())
+
+    async def final(
+        self, record: ResponseRecord, run: Mapping[str, Any], include: Sequence[str]
+    ) -> JSON:
+        """The response as stored once its run ended (`run`: the ending event's Run)."""
 
         def unit(conn: Conn) -> JSON:
             output = self.repo.output(conn, record)
-            if output is None:  # deleted while streaming (store: false, or a DELETE)
-                from assistantd.store.repos.responses import RunOutput
-
+            if output is None:  # deleted meanwhile
                 output = RunOutput(orjson.dumps(run).decode(), "{}", [], [])
             return response_doc(record, output, include)
 
