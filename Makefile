@@ -35,7 +35,7 @@ test: dev tests/node/node_modules/.installed
 	./scripts/ensure-services.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The Node SDK smoke test's one dependency (the official `openai` package).
+# The Node clients the tests drive (the official `openai` package, the Vercel AI SDK).
 tests/node/node_modules/.installed: tests/node/package.json
 	npm install --prefix tests/node --no-audit --no-fund --loglevel=error
 	touch $@
