@@ -31,7 +31,7 @@ serve: install
 	$(BIN)/assistantd serve
 
 ## Install the test dependencies and run the whole suite (SQLite and PostgreSQL).
-test: dev tests/node/node_modules/.installed
+test: dev tests/node/node_modules/.installed tests/third_party/openai-python/VERSION
 	./scripts/ensure-services.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -39,6 +39,10 @@ test: dev tests/node/node_modules/.installed
 tests/node/node_modules/.installed: tests/node/package.json
 	npm install --prefix tests/node --no-audit --no-fund --loglevel=error
 	touch $@
+
+# openai-python's own examples (in its sdist, not its wheel), run unmodified by the tests.
+tests/third_party/openai-python/VERSION: pyproject.toml
+	$(BIN)/python scripts/fetch_sdk_examples.py
 
 ## Linters and type checks; CI runs this too.
 check: dev
