@@ -54,6 +54,12 @@ def _spec() -> dict[str, Any]:
     spec["paths"].update(models["paths"])
     for name, schema in models["components"]["schemas"].items():
         spec["components"]["schemas"].setdefault(name, schema)
+    # Two Responses operations document their 404 as a bare Error; OpenAI answers every
+    # error wrapped in `{"error": ...}`, which is what the SDKs read (ErrorResponse).
+    for path, method in (("/responses/{response_id}", "delete"),
+                         ("/responses/{response_id}/cancel", "post")):  # fmt: skip
+        content = spec["paths"][path][method]["responses"]["404"]["content"]
+        content["application/json"]["schema"] = {"$ref": "#/components/schemas/ErrorResponse"}
     # `encoding_format: "base64"` (the Python SDK's default) answers each embedding as a
     # base64 string; the schema types only the float array.
     embedding = spec["components"]["schemas"]["Embedding"]["properties"]
