@@ -389,3 +389,68 @@ def test_a_background_stream_resumes_both_ways(
     whole = list(rc.responses.retrieve(response_id, stream=True))
     check_grammar(whole)
     assert [e.type for e in whole] == [e.type for e in [*seen, *rest]]
+
+
+def test_a_stream_replayed_after_its_events_are_gone_is_made_from_what_was_written(
+    upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    upstream.reset()
+    upstream.script(
+        Reply(tool_calls=[("get_weather", '{"city": "Oslo"}')]),
+    )
+    tmp = tmp_path_factory.mktemp("replay-restart")
+    with running_server("sqlite", tmp, route_env(upstream)) as srv:
+        with make_client(srv.base_url) as client:
+            made = client.responses.create(
+                model="scripted-gpt", input="Weather?", tools=[WEATHER], background=True
+            )
+            done = _poll(client, made.id, ("completed",))
+            live = list(client.responses.retrieve(made.id, stream=True))
+        srv.stop()  # the in-memory event log goes with the process
+        srv.start()
+        with make_client(srv.base_url) as client:
+            replayed = list(client.responses.retrieve(made.id, stream=True))
+            rest = list(client.responses.retrieve(made.id, stream=True, starting_after=3))
+    out = check_grammar(replayed)
+    # The same events, but each text or argument streamed in one delta (deltas are not
+    # stored, so their number is lost with the log).
+    assert _collapsed([e["type"] for e in out]) == _collapsed([e.type for e in live])
+    assert out[-1]["response"]["output"] == done.model_dump(mode="json")["output"]
+    assert [e.sequence_number for e in rest] == list(range(4, len(replayed)))
+
+
+def _collapsed(types: list[str]) -> list[str]:
+    return [t for i, t in enumerate(types) if not (t.endswith(".delta") and types[i - 1] == t)]
+
+
+def test_compact_is_not_served(rc: openai.OpenAI) -> None:
+    # A plain client: the suite's would refuse an operation it validates nothing for.
+    with openai.OpenAI(base_url=str(rc.base_url), api_key="sk-test", max_retries=0) as plain:
+        with pytest.raises(openai.APIStatusError) as refused:
+            plain.responses.compact(model="scripted-gpt", input="Hi")
+    assert refused.value.status_code in (404, 405)
+
+
+def test_a_chain_longer_than_the_window_is_read_only_as_far_as_it_fits(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    # `tiny*` models have a 1,400-token window: about 400 tokens are left for history.
+    upstream.script(*[Reply(text=f"answer {i} " + "filler " * 40) for i in range(8)])
+    previous = None
+    for i in range(8):
+        made = rc.responses.create(
+            model="tiny-gpt",
+            input=f"question {i} " + "padding " * 40,
+            previous_response_id=previous,
+            truncation="auto",
+        )
+        assert made.status == "completed"
+        previous = made.id
+    last = upstream.requests[-1]["messages"]
+    assert last[-1]["content"].startswith("question 7")
+    assert 1 < len(last) < 15  # the oldest turns were left out
+    assert all(not m["content"].startswith("question 0") for m in last)
+    too_long = rc.responses.create(model="tiny-gpt", input="word " * 3000)
+    assert too_long.status == "failed"
+    assert too_long.error is not None
+    assert too_long.error.code == "invalid_prompt"

@@ -321,12 +321,9 @@ def output_events(doc: JSON, background: bool) -> list[JSON]:
         seq += 1
         return {"type": kind, "sequence_number": seq, **body}
 
-    opening = {
-        **doc,
-        "status": "queued" if background else "in_progress",
-        "output": [],
-        "usage": None,
-    }
+    opening = {**doc, "status": "queued" if background else "in_progress", "output": []}
+    opening.pop("usage", None)
+    opening["completed_at"] = None
     out = [event("response.created", response=opening)]
     if background:
         out.append(event("response.queued", response=opening))
