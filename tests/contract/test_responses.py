@@ -425,9 +425,9 @@ def _collapsed(types: list[str]) -> list[str]:
 
 def test_compact_is_not_served(rc: openai.OpenAI) -> None:
     # A plain client: the suite's would refuse an operation it validates nothing for.
-    with openai.OpenAI(base_url=str(rc.base_url), api_key="sk-test", max_retries=0) as plain:
-        with pytest.raises(openai.APIStatusError) as refused:
-            plain.responses.compact(model="scripted-gpt", input="Hi")
+    plain = openai.OpenAI(base_url=str(rc.base_url), api_key="sk-test", max_retries=0)
+    with plain, pytest.raises(openai.APIStatusError) as refused:
+        plain.responses.compact(model="scripted-gpt", input="Hi")
     assert refused.value.status_code in (404, 405)
 
 
