@@ -305,10 +305,8 @@ class ResponseService:
             stored = self._resolve(conn, project, items, references)
             self.files.check_refs(conn, project, [*file_refs, *tool_refs])
             check_store_refs(conn, project, stores)
-            threads_repo.insert(
-                conn,
-                {"id": thread_id, "project": project, "created_at": now, "doc": encode(thread)},
-            )
+            row = {"id": thread_id, "project": project, "created_at": now, "doc": encode(thread)}
+            threads_repo.insert(conn, {**row, "listed": 0})
             text = encode(run)
             runs_repo.insert(
                 conn,

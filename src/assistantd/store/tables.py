@@ -9,7 +9,7 @@ whole document and any key column it mirrors in the same statement.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -112,6 +112,9 @@ class ThreadRow(Base):
     project: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[int] = mapped_column(BigInteger)
     doc: Mapped[str] = mapped_column(Text)
+    # 0 for a Response's own thread: it holds that response's run, and is not one of
+    # the project's threads `GET /v1/threads` lists.
+    listed: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class MessageRow(Base):

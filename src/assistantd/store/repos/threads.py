@@ -12,15 +12,17 @@ ends early with `has_more`, and one with no match there says so
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from sqlalchemy import BindParameter, Text, and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from assistantd.protocol.common import ListParams
 from assistantd.store.repos.documents import DocumentRepository
-from assistantd.store.repos.pages import Page, cursor_values, keyset, page_from_rows
+from assistantd.store.repos.pages import Page, cursor_values, fetch_page, keyset, page_from_rows
 from assistantd.store.sql import Conn, Query, as_bytes
 from assistantd.store.tables import ThreadRow, table_of
 
@@ -41,7 +43,7 @@ def _filtered(
 ) -> tuple[Query, Query]:
     """Threads of a project whose metadata holds `pairs` key/value pairs (`k0`/`v0`, …),
     among the `scan` threads past the cursor; and how many threads that window holds."""
-    mine = _threads.c.project == bindparam("project")
+    mine = and_(_threads.c.project == bindparam("project"), _threads.c.listed == 1)
     window = keyset(select(_threads.c.id).where(mine), _threads, descending, after, before)
     window = window.limit(bindparam("scan"))
     in_window = _threads.c.id.in_(select(window.subquery().c.id))
@@ -69,11 +71,16 @@ class ThreadRepository(DocumentRepository):
     def __init__(self) -> None:
         super().__init__(_threads)
 
+    def insert(self, conn: Conn, values: Mapping[str, Any]) -> None:
+        """A thread is listed unless it says otherwise (a response's own is not)."""
+        super().insert(conn, {"listed": 1, **values})
+
     def page_threads(
         self, conn: Conn, project: str, params: ListParams, metadata: dict[str, str], scan: int
     ) -> FilteredPage:
         if not metadata:
-            return FilteredPage(self.page(conn, project, params), exhausted=False)
+            page = fetch_page(conn, _threads, {"project": project, "listed": 1}, params)
+            return FilteredPage(page, exhausted=False)
         query, counted = _filtered(
             conn.dialect,
             len(metadata),

@@ -1,5 +1,6 @@
 """Responses: each the request it answers, its input items, and the run behind it; and
-messages found by id alone (a response input's `item_reference`).
+messages found by id alone (a response input's `item_reference`); threads a listing
+leaves out (a response's own).
 
 Revision ID: 0006_responses
 Revises: 0005_project_limits
@@ -42,9 +43,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_responses_thread_id", "responses", ["thread_id"])
     op.create_index("ix_messages_id", "messages", ["id"])
+    with op.batch_alter_table("threads") as batch:
+        batch.add_column(sa.Column("listed", sa.Integer(), server_default="1", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("threads") as batch:
+        batch.drop_column("listed")
     op.drop_index("ix_messages_id", table_name="messages")
     op.drop_index("ix_responses_thread_id", table_name="responses")
     op.drop_table("responses")
