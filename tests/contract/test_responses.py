@@ -456,7 +456,9 @@ def test_a_chain_longer_than_the_window_is_read_only_as_far_as_it_fits(
     assert too_long.error.code == "invalid_prompt"
 
 
-def test_a_responses_own_thread_is_not_listed(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+def test_a_responses_own_thread_is_not_listed(
+    rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
     # This module's server holds one Assistants thread, made here, and many responses.
     upstream.script(Reply(text="Hidden."))
     thread = rc.beta.threads.create()
