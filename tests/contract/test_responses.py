@@ -465,3 +465,22 @@ def test_a_responses_own_thread_is_not_listed(
     rc.responses.create(model="scripted-gpt", input="Hi")
     page = rc.get("/threads", cast_to=object, options={"params": {"limit": 100}})
     assert [t["id"] for t in page["data"]] == [thread.id]  # type: ignore[index]
+
+
+def test_a_failing_model_fails_the_response(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    upstream.script(*[Reply(status=500) for _ in range(3)])
+    failed = rc.responses.create(model="scripted-gpt", input="Hi")
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert failed.error.code == "server_error"
+    assert failed.output == []
+    upstream.script(*[Reply(status=429) for _ in range(3)])
+    events = list(rc.responses.create(model="scripted-gpt", input="Hi", stream=True))
+    out = check_grammar(events)
+    assert out[-1]["type"] == "response.failed"
+    assert out[-1]["response"]["error"]["code"] == "rate_limit_exceeded"
+    upstream.script(Reply(text="word " * 50, cut_after=4), Reply(text="word " * 50, cut_after=4))
+    upstream.script(Reply(text="word " * 50, cut_after=4))
+    cut = list(rc.responses.create(model="scripted-gpt", input="Hi", stream=True))
+    out = check_grammar(cut)  # every item it opened is closed before the final event
+    assert out[-1]["type"] == "response.failed"
