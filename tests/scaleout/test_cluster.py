@@ -386,3 +386,28 @@ def test_a_revoked_key_is_refused_by_every_process_within_the_cache_ttl(
         time.sleep(0.05)
     assert refused == {0, 1}
     assert time.monotonic() - revoked_at <= 1 + 1  # the TTL, and room for a slow request
+
+
+def test_a_background_response_streams_and_resumes_on_the_other_api_process(
+    cluster: Cluster, upstream: ScriptedUpstream
+) -> None:
+    """A response made on one API process, executed by any worker, streamed there,
+    dropped, and resumed on the other process both ways, every event once."""
+    upstream.script(Reply(text="one two three four five six seven eight", token_delay_s=0.02))
+    with clients_of(cluster) as (first, second):
+        stream = first.responses.create(model=MODEL, input="Count", background=True, stream=True)
+        seen = []
+        for event in stream:
+            seen.append(event)
+            if event.type == "response.output_text.delta":
+                break
+        stream.close()
+        response_id, last = seen[0].response.id, seen[-1].sequence_number
+        with second.responses.stream(response_id=response_id, starting_after=last) as resumed:
+            rest = list(resumed)
+            final = resumed.get_final_response()
+        raw = list(second.responses.retrieve(response_id, stream=True, starting_after=last))
+    assert final.output_text == "one two three four five six seven eight"
+    seqs = [e.sequence_number for e in [*seen, *rest]]
+    assert seqs == list(range(len(seqs)))
+    assert [e.sequence_number for e in raw] == [e.sequence_number for e in rest]

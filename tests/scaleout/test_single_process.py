@@ -281,3 +281,27 @@ def test_chat_completions_spend_tokens_and_show_in_metrics(
         status="200",
     )
     assert created == 2
+
+
+def test_responses_spend_tokens_and_show_in_metrics(
+    limited: Server, upstream: ScriptedUpstream
+) -> None:
+    """Responses are limited and counted as runs are."""
+    _set_limits(limited, "--tokens-per-minute", "30")
+    before = scrape(limited.base_url)
+    upstream.script(Reply(text="a"), Reply(text="b"))  # each reports 11 + 7 tokens
+    with make_client(limited.base_url) as client:
+        for _ in range(2):
+            client.responses.create(model=f"{MODEL}-tenant", input="Hi")
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.responses.create(model=MODEL, input="Hi")
+    assert refused.value.type == "tokens"
+    assert len(upstream.requests) == 2
+    after = scrape(limited.base_url)
+    tokens = "assistantd_model_tokens_total"
+    spent_in = value(after, tokens, model="scripted*", direction="in")
+    assert spent_in - value(before, tokens, model="scripted*", direction="in") == 22
+    created = value(
+        after, "assistantd_http_requests_total", method="POST", route="/v1/responses", status="200"
+    )
+    assert created == 2
