@@ -76,9 +76,9 @@ async def _response_conversation(c: Container) -> RunDoc:
     async def respond(**fields: Any) -> tuple[str, str, list[Any]]:
         req = ResponseCreate.model_validate({"model": "scripted-gpt", "tools": tools, **fields})
         made = await c.responses.create(PROJECT, req, _new("resp_"), _new("run_"), streamed=False)
-        await settled(c, made.record.thread_id, made.record.run_id)
-        doc = await c.responses.document(PROJECT, made.record.id)
-        return made.record.id, made.record.run_id, doc["output"]
+        await settled(c, made.thread_id, made.run_id)
+        doc = await c.responses.document(PROJECT, made.id)
+        return made.id, made.run_id, doc["output"]
 
     first, _, _ = await respond(input="q1")
     second, _, output = await respond(input="q2", previous_response_id=first)

@@ -123,16 +123,15 @@ async def create_response(call: Call) -> Response | bytes:
     response_id, run_id = new_id(IdKind.response), new_id(IdKind.run)
     include = list(req.include or [])
     if req.background and not req.stream:
-        created = await service.create(call.project, req, response_id, run_id, streamed=False)
-        return orjson.dumps(created.doc)
+        await service.create(call.project, req, response_id, run_id, streamed=False)
+        return orjson.dumps(await service.document(call.project, response_id, include))
     stack = AsyncExitStack()
     events = await stack.enter_async_context(bus.subscribe(run_id, after=0))
     try:
-        created = await service.create(call.project, req, response_id, run_id, streamed=True)
+        record = await service.create(call.project, req, response_id, run_id, streamed=True)
     except BaseException:
         await stack.aclose()
         raise
-    record = created.record
     forget = record if req.store is False else None
     if req.stream:
         translator = ResponseEvents(

@@ -30,6 +30,10 @@ __all__ = ["RESPONSE_HISTORY", "ChainReader", "ResponseHistory"]
 
 JSON = dict[str, Any]
 Group = list[JSON]
+# Earlier responses read per trip to the database: few first (most chains are short
+# or most prompts fill up early), then more.
+_FIRST_BATCH = 4
+_BATCH = 16
 
 
 class ChainReader:
@@ -57,13 +61,11 @@ class ChainReader:
         record = responses_repo.by_thread(conn, self.run["thread_id"])
         if record is None or record.project != self.project:
             return [], None
-        output = responses_repo.output(conn, record)
         written = []
-        if output is not None:
-            for raw in output.messages:
-                message = orjson.loads(raw)
-                if message["run_id"] == self.run["id"] and message["status"] != "in_progress":
-                    written.append(message_item(message, ""))
+        for raw in responses_repo.messages(conn, record.thread_id):
+            message = orjson.loads(raw)
+            if message["run_id"] == self.run["id"] and message["status"] != "in_progress":
+                written.append(message_item(message, ""))
         return [*orjson.loads(record.input), *written], record.previous_response_id
 
     def _earlier(self, conn: Conn, *, response_id: str) -> tuple[list[JSON], str | None]:
@@ -84,17 +86,28 @@ class ChainReader:
                     self.outputs.setdefault(item["id"], str(told.get("output") or ""))
         return [*orjson.loads(record.input), *produced], record.previous_response_id
 
+    def _batch(self, conn: Conn, *, response_id: str, count: int) -> list[list[JSON]]:
+        """Up to `count` earlier responses, newest first, in one read (one hop to the
+        database's thread for several links of the chain)."""
+        out: list[list[JSON]] = []
+        next_id: str | None = response_id
+        while next_id is not None and len(out) < count:
+            items, next_id = self._earlier(conn, response_id=next_id)
+            out.append(items)
+        self.next_id = next_id
+        return out
+
     async def next(self, limit: int) -> list[Group]:
-        while len(self.buffer) < limit and (not self.started or self.next_id is not None):
-            if not self.started:
-                self.started = True
-                items, self.next_id = await self.db.read(self._first)
-            else:
-                assert self.next_id is not None
-                items, self.next_id = await self.db.read(
-                    partial(self._earlier, response_id=self.next_id)
-                )
+        if not self.started:
+            self.started = True
+            items, self.next_id = await self.db.read(self._first)
             self.buffer += chat_groups(items, self.outputs)
+        count = _FIRST_BATCH
+        while len(self.buffer) < limit and self.next_id is not None:
+            batch = await self.db.read(partial(self._batch, response_id=self.next_id, count=count))
+            for items in batch:
+                self.buffer += chat_groups(items, self.outputs)
+            count = _BATCH
         taken, self.buffer = self.buffer[:limit], self.buffer[limit:]
         return taken
 

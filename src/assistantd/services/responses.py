@@ -47,21 +47,11 @@ from assistantd.store.repos.runs import runs_repo
 from assistantd.store.repos.threads import threads_repo
 from assistantd.store.sql import Conn
 
-__all__ = ["Created", "ResponseService"]
+__all__ = ["ResponseService"]
 
 JSON = dict[str, Any]
 # input_tokens reads a chain back at most this far (no model window holds more).
 _COUNT_MAX_MESSAGES = 10_000
-
-
-class Created:
-    """A response just written: its record, and the document to answer with."""
-
-    __slots__ = ("doc", "record")
-
-    def __init__(self, record: ResponseRecord, doc: JSON) -> None:
-        self.record = record
-        self.doc = doc
 
 
 def _response_format(text: JSON | None) -> str | JSON:
@@ -249,7 +239,7 @@ class ResponseService:
 
     async def create(
         self, project: str, req: ResponseCreate, response_id: str, run_id: str, streamed: bool
-    ) -> Created:
+    ) -> ResponseRecord:
         """Write the response and queue its run (or start it, reserved for this process)."""
         _refuse_unsupported(req)
         items, file_refs, references = input_items(req.input)
@@ -350,8 +340,7 @@ class ResponseService:
             self.dispatch.started(run_id)
         else:
             await self.dispatch.queued(run_id, reserve_for)
-        doc = await self.document(project, record.id, list(req.include or []))
-        return Created(record, doc)
+        return record
 
     async def record(self, project: str, response_id: str) -> ResponseRecord:
         record = await self.db.read(lambda conn: self.repo.get(conn, project, response_id))

@@ -44,11 +44,6 @@ _MESSAGES = Query(
     .where(_messages.c.thread_id == bindparam("thread_id"))
     .order_by(_messages.c.id)
 )
-_MESSAGE_BY_ID = Query(
-    select(_messages.c.doc).where(
-        _messages.c.thread_id == bindparam("thread_id"), _messages.c.id == bindparam("id")
-    )
-)
 _MESSAGE_ANYWHERE = Query(
     select(_messages.c.doc).where(
         _messages.c.id == bindparam("id"), _messages.c.project == bindparam("project")
@@ -96,12 +91,11 @@ class ResponseRepository:
         if run is None:
             return None
         steps = [r[0] for r in conn.all(_STEPS, {"run_id": record.run_id})]
-        messages = [r[0] for r in conn.all(_MESSAGES, {"thread_id": record.thread_id})]
-        return RunOutput(run[0], run[1], steps, messages)
+        return RunOutput(run[0], run[1], steps, self.messages(conn, record.thread_id))
 
-    def message(self, conn: Conn, thread_id: str, message_id: str) -> str | None:
-        row = conn.first(_MESSAGE_BY_ID, {"thread_id": thread_id, "id": message_id})
-        return row[0] if row else None
+    def messages(self, conn: Conn, thread_id: str) -> list[str]:
+        """The messages of a response's own thread (its run's), oldest first."""
+        return [r[0] for r in conn.all(_MESSAGES, {"thread_id": thread_id})]
 
     def find_message(self, conn: Conn, project: str, message_id: str) -> str | None:
         """A message of any thread of the project, by id (an `item_reference`)."""
