@@ -11,7 +11,8 @@
    against one 1 deep (each turn about 120 tokens, a 4,096-token window; the chain is
    read only as far as the window reaches).
 4. `--part throughput`: 64 concurrent responses, each new, polled (background) and
-   streamed, as `bench.runs_orchestration` does for runs.
+   streamed, interleaved with the same number of runs (`bench.runs_orchestration`'s
+   rounds) on the same server.
 
 Reproduce: make dev && .venv/bin/python -m bench.responses [--part ttft|stateless|chain|throughput]
 """
@@ -32,6 +33,7 @@ from tests.upstream import Reply, ScriptedUpstream, route_env
 
 from bench.harness import assistantd_server, machine
 from bench.postgres_http import pg_database
+from bench.runs_orchestration import _round as runs_round
 from bench.scaleout import REDIS_URL, _serve, _worker
 from bench.upstream_process import upstream_process
 
@@ -151,7 +153,7 @@ def part_stateless(seconds: float, concurrent: int) -> None:
             "ASSISTANTD_MODEL_ROUTES": orjson.dumps(
                 [{"match": "*", "provider": "openai", "base_url": upstream_url}]
             ).decode(),
-            "ASSISTANTD_WORKERS": str(concurrent),
+            "ASSISTANTD_WORKERS": "16",
         }
         with assistantd_server(env=env) as base:
             chat = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
@@ -160,22 +162,27 @@ def part_stateless(seconds: float, concurrent: int) -> None:
                 r = await client.post(f"{upstream_url}/chat/completions", json=chat)
                 r.raise_for_status()
 
-            async def response(client: httpx.AsyncClient) -> None:
-                body = {"model": "m", "input": "hi", "store": False}
-                r = await client.post(f"{base}/v1/responses", json=body)
-                if r.status_code != 200 or r.json()["status"] != "completed":
-                    raise RuntimeError(r.text)
+            def response(store: bool) -> Callable[[httpx.AsyncClient], Awaitable[None]]:
+                async def call(client: httpx.AsyncClient) -> None:
+                    body = {"model": "m", "input": "hi", "store": store}
+                    r = await client.post(f"{base}/v1/responses", json=body)
+                    if r.status_code != 200 or r.json()["status"] != "completed":
+                        raise RuntimeError(r.text)
 
-            asyncio.run(_closed_loop(response, concurrent, 1.0))  # warm up
+                return call
+
+            asyncio.run(_closed_loop(response(False), concurrent, 1.0))  # warm up
             d_n, d_lat = asyncio.run(_closed_loop(direct, concurrent, seconds))
-            r_n, r_lat = asyncio.run(_closed_loop(response, concurrent, seconds))
-    d_rate, r_rate = d_n / seconds, r_n / seconds
+            r_n, r_lat = asyncio.run(_closed_loop(response(False), concurrent, seconds))
+            s_n, s_lat = asyncio.run(_closed_loop(response(True), concurrent, seconds))
+    d_rate, r_rate, s_rate = d_n / seconds, r_n / seconds, s_n / seconds
     print(f"machine: {machine()}; {concurrent} concurrent callers, {seconds:.0f} s each")
     print("| request | per second | p50 ms |")
     print("|---|---|---|")
     print(f"| chat completion straight to the upstream | {d_rate:.0f} | {_median_ms(d_lat):.1f} |")
     print(f"| store:false response through assistantd | {r_rate:.0f} | {_median_ms(r_lat):.1f} |")
-    print(f"ratio (response / direct throughput): {r_rate / d_rate:.2f}")
+    print(f"| (stored response, for comparison) | {s_rate:.0f} | {_median_ms(s_lat):.1f} |")
+    print(f"ratio (store:false response / direct throughput): {r_rate / d_rate:.2f}")
     print(
         "reproduce: .venv/bin/python -m bench.responses --part stateless "
         f"--seconds {seconds:.0f} --concurrent {concurrent}"
@@ -284,19 +291,32 @@ def part_throughput(concurrent: int, total: int) -> None:
         routes = [{"match": "*", "provider": "openai", "base_url": upstream_url}]
         env = {
             "ASSISTANTD_MODEL_ROUTES": orjson.dumps(routes).decode(),
-            "ASSISTANTD_WORKERS": "64",
+            "ASSISTANTD_WORKERS": "16",  # as bench.runs_orchestration runs
         }
         with assistantd_server(env=env) as base:
             asyncio.run(_throughput(base, concurrent, 64, "streaming"))  # warm up
-            rows = [
-                (follow, *asyncio.run(_throughput(base, concurrent, total, follow)))
-                for follow in ("polling", "streaming")
-            ]
-    print(f"machine: {machine()}; {total} responses, {concurrent} at once, SQLite")
-    print("| follow by | responses/s | p50 create→completed ms |")
+            asyncio.run(runs_round(base, "stream", concurrent, 64))
+            rows = []
+            for follow, runs_follow in (("polling", "poll"), ("streaming", "stream")):
+                # Interleaved: runs, responses, runs, responses (this machine is noisy).
+                for _ in range(2):
+                    rows.append(
+                        (
+                            f"runs, {follow}",
+                            *asyncio.run(runs_round(base, runs_follow, concurrent, total)),
+                        )
+                    )
+                    rows.append(
+                        (
+                            f"responses, {follow}",
+                            *asyncio.run(_throughput(base, concurrent, total, follow)),
+                        )
+                    )
+    print(f"machine: {machine()}; {total} at a time, {concurrent} at once, SQLite, 16 workers")
+    print("| what, followed by | per second | p50 create→completed ms |")
     print("|---|---|---|")
-    for follow, rate, p50 in rows:
-        print(f"| {follow} | {rate:.0f} | {p50:.0f} |")
+    for name, rate, p50 in rows:
+        print(f"| {name} | {rate:.0f} | {p50:.0f} |")
     print(f"reproduce: .venv/bin/python -m bench.responses --part throughput --total {total}")
 
 

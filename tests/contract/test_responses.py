@@ -83,6 +83,7 @@ def test_a_response_answers_and_reads_back(rc: openai.OpenAI, upstream: Scripted
     assert _user_texts(sent) == ["Can penguins fly?"]
     again = rc.responses.retrieve(made.id)
     assert again.model_dump() == made.model_dump()
+    assert (made._request_id or "").startswith("req_")
 
 
 def test_a_streamed_response_follows_the_grammar(
