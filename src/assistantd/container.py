@@ -12,6 +12,7 @@ import redis.asyncio as redis
 from assistantd import clock
 from assistantd.engine.dispatch import Dispatcher
 from assistantd.engine.executor import RunExecutor
+from assistantd.engine.file_text import FileText
 from assistantd.engine.ingestion import Ingestor
 from assistantd.engine.parse_pool import ParsePool, PrepareLimits
 from assistantd.engine.worker import Worker
@@ -200,6 +201,7 @@ class Container:
                 dispatch=dispatch,
                 providers=registry,
                 schema_problem=registry.schema_problem,
+                file_text=FileText(files, blobs, ingestor.parser),
             ),
             bus=bus,
             wakeups=wakeups,

@@ -485,3 +485,45 @@ def test_a_failing_model_fails_the_response(rc: openai.OpenAI, upstream: Scripte
     cut = list(rc.responses.create(model="scripted-gpt", input="Hi", stream=True))
     out = check_grammar(cut)  # every item it opened is closed before the final event
     assert out[-1]["type"] == "response.failed"
+
+
+def test_an_input_file_is_read_as_text(rc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    notes = rc.files.create(
+        file=("notes.md", b"# Notes\n\nThe launch code is 4242."), purpose="user_data"
+    )
+    upstream.script(Reply(text="It is 4242."))
+    made = rc.responses.create(
+        model="scripted-gpt",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_file", "file_id": notes.id},
+                    {"type": "input_text", "text": "What is the launch code?"},
+                ],
+            }
+        ],
+    )
+    assert made.output_text == "It is 4242."
+    (told,) = _user_texts(upstream.requests[0])
+    assert told.startswith("[file notes.md]\n")
+    assert "The launch code is 4242." in told
+    assert told.endswith("What is the launch code?")
+    (item,) = rc.responses.input_items.list(made.id).data
+    part = item.content[0]  # type: ignore[union-attr]
+    assert part.type == "input_file"
+    assert part.model_dump(exclude_none=True) == {
+        "type": "input_file",
+        "file_id": notes.id,
+        "filename": "notes.md",
+    }
+    for bad, param in (
+        ({"type": "input_file", "file_url": "https://example.com/a.pdf"}, "file_id"),
+        ({"type": "input_file", "file_id": "file-missing"}, "file_id"),
+    ):
+        with pytest.raises(openai.BadRequestError) as refused:
+            rc.responses.create(
+                model="scripted-gpt",
+                input=[{"role": "user", "content": [bad]}],  # type: ignore[list-item]
+            )
+        assert refused.value.param == f"input[0].content[0].{param}"

@@ -190,3 +190,39 @@ def test_container_ids_and_unknown_tools_are_refused(tc: openai.OpenAI) -> None:
             tc.responses.create(model="scripted-gpt", input="x", tools=[{"type": kind}])  # type: ignore[list-item]
         assert kind in refused.value.message
         assert refused.value.code == "unsupported_tool"
+
+
+def test_file_search_filters_choose_the_files(
+    tc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    store = tc.vector_stores.create(name="langs")
+    ids = {}
+    for lang, text in (("en", b"Cake is sweet."), ("fr", b"Le gateau est sucre. Cake.")):
+        f = tc.files.create(file=(f"{lang}.txt", text), purpose="assistants")
+        tc.vector_stores.files.create_and_poll(
+            vector_store_id=store.id, file_id=f.id, attributes={"lang": lang}
+        )
+        ids[lang] = f.id
+    upstream.script(
+        Reply(tool_calls=[("file_search", json.dumps({"query": "cake"}))]), Reply(text="Sweet.")
+    )
+    flt = {"type": "eq", "key": "lang", "value": "fr"}
+    made = tc.responses.create(
+        model="scripted-gpt",
+        input="Cake?",
+        tools=[{"type": "file_search", "vector_store_ids": [store.id], "filters": flt}],
+        include=["file_search_call.results"],
+    )
+    search = made.output[0]
+    assert search.type == "file_search_call"
+    assert {r.file_id for r in search.results or []} == {ids["fr"]}
+    assert made.tools[0].filters is not None  # type: ignore[union-attr]
+    with pytest.raises(openai.BadRequestError) as bad:
+        tc.responses.create(
+            model="scripted-gpt",
+            input="x",
+            tools=[
+                {"type": "file_search", "vector_store_ids": [store.id], "filters": {"type": "eq"}}
+            ],  # type: ignore[typeddict-item]
+        )
+    assert bad.value.param == "tools[0].filters"

@@ -47,8 +47,8 @@ def test_items_keep_their_ids_and_name_their_files_and_references() -> None:
         ({"type": "function_call", "call_id": "c", "arguments": "{}"}, "input[0].name"),
         ({"role": "user", "content": [{"type": "input_audio"}]}, "input[0].content[0].type"),
         (
-            {"role": "user", "content": [{"type": "input_file", "file_id": "f"}]},
-            "input[0].content[0]",
+            {"role": "user", "content": [{"type": "input_file", "file_url": "https://x/y.pdf"}]},
+            "input[0].content[0].file_id",
         ),
         ({"role": "user", "content": [{"type": "input_image"}]}, "input[0].content[0].image_url"),
         ({"type": "computer_call"}, "input[0].type"),

@@ -28,6 +28,7 @@ from assistantd.protocol.common import ListParams
 from assistantd.protocol.objects import RunDoc
 from assistantd.protocol.runs import RunCreate
 from assistantd.protocol.threads import ThreadCreate
+from assistantd.protocol.vector_stores import Filter
 from assistantd.providers.scripted import Scripted, ScriptedProvider
 from assistantd.store.repos.assistants import assistants_repo
 from assistantd.store.repos.runs import runs_repo
@@ -59,6 +60,7 @@ class _Library:
         *,
         limit: int,
         threshold: float,
+        flt: Filter | None = None,
     ) -> list[_Hit]:
         hits = [_Hit("file-a", "a.txt", 0.9, "Carrot cake."), _Hit("file-b", "b.txt", 0.5, "Tea.")]
         return hits[:limit]

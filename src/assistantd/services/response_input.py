@@ -16,17 +16,21 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from pydantic import TypeAdapter, ValidationError
 
 from assistantd.errors import InvalidRequest
 from assistantd.ids import IdKind, new_id
+from assistantd.protocol.vector_stores import Filter
 
 __all__ = [
     "FileRefs",
     "ItemRef",
     "chat_groups",
     "echoed_tools",
+    "file_parts",
     "input_items",
     "run_tools",
+    "shown",
     "tool_choice",
 ]
 
@@ -35,6 +39,7 @@ FileRefs = list[tuple[str, str]]  # (file id, param)
 ItemRef = tuple[int, str]  # (position in input, referenced item id)
 
 _ROLES = ("user", "assistant", "system", "developer")
+_FILTER: TypeAdapter[Filter] = TypeAdapter(Filter)
 # Tools of OpenAI's that need something this server does not have (the web, a browser,
 # an image model, a remote MCP server, a shell): refused by name.
 _UNRUNNABLE = {
@@ -83,12 +88,7 @@ def _parts(role: str, content: Any, param: str, refs: FileRefs) -> list[JSON]:
         elif kind == "input_image":
             parts.append(_image_part(part, where, refs))
         elif kind == "input_file":
-            raise _bad(
-                f"Invalid '{where}': input_file parts are not supported by this server; "
-                "add the file to a vector store and give the response the file_search tool.",
-                where,
-                "unsupported_value",
-            )
+            parts.append(_file_part(part, where, refs))
         else:
             raise _bad(
                 f"Invalid value: '{kind}'. Supported values are: 'input_text', 'input_image', "
@@ -124,6 +124,19 @@ def _image_part(part: JSON, where: str, refs: FileRefs) -> JSON:
         f"{where}.image_url",
         "missing_required_parameter",
     )
+
+
+def _file_part(part: JSON, where: str, refs: FileRefs) -> JSON:
+    """A File the model reads as text (services/responses.py extracts it, `_text`)."""
+    if not isinstance(part.get("file_id"), str):
+        raise _bad(
+            f"Invalid '{where}': give an uploaded File's `file_id`; this server does not "
+            "fetch `file_url`s (it reaches no network) nor take inline `file_data`.",
+            f"{where}.file_id",
+            "unsupported_value",
+        )
+    refs.append((part["file_id"], f"{where}.file_id"))
+    return {"type": "input_file", "file_id": part["file_id"], "filename": None}
 
 
 def _message(item: JSON, param: str, refs: FileRefs) -> JSON:
@@ -227,6 +240,16 @@ def _function_tool(tool: JSON, param: str) -> JSON:
     return {"type": "function", "function": function}
 
 
+def _filters(value: Any, param: str) -> JSON:
+    """Attribute filters as vector_stores.search takes them, or a 400 naming them."""
+    try:
+        checked = _FILTER.validate_python(value)
+    except ValidationError as exc:
+        raise _bad(f"Invalid '{param}': {exc.errors()[0]['msg']}.", param) from None
+    dumped: JSON = checked.model_dump(mode="json")
+    return dumped
+
+
 def echoed_tools(tools: Sequence[JSON]) -> list[JSON]:
     """The tools as the Response object shows them: every field the schema requires,
     with OpenAI's defaults (a function tool is strict unless it says otherwise)."""
@@ -247,7 +270,7 @@ def echoed_tools(tools: Sequence[JSON]) -> list[JSON]:
             for key in ("max_num_results", "ranking_options"):
                 if tool.get(key) is not None:
                     shown[key] = tool[key]
-            out.append({**shown, "filters": None})
+            out.append({**shown, "filters": tool.get("filters")})
         else:
             out.append({"type": tool["type"], "container": tool["container"]})
     return out
@@ -272,19 +295,14 @@ def run_tools(tools: Sequence[Any]) -> tuple[list[JSON], JSON, list[tuple[str, s
                     f"{param}.vector_store_ids",
                     "missing_required_parameter",
                 )
-            if tool.get("filters") is not None:
-                raise _bad(
-                    f"Invalid '{param}.filters': attribute filters on the file_search tool "
-                    "are not supported by this server; use vector_stores.search for them.",
-                    f"{param}.filters",
-                    "unsupported_value",
-                )
             stores += [(s, f"{param}.vector_store_ids[{j}]") for j, s in enumerate(ids)]
             options: JSON = {}
             if tool.get("max_num_results") is not None:
                 options["max_num_results"] = tool["max_num_results"]
             if tool.get("ranking_options") is not None:
                 options["ranking_options"] = tool["ranking_options"]
+            if tool.get("filters") is not None:
+                options["filters"] = _filters(tool["filters"], f"{param}.filters")
             out.append({"type": "file_search", "file_search": options})
             resources["file_search"] = {"vector_store_ids": list(ids)}
         elif kind == "code_interpreter":
@@ -341,9 +359,33 @@ def tool_choice(choice: str | JSON | None) -> str | JSON:
 
 
 def _text_of(content: list[JSON]) -> str:
-    return "\n".join(
-        p.get("text") or p.get("refusal") or "" for p in content if p["type"] != "input_image"
-    )
+    texts = []
+    for part in content:
+        if part["type"] == "input_file":
+            texts.append(
+                f"[file {part.get('filename') or part['file_id']}]\n{part.get('_text', '')}"
+            )
+        elif part["type"] != "input_image":
+            texts.append(part.get("text") or part.get("refusal") or "")
+    return "\n".join(texts)
+
+
+def file_parts(items: Sequence[JSON]) -> list[tuple[JSON, str]]:
+    """Each input_file part of the items (to be given its text) and its param."""
+    found = []
+    for i, item in enumerate(items):
+        for j, part in enumerate(item.get("content") or [] if item["type"] == "message" else []):
+            if part["type"] == "input_file":
+                found.append((part, f"input[{i}].content[{j}].file_id"))
+    return found
+
+
+def shown(item: JSON) -> JSON:
+    """An input item as listed: without the text extracted from its files."""
+    if item["type"] != "message" or not any(p["type"] == "input_file" for p in item["content"]):
+        return item
+    content = [{k: v for k, v in p.items() if k != "_text"} for p in item["content"]]
+    return {**item, "content": content}
 
 
 def _chat(item: JSON) -> JSON | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -34,7 +34,14 @@ from assistantd.services.documents import encode
 from assistantd.services.files import FileService
 from assistantd.services.response_docs import message_item, response_doc
 from assistantd.services.response_history import ChainReader
-from assistantd.services.response_input import echoed_tools, input_items, run_tools, tool_choice
+from assistantd.services.response_input import (
+    echoed_tools,
+    file_parts,
+    input_items,
+    run_tools,
+    shown,
+    tool_choice,
+)
 from assistantd.services.run_docs import check_tool_choice, run_schemas
 from assistantd.services.run_events import publish_docs
 from assistantd.services.run_states import start_run
@@ -50,6 +57,15 @@ from assistantd.store.sql import Conn
 __all__ = ["ResponseService"]
 
 JSON = dict[str, Any]
+
+
+class FileTextReader(Protocol):
+    async def __call__(self, project: str, file_id: str, param: str) -> tuple[str, str]:
+        """(a File's name, its text), parsed out of the API process (engine/file_text.py);
+        a 400 naming `param` if it cannot be."""
+        ...
+
+
 # input_tokens reads a chain back at most this far (no model window holds more).
 _COUNT_MAX_MESSAGES = 10_000
 
@@ -166,6 +182,7 @@ class ResponseService:
         bus: EventBus,
         dispatch: Dispatch,
         providers: Providers,
+        file_text: FileTextReader | None = None,
         schema_problem: SchemaCheck | None = None,
     ) -> None:
         self.db = db
@@ -174,6 +191,7 @@ class ResponseService:
         self.bus = bus
         self.dispatch = dispatch
         self.providers = providers
+        self.file_text = file_text
         self.schema_problem = schema_problem
         self.repo = responses_repo
 
@@ -250,6 +268,7 @@ class ResponseService:
                 code="missing_required_parameter",
             )
         _tools, resources, stores, tool_refs = run_tools(req.tools or [])
+        await self._read_files(project, items)
         now = clock.now()
         thread_id = new_id(IdKind.thread)
         run = self._run_doc(req, run_id, thread_id, now)
@@ -409,11 +428,24 @@ class ResponseService:
             await self.runs.cancel(project, record.thread_id, record.run_id)
         return await self.document(project, response_id)
 
+    async def _read_files(self, project: str, items: list[JSON]) -> None:
+        """Each input_file part gets its File's name and text (read before the write: a
+        parse takes up to its time limit, and holds no transaction meanwhile)."""
+        for part, param in file_parts(items):
+            if self.file_text is None:
+                raise InvalidRequest(
+                    "input_file parts are not supported here.",
+                    param=param,
+                    code="unsupported_value",
+                )
+            part["filename"], part["_text"] = await self.file_text(project, part["file_id"], param)
+
     async def input_tokens(self, project: str, req: InputTokensCreate) -> int:
         """What the model would be prompted with: the instructions, then the input and
         the chain before it (as much of it as the model's window holds)."""
         items, _refs, references = input_items(req.input)
         model = _model(req.model)
+        await self._read_files(project, items)
         resolved = await self.db.read(lambda conn: self._resolve(conn, project, items, references))
         reader = ChainReader(self.db, project, None, (resolved, req.previous_response_id))
         if req.previous_response_id is not None:
@@ -429,7 +461,7 @@ class ResponseService:
 
     async def input_items(self, project: str, response_id: str, params: ListParams) -> bytes:
         record = await self.record(project, response_id)
-        items: list[JSON] = orjson.loads(record.input)
+        items: list[JSON] = [shown(i) for i in orjson.loads(record.input)]
         if params.order == "desc":
             items = items[::-1]
         ids = [i.get("id") for i in items]

@@ -12,9 +12,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypedDict
 
+from pydantic import TypeAdapter
+
 from assistantd.protocol.objects import RunDoc
 from assistantd.protocol.runs import INCLUDABLE
-from assistantd.protocol.vector_stores import MAX_QUERY_CHARS
+from assistantd.protocol.vector_stores import MAX_QUERY_CHARS, Filter
 from assistantd.providers.base import GRAMMAR_MAX_LENGTH
 from assistantd.tools.base import JSON, BaseServerTool, ToolOutcome, ToolRequest
 from assistantd.tools.file_search.citations import CitationStream, Source, marker
@@ -22,6 +24,8 @@ from assistantd.tools.file_search.citations import CitationStream, Source, marke
 __all__ = ["FileSearch", "Hit", "Searcher", "StoresFor"]
 
 DEFAULT_MAX_RESULTS = 20  # OpenAI's default for gpt-4* and o-series
+# A Response's file_search may carry attribute filters (checked when it was created).
+_FILTER: TypeAdapter[Filter] = TypeAdapter(Filter)
 RANKER = "default_2024_08_21"  # what OpenAI echoed for `auto`
 
 
@@ -54,8 +58,10 @@ class Searcher(Protocol):
         *,
         limit: int,
         threshold: float,
+        flt: Filter | None = None,
     ) -> Sequence[Hit]:
-        """The best chunks of the stores for the queries, best first."""
+        """The best chunks of the stores for the queries, best first; only of files whose
+        attributes `flt` accepts, if given."""
         ...
 
 
@@ -157,6 +163,7 @@ class FileSearch(BaseServerTool):
             [query],
             limit=int(options.get("max_num_results") or DEFAULT_MAX_RESULTS),
             threshold=ranking["score_threshold"],
+            flt=_FILTER.validate_python(options["filters"]) if options.get("filters") else None,
         )
         k = request.round
         sources = _state(request.state)["sources"]
