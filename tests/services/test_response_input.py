@@ -1,13 +1,15 @@
-"""Responses input and tools as the engine takes them (services/response_input.py):
-the checks a 400 names by path, the tools refused by name, and the prompt groups a
-chain is read into."""
+"""A Response's input, tools and prompt groups (services/response_input.py,
+response_tools.py, response_prompt.py): the checks a 400 names by path, the tools
+refused by name, and the groups a chain is read into."""
 
 from __future__ import annotations
 
 import pytest
 
 from assistantd.errors import InvalidRequest
-from assistantd.services.response_input import chat_groups, input_items, run_tools, tool_choice
+from assistantd.services.response_input import input_items
+from assistantd.services.response_prompt import chat_groups
+from assistantd.services.response_tools import run_tools, tool_choice
 
 
 def test_a_string_is_one_user_message() -> None:

@@ -30,6 +30,7 @@ from assistantd.services.response_docs import (
     message_item,
     tool_item,
 )
+from assistantd.services.run_events import RUN_ENDS
 
 __all__ = ["FINAL_TYPES", "ResponseEvents", "output_events"]
 
@@ -40,16 +41,6 @@ Opening = Callable[[JSON], JSON]
 Final = Callable[[JSON], Awaitable[JSON]]
 
 FINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
-_RUN_ENDS = frozenset(
-    {
-        "thread.run.completed",
-        "thread.run.incomplete",
-        "thread.run.failed",
-        "thread.run.cancelled",
-        "thread.run.expired",
-        "thread.run.requires_action",
-    }
-)
 _FINAL = {"completed": "response.completed", "incomplete": "response.incomplete"}
 
 
@@ -93,7 +84,7 @@ class ResponseEvents:
         """The Responses events for one run event (often none, sometimes several)."""
         if self.finished:
             return []
-        if name in _RUN_ENDS:
+        if name in RUN_ENDS:
             return await self._end(orjson.loads(data))
         if name == "thread.run.created":
             doc = self.opening(orjson.loads(data))

@@ -21,7 +21,7 @@ import orjson
 from assistantd.ids import IdKind
 from assistantd.protocol.objects import RunDoc
 from assistantd.services.response_docs import message_item, output_items
-from assistantd.services.response_input import chat_groups
+from assistantd.services.response_prompt import chat_groups
 from assistantd.store.db import Database
 from assistantd.store.repos.responses import ResponseRecord, responses_repo
 from assistantd.store.sql import Conn

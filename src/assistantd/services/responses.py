@@ -23,9 +23,8 @@ from assistantd.events.bus import EventBus
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.common import ListParams
 from assistantd.protocol.documents import ThreadDoc
-from assistantd.protocol.objects import RunDoc, RunPrivate
+from assistantd.protocol.objects import RunDoc
 from assistantd.protocol.responses import (
-    RESPONSE_INCLUDABLE,
     InputTokensCreate,
     ResponseCreate,
 )
@@ -34,18 +33,19 @@ from assistantd.services.documents import encode
 from assistantd.services.files import FileService
 from assistantd.services.response_docs import message_item, response_doc
 from assistantd.services.response_history import ChainReader
-from assistantd.services.response_input import (
-    echoed_tools,
-    file_parts,
-    input_items,
-    run_tools,
-    shown,
-    tool_choice,
+from assistantd.services.response_input import file_parts, input_items, shown
+from assistantd.services.response_request import (
+    echoed,
+    model_of,
+    refuse_unsupported,
+    run_doc,
+    run_private,
 )
+from assistantd.services.response_tools import run_tools
 from assistantd.services.run_docs import check_tool_choice, run_schemas
 from assistantd.services.run_events import publish_docs
 from assistantd.services.run_states import start_run
-from assistantd.services.runs import QUEUED_EXPIRY_S, Dispatch, RunService, SchemaCheck
+from assistantd.services.runs import Dispatch, RunService, SchemaCheck
 from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.store.db import Database
 from assistantd.store.repos.pages import Page, render_list
@@ -70,108 +70,6 @@ class FileTextReader(Protocol):
 _COUNT_MAX_MESSAGES = 10_000
 
 
-def _response_format(text: JSON | None) -> str | JSON:
-    fmt = (text or {}).get("format") or {"type": "text"}
-    kind = fmt.get("type")
-    if kind == "json_object":
-        return {"type": "json_object"}
-    if kind == "json_schema":
-        schema = {k: fmt[k] for k in ("name", "description", "schema", "strict") if k in fmt}
-        if not isinstance(schema.get("name"), str):
-            raise InvalidRequest(
-                "Missing required parameter: 'text.format.name'.",
-                param="text.format.name",
-                code="missing_required_parameter",
-            )
-        return {"type": "json_schema", "json_schema": schema}
-    if kind != "text":
-        raise InvalidRequest(
-            f"Invalid value: '{kind}'. Supported values are: 'text', 'json_object' and "
-            "'json_schema'.",
-            param="text.format.type",
-            code="invalid_value",
-        )
-    return "auto"
-
-
-def _echo(req: ResponseCreate, created_at: int, model: str) -> JSON:
-    """The request's fields as the Response object shows them (its `doc` column)."""
-    text = dict(req.text or {})
-    # Optional fields the schema does not let be null: left out when not given.
-    given = {
-        key: value
-        for key, value in (
-            ("prompt_cache_key", req.prompt_cache_key),
-            ("prompt_cache_retention", req.prompt_cache_retention),
-            ("safety_identifier", req.safety_identifier),
-            ("user", req.user),
-        )
-        if value is not None
-    }
-    text.setdefault("format", {"type": "text"})
-    text.setdefault("verbosity", "medium")
-    return {
-        "created_at": created_at,
-        "background": bool(req.background),
-        "instructions": req.instructions,
-        "max_output_tokens": req.max_output_tokens,
-        "max_tool_calls": req.max_tool_calls,
-        "model": model,
-        "parallel_tool_calls": True if req.parallel_tool_calls is None else req.parallel_tool_calls,
-        "reasoning": req.reasoning or {"effort": None, "summary": None},
-        "store": req.store is not False,
-        "temperature": 1.0 if req.temperature is None else req.temperature,
-        "text": text,
-        "tool_choice": req.tool_choice if req.tool_choice is not None else "auto",
-        "tools": echoed_tools(req.tools or []),
-        "top_p": 1.0 if req.top_p is None else req.top_p,
-        "truncation": req.truncation or "disabled",
-        "metadata": req.metadata or {},
-        "conversation": None,
-        "service_tier": req.service_tier or "default",
-        "top_logprobs": req.top_logprobs or 0,
-        **given,
-    }
-
-
-def _model(model: str | None) -> str:
-    if model is None:
-        raise InvalidRequest(
-            "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
-        )
-    return model
-
-
-def _refuse_unsupported(req: ResponseCreate) -> None:
-    if req.conversation is not None:
-        raise InvalidRequest(
-            "Invalid 'conversation': conversations are not supported by this server yet.",
-            param="conversation",
-            code="unsupported_parameter",
-        )
-    if req.prompt is not None:
-        raise InvalidRequest(
-            "Invalid 'prompt': prompt templates are not supported by this server yet.",
-            param="prompt",
-            code="unsupported_parameter",
-        )
-    if req.background and req.store is False:
-        raise InvalidRequest(
-            "Invalid 'store': background responses must be stored (store: true).",
-            param="store",
-            code="invalid_value",
-        )
-    for i, value in enumerate(req.include or []):
-        if value not in RESPONSE_INCLUDABLE:
-            raise InvalidRequest(
-                f"Invalid value: '{value}'. Supported values are: "
-                + ", ".join(f"'{v}'" for v in sorted(RESPONSE_INCLUDABLE))
-                + ".",
-                param=f"include[{i}]",
-                code="invalid_value",
-            )
-
-
 class ResponseService:
     def __init__(
         self,
@@ -194,39 +92,6 @@ class ResponseService:
         self.file_text = file_text
         self.schema_problem = schema_problem
         self.repo = responses_repo
-
-    def _run_doc(self, req: ResponseCreate, run_id: str, thread_id: str, now: int) -> RunDoc:
-        tools, _resources, _stores, _refs = run_tools(req.tools or [])
-        truncation = {"type": "auto", "last_messages": None}
-        return {
-            "id": run_id,
-            "object": "thread.run",
-            "created_at": now,
-            "assistant_id": "",
-            "thread_id": thread_id,
-            "status": "queued",
-            "started_at": None,
-            "expires_at": now + QUEUED_EXPIRY_S,
-            "cancelled_at": None,
-            "failed_at": None,
-            "completed_at": None,
-            "required_action": None,
-            "last_error": None,
-            "model": _model(req.model),
-            "instructions": req.instructions or "",
-            "tools": tools,
-            "metadata": {},
-            "incomplete_details": None,
-            "usage": None,
-            "temperature": req.temperature,
-            "top_p": req.top_p,
-            "max_prompt_tokens": None,
-            "max_completion_tokens": req.max_output_tokens,
-            "truncation_strategy": truncation,
-            "response_format": _response_format(req.text),
-            "tool_choice": tool_choice(req.tool_choice),
-            "parallel_tool_calls": req.parallel_tool_calls is not False,
-        }
 
     async def _check_schemas(self, run: RunDoc) -> None:
         if self.schema_problem is None:
@@ -259,7 +124,7 @@ class ResponseService:
         self, project: str, req: ResponseCreate, response_id: str, run_id: str, streamed: bool
     ) -> ResponseRecord:
         """Write the response and queue its run (or start it, reserved for this process)."""
-        _refuse_unsupported(req)
+        refuse_unsupported(req)
         items, file_refs, references = input_items(req.input)
         if not items and req.previous_response_id is None:
             raise InvalidRequest(
@@ -271,21 +136,11 @@ class ResponseService:
         await self._read_files(project, items)
         now = clock.now()
         thread_id = new_id(IdKind.thread)
-        run = self._run_doc(req, run_id, thread_id, now)
+        run = run_doc(req, run_id, thread_id, now)
         check_tool_choice(run)
         await self._check_schemas(run)
-        echo = _echo(req, now, run["model"])
-        private: RunPrivate = {
-            "additional_instructions": None,
-            "reasoning_effort": (req.reasoning or {}).get("effort"),
-            "include": list(req.include or []),
-            "tools_checked": False,
-            "server_rounds": 0,
-            "exchanges": {},
-            "tools": {},
-            "history": "response",
-            "function_calls": "end_run",
-        }
+        echo = echoed(req, now, run["model"])
+        private = run_private(req)
         thread: ThreadDoc = {
             "id": thread_id,
             "object": "thread",
@@ -444,7 +299,7 @@ class ResponseService:
         """What the model would be prompted with: the instructions, then the input and
         the chain before it (as much of it as the model's window holds)."""
         items, _refs, references = input_items(req.input)
-        model = _model(req.model)
+        model = model_of(req.model)
         await self._read_files(project, items)
         resolved = await self.db.read(lambda conn: self._resolve(conn, project, items, references))
         reader = ChainReader(self.db, project, None, (resolved, req.previous_response_id))
