@@ -3,8 +3,8 @@
 Every field of the spec's CreateResponse is accepted (OpenAI refused unknown ones, and
 so do we). `input` items and `tools` are checked item by item in
 `services/response_input.py` and `response_tools.py`, where a 400 can name the exact
-path (`input[2].call_id`) and a tool this server cannot run is refused by name. docs/responses.md lists
-which fields are honoured, passed on, or only echoed.
+path (`input[2].call_id`) and a tool this server cannot run is refused by name.
+docs/responses.md lists which fields are honoured, passed on, or only echoed.
 """
 
 from __future__ import annotations
