@@ -4,13 +4,18 @@ input tokens, chains, `store: false`, function tools, and the errors of each."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 
+import asyncpg
+import httpx
 import openai
 import pytest
 from pydantic import BaseModel
+from sqlalchemy.engine import make_url
 
 from tests.conftest import make_client
 from tests.contract.response_grammar import check_grammar
@@ -527,3 +532,39 @@ def test_an_input_file_is_read_as_text(rc: openai.OpenAI, upstream: ScriptedUpst
                 input=[{"role": "user", "content": [bad]}],  # type: ignore[list-item]
             )
         assert refused.value.param == f"input[0].content[0].{param}"
+
+
+def test_a_store_false_response_whose_client_gives_up_leaves_nothing(
+    responses_server: Server, rc: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    """The handler finishes the answer after the client left, and still forgets it."""
+    upstream.script(Reply(text="word " * 100, token_delay_s=0.02))
+    body = {"model": "scripted-gpt", "input": "Hi", "store": False, "metadata": {"gave": "up"}}
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(f"{responses_server.base_url}/v1/responses", json=body, timeout=0.5)
+    for _ in range(100):
+        if len(upstream.requests) == 1 and not upstream.replies:
+            break
+        time.sleep(0.05)
+    time.sleep(3)  # the answer's 100 tokens, 20 ms apart, then the forget
+    assert _stored_responses(responses_server, '"gave":"up"') == 0
+
+
+def _stored_responses(server: Server, marker: str) -> int:
+    """Rows of responses whose stored document holds `marker`, read from the database
+    (the API cannot be asked: the client never learnt the response's id)."""
+    url = make_url(server.database_url)
+    if url.get_backend_name() == "sqlite":
+        with sqlite3.connect(str(url.database)) as conn:
+            query = "select count(*) from responses where doc like ?"
+            return int(conn.execute(query, (f"%{marker}%",)).fetchone()[0])
+
+    async def count() -> int:
+        conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+        try:
+            query = "select count(*) from responses where doc like $1"
+            return int(await conn.fetchval(query, f"%{marker}%"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
