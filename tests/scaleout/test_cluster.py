@@ -244,11 +244,14 @@ def test_rate_limits_are_shared_by_every_api_process(cluster: Cluster) -> None:
 
 @pytest.fixture
 def fragile_cluster(upstream: ScriptedUpstream, tmp_path: Path) -> Iterator[Cluster]:
-    """A cluster of its own, for tests that kill its processes."""
+    """A cluster of its own, for tests that kill its processes. Its pools are small: it
+    runs beside the module's cluster (whose pools the 200-stream test filled) on one
+    PostgreSQL of 100 connections, and a test's own queries need one more."""
     env = {
         **route_env(upstream, timeout_s=30),
         "ASSISTANTD_RUN_STALE_S": "3",
         "ASSISTANTD_KEY_CACHE_TTL_S": "1",
+        "ASSISTANTD_DB_POOL_SIZE": "2",
     }
     with running_cluster(tmp_path, env, concurrency=4) as c:
         yield c
