@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from assistantd.api import (
     assistants,
+    conversations,
     files,
     messages,
     model_endpoints,
@@ -194,6 +195,7 @@ def _routes() -> list[Route | Mount]:
         models,
         model_endpoints,
         responses,
+        conversations,
         vector_stores,
     ):
         for route in module.routes:

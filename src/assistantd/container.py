@@ -28,6 +28,8 @@ from assistantd.retrieval.parsing import ParseLimits
 from assistantd.services.api_keys import ApiKeyService, Authenticator
 from assistantd.services.assistants import AssistantService
 from assistantd.services.completions import ChatCompletions
+from assistantd.services.conversation_history import CONVERSATION_HISTORY
+from assistantd.services.conversations import ConversationService
 from assistantd.services.embeddings import EmbeddingService
 from assistantd.services.files import FileService
 from assistantd.services.messages import MessageService
@@ -70,6 +72,7 @@ class Container:
     providers: ProviderRegistry
     runs: RunService
     responses: ResponseService
+    conversations: ConversationService
     worker: Worker
     vector_stores: VectorStoreService
     vector_store_files: VectorStoreFileService
@@ -157,7 +160,7 @@ class Container:
             requires_action_ttl_s=settings.requires_action_ttl_s,
             server_tools=[file_search, code_interpreter, *tools],
             on_usage=on_usage,
-            histories={"response": RESPONSE_HISTORY},
+            histories={"response": RESPONSE_HISTORY, "conversation": CONVERSATION_HISTORY},
         )
         worker = Worker(
             db,
@@ -170,6 +173,9 @@ class Container:
         )
         wakeups.listen(RUNS, worker.wake)
         dispatch = Dispatcher(worker, wakeups, events_cross_processes=bool(settings.redis_url))
+        threads = ThreadService(
+            db, files, vector_stores, filter_scan_rows=settings.thread_filter_scan_rows
+        )
         runs = RunService(
             db,
             files,
@@ -185,9 +191,8 @@ class Container:
             auth=Authenticator(db, settings.key_cache_ttl_s, settings.auth),
             api_keys=ApiKeyService(db),
             assistants=AssistantService(db, files, vector_stores),
-            threads=ThreadService(
-                db, files, vector_stores, filter_scan_rows=settings.thread_filter_scan_rows
-            ),
+            threads=threads,
+            conversations=ConversationService(db, files, threads),
             messages=MessageService(db, files, vector_stores),
             files=files,
             uploads=UploadService(db, blobs, files, settings),

@@ -15,7 +15,7 @@ import threading
 import time
 from enum import StrEnum
 
-__all__ = ["IdKind", "InvalidIdError", "check_id", "new_id"]
+__all__ = ["IdKind", "InvalidIdError", "check_id", "id_key", "new_conversation_id", "new_id"]
 
 # In ASCII order, so that ids sort by bytes (SQLite BINARY, PostgreSQL "C").
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -45,6 +45,11 @@ class IdKind(StrEnum):
     function_call_item = "fc_"
     file_search_call = "fs_"
     code_interpreter_call = "ci_"
+    # A conversation is a thread (docs/conversations.md): either prefix names one.
+    conversation = "conv_"
+    # Conversation items that are neither messages nor tool calls read from a run.
+    function_call_output_item = "fco_"
+    reasoning_item = "rs_"
 
 
 class InvalidIdError(ValueError):
@@ -109,6 +114,32 @@ def new_id(kind: IdKind) -> str:
     return kind.value + _generator.next()
 
 
+def new_conversation_id() -> str:
+    """`conv_` and 48 hex digits, as OpenAI spells conversation ids; ordered by creation
+    time like every other id (12 digits of milliseconds, then 36 from `new_id`'s
+    counter, which keeps them strictly increasing within this process)."""
+    suffix = new_id(IdKind.conversation).removeprefix(IdKind.conversation.value)
+    ms, rest = suffix[:_TIME_CHARS], suffix[_TIME_CHARS:]
+    as_int = 0
+    for char in rest:
+        as_int = as_int * 62 + _ALPHABET.index(char)
+    millis = 0
+    for char in ms:
+        millis = millis * 62 + _ALPHABET.index(char)
+    return f"{IdKind.conversation.value}{millis:012x}{as_int:036x}"
+
+
+def id_key(item_id: str) -> str:
+    """Where an item stands in its conversation: the time-ordered part of its id.
+
+    Messages, tool calls (their call ids) and stored items are all minted by `new_id`,
+    so the part after the prefix orders them by creation whatever their kind."""
+    return item_id.partition("_")[2]
+
+
+# A thread and a conversation are one object; a path naming either accepts both.
+_ALSO = {IdKind.thread: IdKind.conversation, IdKind.conversation: IdKind.thread}
+
 _ID_CHARS = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -120,6 +151,9 @@ def check_id(kind: IdKind, value: str, param: str) -> str:
     """
     if not _ID_CHARS.fullmatch(value):
         raise InvalidIdError(f"Invalid '{param}': ids contain only letters, digits, '_' and '-'.")
+    also = _ALSO.get(kind)
+    if also is not None and value.startswith(also.value) and len(value) <= 128:
+        return value
     if not value.startswith(kind.value) or len(value) > 128:
         prefix = kind.value.rstrip("_-")
         raise InvalidIdError(

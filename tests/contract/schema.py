@@ -54,6 +54,10 @@ def _spec() -> dict[str, Any]:
     spec["paths"].update(models["paths"])
     for name, schema in models["components"]["schemas"].items():
         spec["components"]["schemas"].setdefault(name, schema)
+    # An empty page of items has null ids, as every empty list here (docs/contract.md).
+    items = spec["components"]["schemas"]["ConversationItemList"]["properties"]
+    for key in ("first_id", "last_id"):
+        items[key] = {"anyOf": [items[key], {"type": "null"}]}
     # Two Responses operations document their 404 as a bare Error; OpenAI answers every
     # error wrapped in `{"error": ...}`, which is what the SDKs read (ErrorResponse).
     for path, method in (("/responses/{response_id}", "delete"),
@@ -101,24 +105,32 @@ def _schema_ref(op: dict[str, Any], status: int) -> str | None:
 validated: list[str] = []
 
 
-def _validate_thread_list(page: dict[str, Any]) -> None:
-    """`GET /v1/threads` answers a list like every other, of spec ThreadObjects."""
+# Our listing extensions (no spec operation): each answers a list of spec objects.
+_LISTINGS = {
+    "/v1/threads": "#/components/schemas/ThreadObject",
+    "/v1/conversations": "#/components/schemas/ConversationResource",
+}
+
+
+def _validate_listing(path: str, page: dict[str, Any], ref: str) -> None:
+    """A listing extension answers a list like every other, of the spec's objects."""
     if set(page) != {"object", "data", "first_id", "last_id", "has_more"}:
-        raise SchemaMismatch(f"GET /v1/threads: not a list object: {sorted(page)}")
+        raise SchemaMismatch(f"GET {path}: not a list object: {sorted(page)}")
     for item in page["data"]:
-        errors = sorted(_validator("#/components/schemas/ThreadObject").iter_errors(item), key=str)
+        errors = sorted(_validator(ref).iter_errors(item), key=str)
         if errors:
-            raise SchemaMismatch(f"GET /v1/threads: an item is not a ThreadObject: {errors[0]}")
+            raise SchemaMismatch(f"GET {path}: an item is not a {ref}: {errors[0]}")
 
 
 def validate_response(method: str, path: str, status: int, body: bytes, content_type: str) -> None:
     if path.startswith(_UNCOVERED) or not path.startswith("/v1/"):
         return
-    if (method, path) == ("GET", "/v1/threads") and status == 200:
-        _validate_thread_list(orjson.loads(body))  # our extension: no spec operation
+    listed = _LISTINGS.get(path) if method == "GET" else None
+    if listed is not None and status == 200:
+        _validate_listing(path, orjson.loads(body), listed)  # our extension: no spec operation
         return
     op = next((o for m, p, o in _routes() if m == method and p.match(path)), None)
-    if op is None and (method, path) != ("GET", "/v1/threads"):
+    if op is None and listed is None:
         raise SchemaMismatch(f"{method} {path} is not an operation of the spec")
     if path == "/v1/chat/completions" and "text/event-stream" in content_type:
         _validate_chunks(body)

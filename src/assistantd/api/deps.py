@@ -10,7 +10,7 @@ rendering stay Starlette's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,6 +27,7 @@ from assistantd.protocol.common import ListParams
 __all__ = [
     "Call",
     "ClientDisconnected",
+    "include_params",
     "list_params",
     "path_id",
     "read_body",
@@ -197,6 +198,24 @@ def list_params(call: Call) -> ListParams:
         return ListParams.model_validate(raw)
     except ValidationError as exc:
         raise invalid_request_from(exc.errors(), raw) from None
+
+
+def include_params(call: Call, allowed: Collection[str]) -> list[str]:
+    """`include[]` (or `include`) query values, each one of `allowed`, else a 400."""
+    raw = call.scope.get("query_string", b"").decode("latin-1")
+    included: list[str] = []
+    for key, value in parse_qsl(raw, keep_blank_values=True):
+        if key not in ("include[]", "include"):
+            continue
+        if value not in allowed:
+            supported = ", ".join(f"'{v}'" for v in sorted(allowed))
+            raise InvalidRequest(
+                f"Invalid value: '{value}'. Supported values are: {supported}.",
+                param="include",
+                code="invalid_value",
+            )
+        included.append(value)
+    return included
 
 
 def path_id(kind: IdKind, value: str, param: str) -> str:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from urllib.parse import parse_qsl
 
 import orjson
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from assistantd.api.deps import Call, list_params, read_body, v1
+from assistantd.api.deps import Call, include_params, list_params, read_body, v1
 from assistantd.api.validation import parse_body
 from assistantd.errors import InvalidRequest
 from assistantd.events.bus import EventsLost, Subscription
@@ -44,19 +43,6 @@ def _error_event(seq: int, message: str) -> bytes:
         "param": None,
     }
     return _frame(event)
-
-
-def _include(call: Call) -> list[str]:
-    raw = call.scope.get("query_string", b"").decode("latin-1")
-    included = []
-    for key, value in parse_qsl(raw, keep_blank_values=True):
-        if key in ("include[]", "include"):
-            if value not in RESPONSE_INCLUDABLE:
-                raise InvalidRequest(
-                    f"Invalid value: '{value}'.", param="include", code="invalid_value"
-                )
-            included.append(value)
-    return included
 
 
 async def _relay(
@@ -165,7 +151,7 @@ def _starting_after(call: Call) -> int:
 
 async def get_response(call: Call) -> Response | bytes:
     response_id = call.path(IdKind.response, "response_id")
-    include = _include(call)
+    include = include_params(call, RESPONSE_INCLUDABLE)
     service = call.container.responses
     if call.query.get("stream") not in ("true", "True", "1"):
         return orjson.dumps(await service.document(call.project, response_id, include))

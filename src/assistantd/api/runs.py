@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
-from urllib.parse import parse_qsl
 
 import orjson
 from starlette.responses import Response
 from starlette.routing import Route
 
-from assistantd.api.deps import Call, list_params, read_body, v1
+from assistantd.api.deps import Call, include_params, list_params, read_body, v1
 from assistantd.api.sse import frame, resume_run, stream_run
 from assistantd.api.validation import parse_body
 from assistantd.errors import InvalidRequest
@@ -34,20 +33,8 @@ T = TypeVar("T")
 
 
 def check_include(call: Call) -> list[str]:
-    """`include[]` (or `include`) may only name what the spec allows; what it named."""
-    raw = call.scope.get("query_string", b"").decode("latin-1")
-    included: list[str] = []
-    for key, value in parse_qsl(raw, keep_blank_values=True):
-        if key in ("include[]", "include") and value in INCLUDABLE:
-            included.append(value)
-        elif key in ("include[]", "include"):
-            raise InvalidRequest(
-                f"Invalid value: '{value}'. Supported values are: "
-                "'step_details.tool_calls[*].file_search.results[*].content'.",
-                param="include",
-                code="invalid_value",
-            )
-    return included
+    """`include[]` may only name what the spec allows; what it named."""
+    return include_params(call, INCLUDABLE)
 
 
 def _stream(

@@ -22,7 +22,7 @@ _METADATA_PARAM = re.compile(r"^metadata\[(.+)\]$")
 _MAX_PAIRS, _MAX_KEY, _MAX_VALUE = 16, 64, 512  # metadata's own limits
 
 
-def _metadata_filter(call: Call) -> dict[str, str]:
+def metadata_filter(call: Call) -> dict[str, str]:
     """`metadata[KEY]=VALUE` query parameters: threads whose metadata has every pair."""
     pairs: dict[str, str] = {}
     for name, value in call.query.items():
@@ -51,9 +51,7 @@ def _metadata_filter(call: Call) -> dict[str, str]:
 
 
 async def list_threads(call: Call) -> bytes:
-    return await call.container.threads.list(
-        call.project, list_params(call), _metadata_filter(call)
-    )
+    return await call.container.threads.list(call.project, list_params(call), metadata_filter(call))
 
 
 async def get_thread(call: Call) -> bytes:

@@ -57,6 +57,9 @@ def load_private(raw: str | bytes, tools: Iterable[ServerTool]) -> RunPrivate:
         "function_calls": "end_run"
         if flat.get("function_calls") == "end_run"
         else "require_action",
+        "tool_resources": flat.get("tool_resources")
+        if isinstance(flat.get("tool_resources"), dict)
+        else None,
     }
 
 

@@ -132,6 +132,7 @@ class TurnWriter:
             "run_id": turn.run["id"],
             "id": step["id"],
             "project": turn.project,
+            "thread_id": turn.run["thread_id"],
             "doc": encode(step),
         }
         self.runs.insert_step(conn, row)

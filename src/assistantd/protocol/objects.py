@@ -132,3 +132,7 @@ class RunPrivate(TypedDict):
     # (`requires_action`); a run behind a Response ends with them (`completed`), and
     # the outputs come in the next response's input.
     function_calls: Literal["require_action", "end_run"]
+    # Tool resources of the run's own, read in place of its thread's: a response on a
+    # conversation brings its tools' vector stores and files without changing the
+    # conversation's. None: the assistant's and the thread's, as Assistants runs read.
+    tool_resources: dict[str, Any] | None

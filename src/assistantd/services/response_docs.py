@@ -33,6 +33,7 @@ __all__ = [
     "output_items",
     "response_doc",
     "response_status",
+    "step_tool_items",
     "tool_item",
 ]
 
@@ -246,6 +247,17 @@ def tool_item(
     }
 
 
+def step_tool_items(
+    step: JSON, exchanges: JSON, include: Sequence[str], container: str
+) -> list[JSON]:
+    """A tool_calls step's calls as items ([] for a message_creation step)."""
+    if step["type"] != "tool_calls":
+        return []
+    status = _STEP_STATUS.get(step["status"], "incomplete")
+    calls = step["step_details"]["tool_calls"]
+    return [tool_item(entry, status, exchanges, include, container) for entry in calls]
+
+
 def output_items(output: RunOutput, thread_id: str, include: Sequence[str]) -> list[JSON]:
     private = orjson.loads(output.private) or {}
     exchanges = private.get("exchanges") or {}
@@ -260,9 +272,7 @@ def output_items(output: RunOutput, thread_id: str, include: Sequence[str]) -> l
             if message is not None:
                 items.append(message_item(message, container))
             continue
-        status = _STEP_STATUS.get(step["status"], "incomplete")
-        for entry in details["tool_calls"]:
-            items.append(tool_item(entry, status, exchanges, include, container))
+        items += step_tool_items(step, exchanges, include, container)
     return items
 
 

@@ -58,13 +58,13 @@ class ChainReader:
     def _first(self, conn: Conn) -> tuple[list[JSON], str | None]:
         """This response's own items: its input, then its run's earlier messages."""
         assert self.run is not None
-        record = responses_repo.by_thread(conn, self.run["thread_id"])
+        record = responses_repo.by_run(conn, self.run["id"])
         if record is None or record.project != self.project:
             return [], None
         written = []
-        for raw in responses_repo.messages(conn, record.thread_id):
+        for raw in responses_repo.messages(conn, record):
             message = orjson.loads(raw)
-            if message["run_id"] == self.run["id"] and message["status"] != "in_progress":
+            if message["status"] != "in_progress":
                 written.append(message_item(message, ""))
         return [*orjson.loads(record.input), *written], record.previous_response_id
 

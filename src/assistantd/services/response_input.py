@@ -182,16 +182,19 @@ def _item(item: Any, param: str, refs: FileRefs, references: list[ItemRef], at: 
     )
 
 
-def input_items(raw: str | list[Any] | None) -> tuple[list[JSON], FileRefs, list[ItemRef]]:
+def input_items(
+    raw: str | list[Any] | None, param: str = "input"
+) -> tuple[list[JSON], FileRefs, list[ItemRef]]:
     """The input as stored items, the Files they name, and the item references still to
-    be resolved (services/responses.py reads them from the store)."""
+    be resolved (services/responses.py reads them from the store). `param` names the
+    list in errors (`items` for the Conversations API)."""
     refs: FileRefs = []
     references: list[ItemRef] = []
     if raw is None:
         return [], refs, references
     if isinstance(raw, str):
-        return [_message({"role": "user", "content": raw}, "input", refs)], refs, references
-    items = [_item(item, f"input[{i}]", refs, references, i) for i, item in enumerate(raw)]
+        return [_message({"role": "user", "content": raw}, param, refs)], refs, references
+    items = [_item(item, f"{param}[{i}]", refs, references, i) for i, item in enumerate(raw)]
     return items, refs, references
 
 

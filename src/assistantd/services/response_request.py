@@ -6,12 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from assistantd.errors import InvalidRequest
+from assistantd.ids import IdKind, InvalidIdError, check_id
 from assistantd.protocol.objects import RunDoc, RunPrivate
-from assistantd.protocol.responses import RESPONSE_INCLUDABLE, ResponseCreate
+from assistantd.protocol.responses import RESPONSE_INCLUDABLE, InputTokensCreate, ResponseCreate
 from assistantd.services.response_tools import echoed_tools, run_tools, tool_choice
 from assistantd.services.runs import QUEUED_EXPIRY_S
 
-__all__ = ["echoed", "model_of", "refuse_unsupported", "run_doc", "run_private"]
+__all__ = [
+    "conversation_id",
+    "echoed",
+    "model_of",
+    "refuse_unsupported",
+    "run_doc",
+    "run_private",
+]
 
 JSON = dict[str, Any]
 
@@ -80,6 +88,33 @@ def echoed(req: ResponseCreate, created_at: int, model: str) -> JSON:
     }
 
 
+def conversation_id(req: ResponseCreate | InputTokensCreate) -> str | None:
+    """The conversation the response reads and appends to (`conv_…` or a `thread_…`:
+    a thread is a conversation), checked; None without one."""
+    raw = req.conversation
+    if raw is None:
+        return None
+    param = "conversation.id" if isinstance(raw, dict) else "conversation"
+    value = raw.get("id") if isinstance(raw, dict) else raw
+    if not isinstance(value, str):
+        raise InvalidRequest(
+            f"Missing required parameter: '{param}'.",
+            param=param,
+            code="missing_required_parameter",
+        )
+    if req.previous_response_id is not None:
+        raise InvalidRequest(
+            "Mutually exclusive parameters: Ensure you are only providing one of: "
+            "'previous_response_id' or 'conversation'.",
+            param="conversation",
+            code="mutually_exclusive_parameters",
+        )
+    try:
+        return check_id(IdKind.conversation, value, param)
+    except InvalidIdError as exc:
+        raise InvalidRequest(str(exc), param=param, code="invalid_id") from None
+
+
 def model_of(model: str | None) -> str:
     if model is None:
         raise InvalidRequest(
@@ -89,12 +124,6 @@ def model_of(model: str | None) -> str:
 
 
 def refuse_unsupported(req: ResponseCreate) -> None:
-    if req.conversation is not None:
-        raise InvalidRequest(
-            "Invalid 'conversation': conversations are not supported by this server yet.",
-            param="conversation",
-            code="unsupported_parameter",
-        )
     if req.prompt is not None:
         raise InvalidRequest(
             "Invalid 'prompt': prompt templates are not supported by this server yet.",
@@ -166,4 +195,5 @@ def run_private(req: ResponseCreate) -> RunPrivate:
         # Prompted from the response chain, and ended by its function calls.
         "history": "response",
         "function_calls": "end_run",
+        "tool_resources": None,
     }

@@ -29,12 +29,16 @@ from assistantd.protocol.responses import (
     ResponseCreate,
 )
 from assistantd.providers.base import Providers
+from assistantd.services.conversation_history import ConversationReader
+from assistantd.services.conversation_items import mint
 from assistantd.services.documents import encode
 from assistantd.services.files import FileService
-from assistantd.services.response_docs import message_item, response_doc
+from assistantd.services.item_writes import append_items, resolve_references
+from assistantd.services.response_docs import response_doc
 from assistantd.services.response_history import ChainReader
 from assistantd.services.response_input import file_parts, input_items, shown
 from assistantd.services.response_request import (
+    conversation_id,
     echoed,
     model_of,
     refuse_unsupported,
@@ -45,7 +49,7 @@ from assistantd.services.response_tools import run_tools
 from assistantd.services.run_docs import check_tool_choice, run_schemas
 from assistantd.services.run_events import publish_docs
 from assistantd.services.run_states import start_run
-from assistantd.services.runs import Dispatch, RunService, SchemaCheck
+from assistantd.services.runs import Dispatch, RunService, SchemaCheck, refuse_busy
 from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.store.db import Database
 from assistantd.store.repos.pages import Page, render_list
@@ -104,29 +108,14 @@ class ResponseService:
                     f"Invalid '{param}': {problem}.", param=param, code="invalid_schema"
                 )
 
-    def _resolve(
-        self, conn: Conn, project: str, items: list[JSON], refs: Sequence[tuple[int, str]]
-    ) -> list[JSON]:
-        """Item references replaced by the items they name (earlier output messages)."""
-        resolved = list(items)
-        for at, ref in refs:
-            raw = self.repo.find_message(conn, project, ref)
-            if raw is None:
-                raise InvalidRequest(
-                    f"Item with id '{ref}' not found.",
-                    param=f"input[{at}].id",
-                    code="item_not_found",
-                )
-            resolved[at] = message_item(orjson.loads(raw), "")
-        return resolved
-
     async def create(
         self, project: str, req: ResponseCreate, response_id: str, run_id: str, streamed: bool
     ) -> ResponseRecord:
         """Write the response and queue its run (or start it, reserved for this process)."""
         refuse_unsupported(req)
+        conversation = conversation_id(req)
         items, file_refs, references = input_items(req.input)
-        if not items and req.previous_response_id is None:
+        if not items and req.previous_response_id is None and conversation is None:
             raise InvalidRequest(
                 "Missing required parameter: 'input'.",
                 param="input",
@@ -135,12 +124,16 @@ class ResponseService:
         _tools, resources, stores, tool_refs = run_tools(req.tools or [])
         await self._read_files(project, items)
         now = clock.now()
-        thread_id = new_id(IdKind.thread)
+        thread_id = conversation or new_id(IdKind.thread)
         run = run_doc(req, run_id, thread_id, now)
         check_tool_choice(run)
         await self._check_schemas(run)
         echo = echoed(req, now, run["model"])
         private = run_private(req)
+        if conversation is not None:
+            # Prompted from the conversation, with its own tools' resources.
+            echo["conversation"] = {"id": conversation}
+            private = {**private, "history": "conversation", "tool_resources": resources}
         thread: ThreadDoc = {
             "id": thread_id,
             "object": "thread",
@@ -166,11 +159,20 @@ class ResponseService:
                         param="previous_response_id",
                         code="previous_response_in_progress",
                     )
-            stored = self._resolve(conn, project, items, references)
+            stored = resolve_references(conn, project, items, references)
             self.files.check_refs(conn, project, [*file_refs, *tool_refs])
             check_store_refs(conn, project, stores)
-            row = {"id": thread_id, "project": project, "created_at": now, "doc": encode(thread)}
-            threads_repo.insert(conn, {**row, "listed": 0})
+            if conversation is not None:
+                # Refused while a run or another response is active on it, as a
+                # second run would be; the input is appended before the run starts.
+                if not runs_repo.lock_thread(conn, project, conversation):
+                    raise NotFound.object("conversation", conversation)
+                refuse_busy(conn, conversation)
+                stored = [mint(item) for item in stored]
+                append_items(conn, project, conversation, stored, now)
+            else:
+                row = {"id": thread_id, "project": project, "created_at": now}
+                threads_repo.insert(conn, {**row, "doc": encode(thread), "listed": 0})
             text = encode(run)
             runs_repo.insert(
                 conn,
@@ -251,24 +253,26 @@ class ResponseService:
 
         return await self.db.read(unit)
 
-    async def delete(self, project: str, response_id: str) -> bytes:
-        """A response goes with its thread (its run, steps and messages cascade)."""
+    def _drop(self, conn: Conn, record: ResponseRecord) -> bool:
+        """A response goes with its own thread (its run, steps and messages cascade);
+        one on a conversation leaves what it wrote there, which is the conversation's."""
+        if orjson.loads(record.doc).get("conversation") is not None:
+            return self.repo.delete(conn, record.id)
+        return threads_repo.delete(conn, record.project, record.thread_id)
 
+    async def delete(self, project: str, response_id: str) -> bytes:
         def unit(conn: Conn) -> bool:
             record = self.repo.get(conn, project, response_id)
-            if record is None:
-                return False
-            return threads_repo.delete(conn, project, record.thread_id)
+            return record is not None and self._drop(conn, record)
 
         if not await self.db.write(unit):
             raise NotFound.object("response", response_id)
         return orjson.dumps({"id": response_id, "object": "response", "deleted": True})
 
     async def forget(self, record: ResponseRecord) -> None:
-        """`store: false`: nothing of it stays retrievable once it has been answered."""
-        await self.db.write(
-            lambda conn: threads_repo.delete(conn, record.project, record.thread_id)
-        )
+        """`store: false`: the response is not retrievable once it has been answered (on
+        a conversation, its items stay there: the conversation stores them)."""
+        await self.db.write(lambda conn: self._drop(conn, record))
 
     async def cancel(self, project: str, response_id: str) -> JSON:
         record = await self.record(project, response_id)
@@ -298,11 +302,23 @@ class ResponseService:
     async def input_tokens(self, project: str, req: InputTokensCreate) -> int:
         """What the model would be prompted with: the instructions, then the input and
         the chain before it (as much of it as the model's window holds)."""
+        conversation = conversation_id(req)
         items, _refs, references = input_items(req.input)
         model = model_of(req.model)
         await self._read_files(project, items)
-        resolved = await self.db.read(lambda conn: self._resolve(conn, project, items, references))
-        reader = ChainReader(self.db, project, None, (resolved, req.previous_response_id))
+        resolved = await self.db.read(
+            lambda conn: resolve_references(conn, project, items, references)
+        )
+        reader: ChainReader | ConversationReader
+        if conversation is not None:
+            found = await self.db.read(
+                lambda conn: threads_repo.get_doc(conn, project, conversation)
+            )
+            if found is None:
+                raise NotFound.object("conversation", conversation)
+            reader = ConversationReader(self.db, project, conversation, start=resolved)
+        else:
+            reader = ChainReader(self.db, project, None, (resolved, req.previous_response_id))
         if req.previous_response_id is not None:
             await self.record(project, req.previous_response_id)
         provider = self.providers.for_model(model)

@@ -137,6 +137,7 @@ def new_private(
         "tools": {},
         "history": "thread",
         "function_calls": "require_action",
+        "tool_resources": None,
     }
 
 

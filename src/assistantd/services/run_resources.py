@@ -23,6 +23,7 @@ from assistantd.store.db import Database
 from assistantd.store.repos.assistants import assistants_repo
 from assistantd.store.repos.files import files_repo
 from assistantd.store.repos.messages import messages_repo
+from assistantd.store.repos.runs import runs_repo
 from assistantd.store.repos.threads import threads_repo
 from assistantd.store.repos.vector_stores import stores_repo
 from assistantd.store.sql import Conn
@@ -35,6 +36,17 @@ _ATTACHMENT_MESSAGES = 1000
 # How long a wait for the thread's store trusts this process to hear of its files: one
 # ingested by another process (scale-out) is seen on the next look, at most this late.
 _LOOK_AGAIN_S = 1.0
+
+
+def _thread_resources(conn: Conn, project: str, run: RunDoc) -> bytes | None:
+    """The document whose `tool_resources` the run reads besides its assistant's: its
+    own (RunPrivate["tool_resources"], a response's on a conversation) or its thread's."""
+    run_id = run.get("id")
+    private = orjson.loads((run_id and runs_repo.private(conn, run_id)) or "{}") or {}
+    own = private.get("tool_resources")
+    if isinstance(own, dict):
+        return orjson.dumps({"tool_resources": own})
+    return threads_repo.get_doc(conn, project, run["thread_id"])
 
 
 def _ids(doc: bytes | None, tool: str = "file_search", key: str = "vector_store_ids") -> list[str]:
@@ -56,7 +68,7 @@ class CodeFiles:
     async def __call__(self, project: str, run: RunDoc) -> dict[str, str]:
         def unit(conn: Conn) -> dict[str, str]:
             assistant = assistants_repo.get_doc(conn, project, run["assistant_id"])
-            thread = threads_repo.get_doc(conn, project, run["thread_id"])
+            thread = _thread_resources(conn, project, run)
             ids = _ids(assistant, "code_interpreter", "file_ids")
             ids += _ids(thread, "code_interpreter", "file_ids")
             params = ListParams(limit=100, order="desc")
@@ -105,7 +117,7 @@ class StoreLookup:
         deadline = time.monotonic() + self.ready_wait_s
 
         def busy(conn: Conn) -> str | None:
-            thread = threads_repo.get_doc(conn, project, run["thread_id"])
+            thread = _thread_resources(conn, project, run)
             for store_id in _ids(thread):
                 doc = stores_repo.get_doc(conn, project, store_id)
                 if doc is not None and orjson.loads(doc)["status"] == "in_progress":
@@ -123,7 +135,7 @@ class StoreLookup:
 
         def unit(conn: Conn) -> list[str]:
             assistant = assistants_repo.get_doc(conn, project, run["assistant_id"])
-            thread = threads_repo.get_doc(conn, project, run["thread_id"])
+            thread = _thread_resources(conn, project, run)
             ids = list(dict.fromkeys(_ids(assistant) + _ids(thread)))
             live = []
             for store_id in ids:

@@ -60,7 +60,7 @@ from assistantd.store.repos.runs import runs_repo
 from assistantd.store.repos.threads import threads_repo
 from assistantd.store.sql import Conn
 
-__all__ = ["RunService"]
+__all__ = ["RunService", "refuse_busy"]
 
 
 class Dispatch(Protocol):
@@ -101,6 +101,16 @@ class _NoWorker:
 QUEUED_EXPIRY_S = 600
 # (model, JSON schema) → why that model cannot be held to the schema, or None.
 SchemaCheck = Callable[[str, Any], Awaitable[str | None]]
+
+
+def refuse_busy(conn: Conn, thread_id: str) -> None:
+    """A thread runs one thing at a time: a run, or a response on it as a conversation."""
+    active = runs_repo.active_run(conn, thread_id)
+    if active is not None:
+        raise InvalidRequest(
+            f"Thread {thread_id} already has an active run {active}.",
+            code="thread_locked",
+        )
 
 
 class RunService:
@@ -169,12 +179,7 @@ class RunService:
         raw = self.assistants.get_doc(conn, project, req.assistant_id)
         if raw is None:
             raise NotFound.object("assistant", req.assistant_id)
-        active = self.repo.active_run(conn, thread_id)
-        if active is not None:
-            raise InvalidRequest(
-                f"Thread {thread_id} already has an active run {active}.",
-                code="thread_locked",
-            )
+        refuse_busy(conn, thread_id)
         created_at = clock.now()
         doc = run_doc(
             run_id=run_id,

@@ -26,7 +26,7 @@ from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.services.vector_stores import VectorStoreService
 from assistantd.store.db import Database
 from assistantd.store.repos.messages import messages_repo
-from assistantd.store.repos.pages import render_list
+from assistantd.store.repos.pages import Page, render_list
 from assistantd.store.repos.threads import threads_repo
 from assistantd.store.sql import Conn
 
@@ -68,6 +68,10 @@ class ThreadService:
     async def list(self, project: str, params: ListParams, metadata: dict[str, str]) -> bytes:
         """The project's threads (an extension: OpenAI listed them only in its dashboard),
         those whose metadata holds every pair of `metadata` if given."""
+        return render_list(await self.page(project, params, metadata))
+
+    async def page(self, project: str, params: ListParams, metadata: dict[str, str]) -> Page:
+        """A page of the project's threads (and conversations: they are one)."""
         scan = self.filter_scan_rows
         # Off the event loop: a filtered page reads up to `scan` documents.
         found = await self.db.read_heavy(
@@ -81,7 +85,7 @@ class ThreadService:
                 param="metadata",
                 code="filter_scan_limit",
             )
-        return render_list(found.page)
+        return found.page
 
     async def create(self, project: str, req: ThreadCreate) -> bytes:
         thread_id = new_id(IdKind.thread)

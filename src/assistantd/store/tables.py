@@ -16,6 +16,7 @@ __all__ = [
     "ApiKeyRow",
     "AssistantRow",
     "Base",
+    "ConversationItemRow",
     "FileRow",
     "MessageRow",
     "ProjectLimitsRow",
@@ -207,13 +208,43 @@ class RunRow(Base):
 
 class RunStepRow(Base):
     __tablename__ = "run_steps"
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = (
+        # A conversation's tool calls, paged with its messages (docs/conversations.md).
+        Index("ix_run_steps_thread_id_id", "thread_id", "id"),
+        {"sqlite_with_rowid": False},
+    )
 
     run_id: Mapped[str] = mapped_column(
         IdColumn(), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
     )
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     project: Mapped[str] = mapped_column(String(64))
+    doc: Mapped[str] = mapped_column(Text)
+    thread_id: Mapped[str | None] = mapped_column(IdColumn())
+
+
+class ConversationItemRow(Base):
+    """An item of a conversation that is not a message or a run's tool call: one written
+    through the Conversations API or a response's input (a function call's output, a
+    system message, reasoning), or the mark that a run's tool call was deleted from
+    the conversation (`type` "deleted": the run step itself stays). `key` is where it
+    stands among the thread's messages and tool calls (ids.id_key)."""
+
+    __tablename__ = "conversation_items"
+    __table_args__ = (
+        Index("ix_conversation_items_thread_id_key", "thread_id", "key"),
+        {"sqlite_with_rowid": False},
+    )
+
+    thread_id: Mapped[str] = mapped_column(
+        IdColumn(), ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
+    project: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(IdColumn())
+    type: Mapped[str] = mapped_column(String(32))
+    run_id: Mapped[str | None] = mapped_column(IdColumn())
+    created_at: Mapped[int] = mapped_column(BigInteger)
     doc: Mapped[str] = mapped_column(Text)
 
 
@@ -281,7 +312,11 @@ class ResponseRow(Base):
     response goes with its thread."""
 
     __tablename__ = "responses"
-    __table_args__ = (Index("ix_responses_thread_id", "thread_id"),)
+    __table_args__ = (
+        Index("ix_responses_thread_id", "thread_id"),
+        # A conversation's run finds the response it answers (many share its thread).
+        Index("ix_responses_run_id", "run_id"),
+    )
 
     id: Mapped[str] = mapped_column(IdColumn(), primary_key=True)
     project: Mapped[str] = mapped_column(String(64))

@@ -25,6 +25,10 @@ PATHS = {
     "/responses/{response_id}/cancel": ("post",),
     "/responses/{response_id}/input_items": ("get",),
     "/responses/input_tokens": ("post",),
+    "/conversations": ("post",),
+    "/conversations/{conversation_id}": ("get", "post", "delete"),
+    "/conversations/{conversation_id}/items": ("get", "post"),
+    "/conversations/{conversation_id}/items/{item_id}": ("get", "delete"),
 }
 # Streamed chunks and events are not a response of the operation: named here to be kept.
 SEEDS = ("CreateChatCompletionStreamResponse", "ResponseStreamEvent", "Error", "ErrorResponse")
@@ -80,7 +84,7 @@ def main(source: str) -> None:
     subset = {
         "openapi": full["openapi"],
         "info": {
-            "title": "OpenAI API: chat completions, embeddings and responses",
+            "title": "OpenAI API: chat completions, embeddings, responses and conversations",
             "version": full["info"]["version"],
         },
         "paths": paths,

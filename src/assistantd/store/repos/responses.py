@@ -33,15 +33,18 @@ _GET = Query(
         _responses.c.id == bindparam("id"), _responses.c.project == bindparam("project")
     )
 )
-_BY_THREAD = Query(select(*_COLUMNS).where(_responses.c.thread_id == bindparam("thread_id")))
+_BY_RUN = Query(select(*_COLUMNS).where(_responses.c.run_id == bindparam("run_id")))
 _RUN = Query(select(_runs.c.doc, _runs.c.private).where(_runs.c.id == bindparam("run_id")))
 _STEPS = Query(
     select(_steps.c.doc).where(_steps.c.run_id == bindparam("run_id")).order_by(_steps.c.id)
 )
-# A response's own thread holds only its run's messages.
+# The messages its run wrote: on a conversation's thread, not all of the thread's.
 _MESSAGES = Query(
     select(_messages.c.doc)
-    .where(_messages.c.thread_id == bindparam("thread_id"))
+    .where(
+        _messages.c.thread_id == bindparam("thread_id"),
+        _messages.c.run_id == bindparam("run_id"),
+    )
     .order_by(_messages.c.id)
 )
 _MESSAGE_ANYWHERE = Query(
@@ -81,9 +84,9 @@ class ResponseRepository:
         row = conn.first(_GET, {"id": response_id, "project": project})
         return ResponseRecord(*row) if row else None
 
-    def by_thread(self, conn: Conn, thread_id: str) -> ResponseRecord | None:
-        """The response whose own thread this is (its run's thread)."""
-        row = conn.first(_BY_THREAD, {"thread_id": thread_id})
+    def by_run(self, conn: Conn, run_id: str) -> ResponseRecord | None:
+        """The response a run answers."""
+        row = conn.first(_BY_RUN, {"run_id": run_id})
         return ResponseRecord(*row) if row else None
 
     def output(self, conn: Conn, record: ResponseRecord) -> RunOutput | None:
@@ -91,11 +94,12 @@ class ResponseRepository:
         if run is None:
             return None
         steps = [r[0] for r in conn.all(_STEPS, {"run_id": record.run_id})]
-        return RunOutput(run[0], run[1], steps, self.messages(conn, record.thread_id))
+        return RunOutput(run[0], run[1], steps, self.messages(conn, record))
 
-    def messages(self, conn: Conn, thread_id: str) -> list[str]:
-        """The messages of a response's own thread (its run's), oldest first."""
-        return [r[0] for r in conn.all(_MESSAGES, {"thread_id": thread_id})]
+    def messages(self, conn: Conn, record: ResponseRecord) -> list[str]:
+        """The messages the response's run wrote, oldest first."""
+        values = {"thread_id": record.thread_id, "run_id": record.run_id}
+        return [r[0] for r in conn.all(_MESSAGES, values)]
 
     def find_message(self, conn: Conn, project: str, message_id: str) -> str | None:
         """A message of any thread of the project, by id (an `item_reference`)."""

@@ -32,6 +32,7 @@ _GET_FULL = Query(
     .with_for_update()
 )
 _STATUS = Query(select(_runs.c.status).where(_runs.c.id == bindparam("id")))
+_PRIVATE = Query(select(_runs.c.private).where(_runs.c.id == bindparam("id")))
 _ACTIVE = Query(
     select(_runs.c.id)
     .where(_runs.c.thread_id == bindparam("thread_id"), one_of(_runs.c.status, ACTIVE_STATUSES))
@@ -168,6 +169,11 @@ class RunRepository:
 
     def status(self, conn: Conn, run_id: str) -> str | None:
         row = conn.first(_STATUS, {"id": run_id})
+        return row[0] if row else None
+
+    def private(self, conn: Conn, run_id: str) -> str | None:
+        """The run's private document (no lock: for readers)."""
+        row = conn.first(_PRIVATE, {"id": run_id})
         return row[0] if row else None
 
     def get_doc(self, conn: Conn, project: str, thread_id: str, run_id: str) -> bytes | None:
