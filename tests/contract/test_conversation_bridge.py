@@ -294,3 +294,53 @@ def test_a_code_interpreter_run_reads_as_items(
     assert items[2].content[0].text == "Here is the chart."  # type: ignore[union-attr]
     bare = bc.conversations.items.retrieve(call.id, conversation_id=thread.id)
     assert bare.outputs is None  # type: ignore[union-attr]
+
+
+def test_an_assistant_is_a_prompt(bc: openai.OpenAI, upstream: ScriptedUpstream) -> None:
+    assistant_id, foods_id = _assistant(bc)
+    store_id = bc.beta.assistants.retrieve(
+        assistant_id
+    ).tool_resources.file_search.vector_store_ids[0]  # type: ignore[union-attr,index]
+    upstream.script(
+        Reply(tool_calls=[("file_search", json.dumps({"query": "Filip favorite food"}))]),
+        Reply(text="Cake【0:0†favorite_foods.txt】."),
+    )
+    made = bc.responses.create(
+        prompt={"id": assistant_id},
+        input="What does Filip like?",
+        include=["file_search_call.results"],
+    )
+    assert made.model == "scripted-gpt"
+    assert made.instructions == "Answer from the files."
+    assert made.prompt is not None
+    assert made.prompt.id == assistant_id
+    assert [t.type for t in made.tools] == ["file_search", "function"]
+    assert made.tools[0].vector_store_ids == [store_id]  # type: ignore[union-attr]
+    sent = upstream.requests[0]
+    assert sent["messages"][0] == {"role": "system", "content": "Answer from the files."}
+    assert {t["function"]["name"] for t in sent["tools"]} == {"file_search", "get_weather"}
+    search, answer = made.output
+    assert search.type == "file_search_call"
+    assert foods_id in {r.file_id for r in search.results or []}  # type: ignore[union-attr]
+    assert answer.content[0].text == "Cake."  # type: ignore[union-attr]
+    assert answer.content[0].annotations[0].file_id == foods_id  # type: ignore[union-attr]
+
+    # The request's own fields win; variables fill the instructions.
+    upstream.script(Reply(text="Hi."))
+    bc.responses.create(
+        prompt={"id": assistant_id, "variables": {"tone": "terse"}},
+        instructions="Be {{tone}}.",
+        tools=[],
+        input="Hello",
+    )
+    assert upstream.requests[2]["messages"][0] == {"role": "system", "content": "Be terse."}
+    assert "tools" not in upstream.requests[2]
+
+    with pytest.raises(openai.BadRequestError) as refused:
+        bc.responses.create(prompt={"id": "pmpt_123"}, input="x")
+    assert refused.value.param == "prompt.id"
+    with pytest.raises(openai.NotFoundError):
+        bc.responses.create(prompt={"id": "asst_missing"}, input="x")
+    with pytest.raises(openai.BadRequestError) as refused:
+        bc.responses.create(input="x")  # no model and no prompt to take it from
+    assert refused.value.param == "model"

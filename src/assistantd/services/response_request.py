@@ -52,7 +52,7 @@ def echoed(req: ResponseCreate, created_at: int, model: str) -> JSON:
     """The request's fields as the Response object shows them (its `doc` column)."""
     text = dict(req.text or {})
     # Optional fields the schema does not let be null: left out when not given.
-    given = {
+    given: JSON = {
         key: value
         for key, value in (
             ("prompt_cache_key", req.prompt_cache_key),
@@ -62,6 +62,12 @@ def echoed(req: ResponseCreate, created_at: int, model: str) -> JSON:
         )
         if value is not None
     }
+    if req.prompt is not None:
+        given["prompt"] = {
+            "id": req.prompt.get("id"),
+            "variables": req.prompt.get("variables"),
+            "version": req.prompt.get("version"),
+        }
     text.setdefault("format", {"type": "text"})
     text.setdefault("verbosity", "medium")
     return {
@@ -124,12 +130,6 @@ def model_of(model: str | None) -> str:
 
 
 def refuse_unsupported(req: ResponseCreate) -> None:
-    if req.prompt is not None:
-        raise InvalidRequest(
-            "Invalid 'prompt': prompt templates are not supported by this server yet.",
-            param="prompt",
-            code="unsupported_parameter",
-        )
     if req.background and req.store is False:
         raise InvalidRequest(
             "Invalid 'store': background responses must be stored (store: true).",

@@ -29,6 +29,7 @@ from assistantd.protocol.responses import (
     ResponseCreate,
 )
 from assistantd.providers.base import Providers
+from assistantd.services.assistant_prompt import assistant_id, with_assistant
 from assistantd.services.conversation_history import ConversationReader
 from assistantd.services.conversation_items import mint
 from assistantd.services.documents import encode
@@ -52,6 +53,7 @@ from assistantd.services.run_states import start_run
 from assistantd.services.runs import Dispatch, RunService, SchemaCheck, refuse_busy
 from assistantd.services.vector_store_docs import check_store_refs
 from assistantd.store.db import Database
+from assistantd.store.repos.assistants import assistants_repo
 from assistantd.store.repos.pages import Page, render_list
 from assistantd.store.repos.responses import ResponseRecord, RunOutput, responses_repo
 from assistantd.store.repos.runs import runs_repo
@@ -112,6 +114,9 @@ class ResponseService:
         self, project: str, req: ResponseCreate, response_id: str, run_id: str, streamed: bool
     ) -> ResponseRecord:
         """Write the response and queue its run (or start it, reserved for this process)."""
+        prompt = assistant_id(req)
+        if prompt is not None:
+            req = await self._with_assistant(project, req, prompt)
         refuse_unsupported(req)
         conversation = conversation_id(req)
         items, file_refs, references = input_items(req.input)
@@ -126,6 +131,8 @@ class ResponseService:
         now = clock.now()
         thread_id = conversation or new_id(IdKind.thread)
         run = run_doc(req, run_id, thread_id, now)
+        if prompt is not None:
+            run["assistant_id"] = prompt  # the Assistants API shows whose run it is
         check_tool_choice(run)
         await self._check_schemas(run)
         echo = echoed(req, now, run["model"])
@@ -146,19 +153,7 @@ class ResponseService:
         def unit(conn: Conn) -> tuple[ResponseRecord, RunDoc | None]:
             previous = req.previous_response_id
             if previous is not None:
-                earlier = self.repo.get(conn, project, previous)
-                if earlier is None:
-                    raise InvalidRequest(
-                        f"Previous response with id '{previous}' not found.",
-                        param="previous_response_id",
-                        code="previous_response_not_found",
-                    )
-                if runs_repo.status(conn, earlier.run_id) in ("queued", "in_progress"):
-                    raise InvalidRequest(
-                        f"Previous response with id '{previous}' is still in progress.",
-                        param="previous_response_id",
-                        code="previous_response_in_progress",
-                    )
+                self._check_previous(conn, project, previous)
             stored = resolve_references(conn, project, items, references)
             self.files.check_refs(conn, project, [*file_refs, *tool_refs])
             check_store_refs(conn, project, stores)
@@ -217,6 +212,29 @@ class ResponseService:
         else:
             await self.dispatch.queued(run_id, reserve_for)
         return record
+
+    async def _with_assistant(
+        self, project: str, req: ResponseCreate, prompt: str
+    ) -> ResponseCreate:
+        found = await self.db.read(lambda conn: assistants_repo.get_doc(conn, project, prompt))
+        if found is None:
+            raise NotFound.object("assistant", prompt)
+        return with_assistant(req, orjson.loads(found))
+
+    def _check_previous(self, conn: Conn, project: str, previous: str) -> None:
+        earlier = self.repo.get(conn, project, previous)
+        if earlier is None:
+            raise InvalidRequest(
+                f"Previous response with id '{previous}' not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            )
+        if runs_repo.status(conn, earlier.run_id) in ("queued", "in_progress"):
+            raise InvalidRequest(
+                f"Previous response with id '{previous}' is still in progress.",
+                param="previous_response_id",
+                code="previous_response_in_progress",
+            )
 
     async def record(self, project: str, response_id: str) -> ResponseRecord:
         record = await self.db.read(lambda conn: self.repo.get(conn, project, response_id))
