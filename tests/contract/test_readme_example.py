@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,10 +13,10 @@ from tests.servers import Server
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
-def _run(server: Server, name: str) -> str:
+def _run(server: Server, name: str, *args: str) -> str:
     env = {**os.environ, "OPENAI_BASE_URL": f"{server.base_url}/v1", "OPENAI_API_KEY": "sk-x"}
     result = subprocess.run(
-        [sys.executable, "-W", "ignore::DeprecationWarning", str(EXAMPLES / name)],
+        [sys.executable, "-W", "ignore::DeprecationWarning", str(EXAMPLES / name), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -60,3 +61,24 @@ def test_responses_example_chains_two_turns(server: Server) -> None:
     last = _run(server, "responses.py").strip().splitlines()[-1]
     # The 135M embedded model may ramble into its length limit, as in the runs example.
     assert last in ("completed True", "incomplete True")
+
+
+def test_the_migration_guides_two_apps_share_their_data(server: Server) -> None:
+    """docs/migrating.md: the Assistants app, then its Responses version going on with
+    the same assistant and thread; and the Responses version on its own."""
+    before = _run(server, "migration/assistants_app.py").strip().splitlines()
+    assert before[0] in ("run: completed", "run: incomplete")
+    assert before[1].startswith("answer: ")
+    ids = json.loads(before[-1])
+    after = _run(server, "migration/responses_app.py", before[-1]).strip().splitlines()
+    assert after[0] in ("response: completed", "response: incomplete")
+    assert after[-4:] == [
+        "user | input_text",
+        "assistant | output_text",
+        "user | input_text",
+        "assistant | output_text",
+    ]
+    assert ids["thread_id"].startswith("thread_")
+    fresh = _run(server, "migration/responses_app.py").strip().splitlines()
+    assert fresh[0] in ("response: completed", "response: incomplete")
+    assert fresh[-2:] == ["user | input_text", "assistant | output_text"]

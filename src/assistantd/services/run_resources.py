@@ -40,13 +40,21 @@ _LOOK_AGAIN_S = 1.0
 
 def _thread_resources(conn: Conn, project: str, run: RunDoc) -> bytes | None:
     """The document whose `tool_resources` the run reads besides its assistant's: its
-    own (RunPrivate["tool_resources"], a response's on a conversation) or its thread's."""
+    thread's, and its own (RunPrivate["tool_resources"]: those a response on a
+    conversation brings, searched with the conversation's own store)."""
+    thread = threads_repo.get_doc(conn, project, run["thread_id"])
     run_id = run.get("id")
     private = orjson.loads((run_id and runs_repo.private(conn, run_id)) or "{}") or {}
     own = private.get("tool_resources")
-    if isinstance(own, dict):
-        return orjson.dumps({"tool_resources": own})
-    return threads_repo.get_doc(conn, project, run["thread_id"])
+    if not isinstance(own, dict):
+        return thread
+    merged: dict[str, dict[str, list[str]]] = {}
+    for resources in (own, orjson.loads(thread or b"{}").get("tool_resources") or {}):
+        for tool, keys in resources.items():
+            for key, ids in (keys or {}).items():
+                have = merged.setdefault(tool, {}).setdefault(key, [])
+                have += [i for i in ids or [] if i not in have]
+    return orjson.dumps({"tool_resources": merged})
 
 
 def _ids(doc: bytes | None, tool: str = "file_search", key: str = "vector_store_ids") -> list[str]:
