@@ -29,11 +29,13 @@ from assistantd.store.repos.messages import messages_repo
 from bench.harness import assistantd_server, machine, wrk
 
 
-async def _seed(url: str, thread_id: str, count: int, batch: int = 20_000) -> list[str]:
+async def _seed(
+    url: str, thread_id: str, count: int, batch: int = 20_000, text: str = "What is a penguin? " * 4
+) -> list[str]:
     """`count` messages into `thread_id`; returns every 1000th id, for deep cursors."""
     db = open_database(url)
     repo = messages_repo
-    req = MessageCreate(role="user", content="What is a penguin? " * 4)
+    req = MessageCreate(role="user", content=text)
     marks: list[str] = []
     try:
         for start in range(0, count, batch):

@@ -39,6 +39,9 @@ __all__ = [
 ]
 
 _PAGE = 100
+# The first page asked of a history: most prompts fill their window within a few turns
+# when turns are long, and every group read is also counted; later pages double.
+_FIRST_PAGE = 10
 R = TypeVar("R")
 _ANSWER_ROOM = 1024  # reserved for the answer when max_completion_tokens is not set
 
@@ -260,8 +263,10 @@ async def build_context(
     picked: list[Group] = []
     reader = history.reader(db, project=project, run=run)
     over_budget = False
+    page = _FIRST_PAGE
     while keep is None or len(picked) < keep:
-        limit = _PAGE if keep is None else min(_PAGE, keep - len(picked))
+        limit = page if keep is None else min(page, keep - len(picked))
+        page = min(_PAGE, page * 2)
         groups = await reader.next(limit)
         if not groups:
             break
