@@ -1,7 +1,8 @@
 """The engine's History seam (engine/context.py): every implementation reads earlier
 turns newest first, in groups of at most `limit` per page, a tool call with its output
 in one group, and says it is done with an empty page. Run against the thread's history
-(Assistants runs) and a response chain's (services/response_history.py), each on a real
+(Assistants runs), a response chain's (services/response_history.py) and a
+conversation's (services/conversation_history.py), each on a real
 conversation made in process with two plain turns and a function-call turn."""
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from assistantd.container import Container
 from assistantd.engine.context import THREAD_HISTORY, Group, History
 from assistantd.ids import IdKind, new_id
 from assistantd.protocol.assistants import AssistantCreate
+from assistantd.protocol.conversations import ConversationCreate
 from assistantd.protocol.objects import RunDoc
 from assistantd.protocol.responses import ResponseCreate
 from assistantd.protocol.runs import RunCreate, SubmitToolOutputs
 from assistantd.protocol.threads import ThreadCreate
 from assistantd.providers.scripted import Scripted, ScriptedProvider
+from assistantd.services.conversation_history import CONVERSATION_HISTORY
 from assistantd.services.response_history import RESPONSE_HISTORY
 from assistantd.store.repos.runs import runs_repo
 from tests.engine.stack import PROJECT, in_process, settled
@@ -89,6 +92,28 @@ async def _response_conversation(c: Container) -> RunDoc:
     return await _run_doc(c, run_id)
 
 
+async def _conversation_items(c: Container) -> RunDoc:
+    """The same turns as responses on one conversation (services/conversation_history.py)."""
+    tools = [{"type": "function", "name": "lookup", "parameters": {"type": "object"}}]
+    made = orjson.loads(await c.conversations.create(PROJECT, ConversationCreate()))
+
+    async def respond(**fields: Any) -> tuple[str, list[Any]]:
+        req = ResponseCreate.model_validate(
+            {"model": "scripted-gpt", "tools": tools, "conversation": made["id"], **fields}
+        )
+        record = await c.responses.create(PROJECT, req, _new("resp_"), _new("run_"), False)
+        await settled(c, record.thread_id, record.run_id)
+        doc = await c.responses.document(PROJECT, record.id)
+        return record.run_id, doc["output"]
+
+    await respond(input="q1")
+    _, output = await respond(input="q2")
+    (call,) = output
+    answer = {"type": "function_call_output", "call_id": call["call_id"], "output": "found"}
+    run_id, _ = await respond(input=[answer])
+    return await _run_doc(c, run_id)
+
+
 def _new(prefix: str) -> str:
     return new_id(IdKind(prefix))
 
@@ -96,6 +121,7 @@ def _new(prefix: str) -> str:
 IMPLEMENTATIONS = {
     "thread": (THREAD_HISTORY, _thread_conversation),
     "response": (RESPONSE_HISTORY, _response_conversation),
+    "conversation": (CONVERSATION_HISTORY, _conversation_items),
 }
 
 
@@ -143,7 +169,7 @@ async def test_a_history_reads_newest_first_in_whole_groups(name: str, tmp_path:
             calls = [c["id"] for m in group for c in m.get("tool_calls") or []]
             answered = [m["tool_call_id"] for m in group if m["role"] == "tool"]
             assert calls == answered  # a call never without its output, nor one without it
-        if name == "response":  # a chain carries its function calls; a thread only messages
+        if name != "thread":  # responses carry their function calls; a thread only messages
             (call,) = [g for g in whole if g[0].get("tool_calls")]
             assert call[1] == {
                 "role": "tool",

@@ -96,6 +96,14 @@ def test_every_old_object_still_reads(
     call = searched.step_details.tool_calls[0]  # type: ignore[union-attr]
     assert call.type == "file_search"
     assert "carrot cake" in call.file_search.results[0].content[0].text  # type: ignore[union-attr,index]
+    # An old thread reads as a conversation, its old run's calls included (migration
+    # 0007 gave the old run steps their thread).
+    items = client.conversations.items.list(
+        ids["search_thread"], order="asc", include=["file_search_call.results"]
+    ).data
+    (search,) = [i for i in items if i.type == "file_search_call"]
+    assert search.id == "fs_" + call.id.removeprefix("call_")
+    assert "carrot cake" in (search.results or [])[0].text  # type: ignore[union-attr]
 
 
 def test_an_old_file_search_run_resumes_and_cites_the_old_results(
