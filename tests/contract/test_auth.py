@@ -322,3 +322,41 @@ def test_another_projects_vector_store_is_refused_in_tool_resources(
             model="m", tool_resources={"file_search": {"vector_store_ids": [mine.id]}}
         )
         assert made.tool_resources.file_search.vector_store_ids == [mine.id]  # type: ignore[union-attr]
+
+
+def test_conversations_are_private_to_their_project(
+    auth_server: Server, keys: dict[str, str]
+) -> None:
+    """On every conversation path, another project's conversation, its items, and its
+    thread under either id are 404s; its listing shows only the caller's."""
+    with (
+        make_client(auth_server.base_url, keys["alpha"]) as alpha,
+        make_client(auth_server.base_url, keys["beta"]) as beta,
+    ):
+        conv = alpha.conversations.create(
+            metadata={"who": "alpha"},
+            items=[{"type": "message", "role": "user", "content": "alpha's secret"}],
+        )
+        thread = alpha.beta.threads.create(messages=[{"role": "user", "content": "also secret"}])
+        (item,) = alpha.conversations.items.list(conv.id).data
+        for own in (conv.id, thread.id):
+            calls = (
+                lambda o=own: beta.conversations.retrieve(o),
+                lambda o=own: beta.conversations.update(o, metadata={"x": "y"}),
+                lambda o=own: beta.conversations.items.list(o),
+                lambda o=own: beta.conversations.items.create(
+                    o, items=[{"type": "message", "role": "user", "content": "x"}]
+                ),
+                lambda o=own: beta.conversations.items.retrieve(item.id, conversation_id=o),
+                lambda o=own: beta.conversations.items.delete(item.id, conversation_id=o),
+                lambda o=own: beta.responses.create(model="gpt-4o", conversation=o, input="x"),
+                lambda o=own: beta.beta.threads.messages.list(o),
+                lambda o=own: beta.conversations.delete(o),
+            )
+            for call in calls:
+                with pytest.raises(openai.NotFoundError):
+                    call()
+        listed = beta.get("/conversations", cast_to=object, options={"params": {"limit": 100}})
+        assert conv.id not in [c["id"] for c in listed["data"]]  # type: ignore[index]
+        assert [i.id for i in alpha.conversations.items.list(conv.id).data] == [item.id]
+        assert alpha.conversations.retrieve(conv.id).metadata == {"who": "alpha"}
