@@ -568,3 +568,34 @@ def _stored_responses(server: Server, marker: str) -> int:
             await conn.close()
 
     return asyncio.run(count())
+
+
+def test_the_request_level_refusals(
+    rc: openai.OpenAI, upstream: ScriptedUpstream, responses_server: Server
+) -> None:
+    """Each 400 of a create or a read names its parameter, and writes nothing."""
+    upstream.script(Reply(text="slow", first_delay_s=3))
+    slow = rc.responses.create(model="scripted-gpt", input="wait", background=True)
+    with pytest.raises(openai.BadRequestError) as busy:
+        rc.responses.create(model="scripted-gpt", input="next", previous_response_id=slow.id)
+    assert (busy.value.code, busy.value.param) == (
+        "previous_response_in_progress",
+        "previous_response_id",
+    )
+    rc.responses.cancel(slow.id)
+    with pytest.raises(openai.BadRequestError) as include:
+        rc.responses.create(model="scripted-gpt", input="x", include=["nonsense"])  # type: ignore[list-item]
+    assert include.value.param == "include[0]"
+    url = f"{responses_server.base_url}/v1/responses/{slow.id}"
+    got = httpx.get(url, params={"include[]": "nonsense"})
+    assert (got.status_code, got.json()["error"]["param"]) == (400, "include")
+    got = httpx.get(url, params={"stream": "true", "starting_after": "soon"})
+    assert (got.status_code, got.json()["error"]["param"]) == (400, "starting_after")
+    for text, param in (
+        ({"format": {"type": "yaml"}}, "text.format.type"),
+        ({"format": {"type": "json_schema", "schema": {"type": "object"}}}, "text.format.name"),
+    ):
+        with pytest.raises(openai.BadRequestError) as bad:
+            rc.responses.create(model="scripted-gpt", input="x", text=text)  # type: ignore[arg-type]
+        assert bad.value.param == param
+    assert upstream.requests[1:] == []  # none of them reached the model
