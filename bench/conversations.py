@@ -42,6 +42,7 @@ from bench.upstream_process import upstream_process
 
 ROUNDS = 300
 NEWEST = "msg_" + "z" * 24  # a cursor past every message
+RUN = "run_" + "0" * 24  # a run with no messages there: the page must not walk the thread
 SHORT = "What is a penguin? " * 4  # about 20 tokens
 LONG = "Penguins are flightless seabirds of the southern hemisphere. " * 40  # about 400
 
@@ -110,6 +111,9 @@ def main() -> None:
                     ("thread messages, first page (the floor)",
                      f"{base}/v1/threads/{small}/messages?limit=10",
                      f"{base}/v1/threads/{big}/messages?limit=10"),
+                    ("thread messages of one run (`run_id=`)",
+                     f"{base}/v1/threads/{small}/messages?limit=10&run_id={RUN}",
+                     f"{base}/v1/threads/{big}/messages?limit=10&run_id={RUN}"),
                     ("items, first page",
                      f"{c}/{small}/items?limit=10", f"{c}/{big}/items?limit=10"),
                     # The small one pages from a cursor too: past its newest, past its first.

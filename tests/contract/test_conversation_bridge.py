@@ -14,23 +14,12 @@ import openai
 import pytest
 
 from tests.conftest import make_client
+from tests.contract.helpers import WEATHER_ASSISTANT_TOOL as WEATHER
 from tests.requires import requires
 from tests.servers import Server, running_server
 from tests.upstream import Reply, ScriptedUpstream, route_env
 
 FOODS = b"Filip's favorite food is cake. Maria's favorite food is pizza."
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,9 @@ import openai
 import pytest
 
 from tests.conftest import make_client
+from tests.contract.helpers import WEATHER
 from tests.servers import Server, running_server
 from tests.upstream import Reply, ScriptedUpstream, route_env
-
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "The weather in a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +239,13 @@ def test_a_response_reads_and_appends_to_a_conversation(
     upstream.script(Reply(text="I do not know."))
     cc.responses.create(model="scripted-gpt", conversation=conv.id, input="Who am I?")
     assert ("user", "My name is Ada.") not in _said(upstream.requests[2])
+
+    # Counting a response's input tokens reads the conversation too.
+    alone = cc.responses.input_tokens.count(model="scripted-gpt", input="Who am I?")
+    within = cc.responses.input_tokens.count(
+        model="scripted-gpt", input="Who am I?", conversation=conv.id
+    )
+    assert within.input_tokens > alone.input_tokens
 
     # Deleting a response leaves what it wrote in the conversation.
     cc.responses.delete(first.id)

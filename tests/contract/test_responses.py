@@ -18,20 +18,10 @@ from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
 from tests.conftest import make_client
+from tests.contract.helpers import WEATHER
 from tests.contract.response_grammar import check_grammar
 from tests.servers import Server, running_server
 from tests.upstream import Reply, ScriptedUpstream, route_env
-
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "The weather in a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
 
 
 @pytest.fixture(scope="module")

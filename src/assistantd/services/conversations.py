@@ -25,7 +25,7 @@ from assistantd.services.conversation_pages import ItemReader, delete_item, find
 from assistantd.services.documents import encode, metadata_or_empty
 from assistantd.services.files import FileService
 from assistantd.services.item_writes import append_items, resolve_references
-from assistantd.services.response_input import input_items
+from assistantd.services.response_input import input_items, shown
 from assistantd.services.threads import ThreadService, thread_doc
 from assistantd.store.db import Database
 from assistantd.store.repos.pages import Page, render_list
@@ -49,16 +49,8 @@ def conversation_of(thread: bytes | str) -> JSON:
     }
 
 
-def _shown(item: JSON) -> JSON:
-    """An item as a list shows it: without the text read out of its files."""
-    if item["type"] != "message":
-        return item
-    content = [{k: v for k, v in p.items() if k != "_text"} for p in item["content"]]
-    return {**item, "content": content}
-
-
 def _render(items: Sequence[JSON], has_more: bool) -> bytes:
-    docs = [orjson.dumps(_shown(i)) for i in items]
+    docs = [orjson.dumps(shown(i)) for i in items]
     return render_list(Page(docs=docs, has_more=has_more))
 
 
@@ -190,7 +182,7 @@ class ConversationService:
         item = await self.db.read(unit)
         if item is None:
             raise NotFound.object("item", item_id)
-        return orjson.dumps(_shown(item))
+        return orjson.dumps(shown(item))
 
     async def delete_item(self, project: str, conversation_id: str, item_id: str) -> bytes:
         """The item is gone from the conversation (and from the prompts of responses on

@@ -50,10 +50,15 @@ def _compile(statement: Executable, dialect: Any) -> tuple[str, tuple[str, ...],
 class Query:
     """A Core statement plus its SQLite and PostgreSQL texts, each compiled on first use."""
 
-    __slots__ = ("_defaults", "_pg", "_sqlite", "statement")
+    __slots__ = ("_defaults", "_pg", "_sqlite", "sqlite_index", "statement")
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, sqlite_index: tuple[str, str] | None = None) -> None:
+        """`sqlite_index` (table, index): the index SQLite must read that table by. On a
+        WITHOUT ROWID table its planner prefers the primary key whenever that matches the
+        first equality, even where a longer index matches them all (PostgreSQL's planner,
+        with statistics, needs no telling)."""
         self.statement = statement
+        self.sqlite_index = sqlite_index
         self._sqlite: str | None = None
         self._defaults: dict[str, Any] = {}
         self._pg: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
@@ -61,7 +66,13 @@ class Query:
     @property
     def sqlite(self) -> str:
         if self._sqlite is None:
-            self._sqlite, _, self._defaults = _compile(self.statement, _SQLITE)
+            sql, _, self._defaults = _compile(self.statement, _SQLITE)
+            if self.sqlite_index is not None:
+                table, index = self.sqlite_index
+                hinted = sql.replace(f"FROM {table} ", f"FROM {table} INDEXED BY {index} ", 1)
+                assert hinted != sql, f"no FROM {table} in {sql}"
+                sql = hinted
+            self._sqlite = sql
         return self._sqlite
 
     def sqlite_params(self, params: Mapping[str, Any]) -> Mapping[str, Any]:

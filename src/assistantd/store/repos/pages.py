@@ -66,7 +66,19 @@ def _page_query(
     query = select(as_bytes(table.c.doc)).where(
         *(table.c[name] == bindparam(name) for name in scope)
     )
-    return Query(keyset(query, table, descending, after, before))
+    return Query(keyset(query, table, descending, after, before), _index_for(table, scope))
+
+
+def _index_for(table: Table, scope: tuple[str, ...]) -> tuple[str, str] | None:
+    """The index whose columns are the scope's keys then `id`, when it is longer than
+    (key, id): SQLite would otherwise page a thread's messages of one run by walking
+    the whole thread's primary key (store/sql.py, `Query`)."""
+    keys = set(scope) - {"project"}
+    for index in table.indexes:
+        columns = [column.name for column in index.columns]
+        if len(columns) > 2 and columns[-1] == "id" and set(columns[:-1]) == keys:
+            return table.name, str(index.name)
+    return None
 
 
 def keyset(
