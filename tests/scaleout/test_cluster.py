@@ -414,3 +414,51 @@ def test_a_background_response_streams_and_resumes_on_the_other_api_process(
     seqs = [e.sequence_number for e in [*seen, *rest]]
     assert seqs == list(range(len(seqs)))
     assert [e.sequence_number for e in raw] == [e.sequence_number for e in rest]
+
+
+def test_a_conversation_takes_one_response_at_a_time_across_processes(
+    cluster: Cluster, upstream: ScriptedUpstream
+) -> None:
+    """A conversation made on one API process is answered on the other; two responses
+    sent to it at once through both processes: one runs, the other is refused as a
+    second run would be (the thread row is locked across processes), and the
+    conversation holds exactly one turn of each kind more."""
+    upstream.script(
+        Reply(text="Noted."), Reply(text="slow answer", first_delay_s=1.0), Reply(text="x")
+    )
+
+    async def race(conversation: str) -> list[Any]:
+        clients = [make_async_client(api.base_url) for api in cluster.apis]
+        try:
+            calls = [
+                c.responses.create(
+                    model=MODEL, conversation=conversation, input=f"from {i}", background=True
+                )
+                for i, c in enumerate(clients)
+            ]
+            return await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            for c in clients:
+                await c.close()
+
+    with clients_of(cluster) as (first, second):
+        conv = first.conversations.create(
+            items=[{"type": "message", "role": "user", "content": "I am Ada."}]
+        )
+        made = second.responses.create(model=MODEL, conversation=conv.id, input="Remember.")
+        assert made.output_text == "Noted."
+        outcomes = asyncio.run(race(conv.id))
+        refused = [o for o in outcomes if isinstance(o, openai.BadRequestError)]
+        accepted = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert len(refused) == 1, outcomes
+        assert refused[0].code == "thread_locked"
+        (running,) = accepted
+        for _ in range(100):
+            if first.responses.retrieve(running.id).status == "completed":
+                break
+            time.sleep(0.1)
+        items = first.conversations.items.list(conv.id, order="asc").data
+    texts = [i.content[0].text for i in items]  # type: ignore[union-attr]
+    assert texts[:3] == ["I am Ada.", "Remember.", "Noted."]
+    assert len(texts) == 5  # one more question and its answer; the refused one wrote nothing
+    assert texts[4] == "slow answer"
