@@ -280,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     project_list = project_commands.add_parser("list", help="projects that have limits")
     _add_db_options(project_list)
     projects.set_defaults(handler=_projects)
+
+    from assistantd.cli_data import add_data_commands
+
+    add_data_commands(commands, _add_db_options, _settings)
     return parser
 
 

@@ -48,6 +48,9 @@ class Rehearsing:
     async def read_heavy(self, unit: Callable[[Conn], T]) -> T:
         return await self.inner.read_heavy(unit)
 
+    async def snapshot(self, unit: Callable[[Conn], T]) -> T:
+        return await self.inner.snapshot(unit)
+
     async def write(self, unit: Callable[[Conn], T], *, single_write: bool = False) -> T:
         def rehearsal(conn: Conn) -> T:
             unit(conn)

@@ -18,7 +18,7 @@ from assistantd.ids import IdKind, new_id
 from assistantd.protocol.documents import FileDoc
 from assistantd.protocol.files import FILE_PURPOSES, FileListParams
 from assistantd.services.documents import encode
-from assistantd.store.blobs import BlobStore, TempBlob
+from assistantd.store.blobs import BlobStore, TempBlob, file_key
 from assistantd.store.db import Database
 from assistantd.store.repos.files import files_repo
 from assistantd.store.repos.pages import render_list
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def blob_key(file_id: str) -> str:
-    return f"files/{file_id}"
+    return file_key(file_id)
 
 
 def file_doc(

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-__all__ = ["BlobStore", "LocalDirBlobStore", "TempBlob"]
+__all__ = ["file_key", "BlobStore", "LocalDirBlobStore", "TempBlob"]
 
 _COPY_CHUNK = 1024 * 1024
 _HOST = socket.gethostname().replace("~", "-")
@@ -70,6 +70,11 @@ class TempBlob:
             self._file.close()
             self._file = None
         self.path.unlink(missing_ok=True)
+
+
+def file_key(file_id: str) -> str:
+    """The blob key of a File's bytes."""
+    return f"files/{file_id}"
 
 
 class BlobStore(Protocol):

@@ -31,6 +31,12 @@ class Database(Protocol):
         """A read that computes for long (a vector scan): never on the event loop."""
         ...
 
+    async def snapshot(self, unit: Callable[[Conn], T]) -> T:
+        """A long read-only unit that sees one consistent state of the whole database
+        while writes go on (an export): SQLite's WAL read transaction on a connection of
+        its own, off the loop; PostgreSQL's REPEATABLE READ, READ ONLY."""
+        ...
+
     async def write(self, unit: Callable[[Conn], T], *, single_write: bool = False) -> T:
         """Run a unit in a transaction that commits when it returns and rolls back if it raises.
 

@@ -116,6 +116,14 @@ class PostgresDatabase:
     async def read_heavy(self, unit: Callable[[Conn], T]) -> T:
         return await self.read(unit)  # the work is the server's; the loop only waits
 
+    async def snapshot(self, unit: Callable[[Conn], T]) -> T:
+        async with (
+            self._pool.connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            result: T = await greenlet_spawn(unit, _PgConn(connection))
+            return result
+
     async def write(self, unit: Callable[[Conn], T], *, single_write: bool = False) -> T:
         if single_write:
             return await self.read(unit)  # its one write commits by itself

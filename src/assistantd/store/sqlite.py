@@ -179,6 +179,18 @@ class SqliteDatabase:
 
         return await asyncio.to_thread(run)
 
+    async def snapshot(self, unit: Callable[[Conn], T]) -> T:
+        def run() -> T:
+            raw = connect(self.path, self._synchronous)
+            try:
+                raw.execute("BEGIN")  # the snapshot is taken at the first read
+                return unit(_SqliteConn(raw))
+            finally:
+                raw.execute("ROLLBACK")
+                raw.close()
+
+        return await asyncio.to_thread(run)
+
     async def write(self, unit: Callable[[Conn], T], *, single_write: bool = False) -> T:
         # One writer thread commits in groups: a transaction costs nothing extra here.
         loop = asyncio.get_running_loop()

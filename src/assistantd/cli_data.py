@@ -1,0 +1,125 @@
+"""`assistantd export`, `import` and `backup`: wiring for store/archive (docs/data.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistantd.container import embedding_model
+from assistantd.settings import Settings
+from assistantd.store.archive import ArchiveError, export_archive, import_archive
+from assistantd.store.blobs import LocalDirBlobStore
+from assistantd.store.chunks import open_chunk_index
+from assistantd.store.db import open_database
+from assistantd.store.migrate import upgrade
+
+__all__ = ["add_data_commands"]
+
+_BACKUP_PREFIX = "assistantd-"
+_BACKUP_SUFFIX = ".tar.gz"
+
+
+def _export(settings: Settings, target: Path, project: str | None) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        url = settings.resolved_database_url()
+        await upgrade(url)
+        db = open_database(url, pool_size=1)
+        try:
+            name, _ = embedding_model(settings)
+            blobs = LocalDirBlobStore(settings.resolved_blob_dir())
+            manifest = await export_archive(db, blobs, target, project=project, embedding=name)
+            return dict(manifest)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _summary(manifest: dict[str, Any]) -> str:
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    return f"{rows:,} rows, {manifest['chunks']['rows']:,} chunks, {len(manifest['blobs']):,} files"
+
+
+def _do_export(settings: Settings, args: argparse.Namespace) -> int:
+    manifest = _export(settings, args.path, args.project)
+    print(f"exported {_summary(manifest)} to {args.path}")
+    return 0
+
+
+def _do_import(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> str:
+        url = settings.resolved_database_url()
+        await upgrade(url)
+        db = open_database(url, pool_size=2)
+        try:
+            name, dimensions = embedding_model(settings)
+            index = open_chunk_index(db.dialect, dimensions, settings.vector_cache_bytes)
+            blobs = LocalDirBlobStore(settings.resolved_blob_dir())
+            report = await import_archive(db, blobs, args.path, index=index, embedding=name)
+        finally:
+            await db.dispose()
+        rows = sum(report.rows.values())
+        again = "; its files will be embedded again here" if report.reembedded else ""
+        return f"imported {rows:,} rows, {report.chunks:,} chunks, {report.blobs:,} files{again}"
+
+    try:
+        print(asyncio.run(run()))
+    except ArchiveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _do_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """An export named by the time, and the oldest beyond `--keep` removed."""
+    folder: Path = args.dir
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time_ns()
+    # Sortable by name, to the microsecond: two backups in one second do not collide.
+    stamp = (
+        time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f".{now // 1000 % 10**6:06d}Z"
+    )
+    target = folder / f"{_BACKUP_PREFIX}{stamp}{_BACKUP_SUFFIX}"
+    manifest = _export(settings, target, args.project)
+    kept = sorted(
+        p for p in folder.iterdir()
+        if p.name.startswith(_BACKUP_PREFIX) and p.name.endswith(_BACKUP_SUFFIX)
+    )  # fmt: skip
+    for old in kept[: max(0, len(kept) - args.keep)]:
+        old.unlink()
+    print(f"backed up {_summary(manifest)} to {target}")
+    return 0
+
+
+def add_data_commands(
+    commands: Any,
+    add_db_options: Callable[[argparse.ArgumentParser], None],
+    settings_of: Callable[[argparse.Namespace], Settings],
+) -> None:
+    def handler(work: Callable[[Settings, argparse.Namespace], int]) -> Callable[..., int]:
+        return lambda args: work(settings_of(args), args)
+
+    export = commands.add_parser(
+        "export", help="write a consistent archive of the data (a directory, .tar.gz, .tar.zst)"
+    )
+    export.add_argument("path", type=Path, help="where: a new directory, or NAME.tar.gz/.tar.zst")
+    export.add_argument("--project", help="only this project's data")
+    add_db_options(export)
+    export.set_defaults(handler=handler(_do_export))
+
+    load = commands.add_parser("import", help="load an archive (again, if it was cut short)")
+    load.add_argument("path", type=Path, help="the archive: a directory, .tar.gz or .tar.zst")
+    add_db_options(load)
+    load.set_defaults(handler=handler(_do_import))
+
+    backup = commands.add_parser("backup", help="an export into DIR, keeping the newest N")
+    backup.add_argument("dir", type=Path, help="the folder backups are kept in")
+    backup.add_argument("--keep", type=int, default=7, help="how many to keep (7)")
+    backup.add_argument("--project", help="only this project's data")
+    add_db_options(backup)
+    backup.set_defaults(handler=handler(_do_backup))

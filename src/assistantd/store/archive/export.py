@@ -1,0 +1,227 @@
+"""`assistantd export`: one consistent snapshot of the database, and the Files' bytes,
+written as an archive (format.py) while the server goes on serving.
+
+The rows are read in one snapshot (Database.snapshot: SQLite's WAL read transaction,
+PostgreSQL's REPEATABLE READ), a keyset batch at a time, so memory stays flat. Blobs
+never change once written (a File's bytes are kept under its own id), so copying the
+bytes of the Files the snapshot holds, after it, is consistent too; a File deleted
+meanwhile has no bytes left to copy and is listed in the manifest's `gone`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import Table, bindparam, select, text, tuple_
+
+from assistantd import __version__, clock
+from assistantd.store.archive.format import (
+    FORMAT,
+    FORMAT_VERSION,
+    BlobEntry,
+    FileEntry,
+    Manifest,
+    Progress,
+    archived_tables,
+    pack,
+    sha256_of,
+)
+from assistantd.store.blobs import BlobStore, file_key
+from assistantd.store.db import Database
+from assistantd.store.sql import Conn, Query
+
+__all__ = ["export_archive"]
+
+_BATCH = 1000
+
+
+@cache
+def _batch_query(table: Table, scoped: bool, after: bool) -> Query:
+    """A keyset batch of `table` in primary-key order, in one project if `scoped`."""
+    key = list(table.primary_key.columns)
+    query = select(*table.c)
+    if scoped:
+        if "project" in table.c:
+            query = query.where(table.c.project == bindparam("project"))
+        else:  # a child of a table that has one (upload parts of an upload)
+            (fk,) = table.foreign_keys
+            parent = fk.column.table
+            owned = select(fk.column).where(parent.c.project == bindparam("project"))
+            query = query.where(fk.parent.in_(owned))
+    if after:
+        query = query.where(tuple_(*key) > tuple_(*(bindparam(f"k{i}") for i in range(len(key)))))
+    return Query(query.order_by(*key).limit(bindparam("limit")))
+
+
+def _rows(conn: Conn, table: Table, project: str | None) -> Any:
+    names = [str(c.name) for c in table.c]  # plain str: orjson keys
+    width = len(table.primary_key.columns)
+    at = [names.index(c.name) for c in table.primary_key.columns]
+    last: tuple[Any, ...] | None = None
+    while True:
+        values: dict[str, Any] = {"limit": _BATCH}
+        if project is not None:
+            values["project"] = project
+        if last is not None:
+            values.update({f"k{i}": last[i] for i in range(width)})
+        batch = conn.all(_batch_query(table, project is not None, last is not None), values)
+        for row in batch:
+            yield dict(zip(names, row, strict=True))
+        if len(batch) < _BATCH:
+            return
+        last = tuple(batch[-1][i] for i in at)
+
+
+def _chunk_query(dialect: str, scoped: bool) -> Query:
+    embedding = "embedding" if dialect == "sqlite" else "CAST(embedding AS text)"
+    where = "WHERE id > :after"
+    if scoped:
+        where += " AND vector_store_id IN (SELECT id FROM vector_stores WHERE project = :project)"
+    return Query(
+        text(
+            f"SELECT id, vector_store_id, file_id, seq, text, {embedding} FROM vs_chunks"
+            f" {where} ORDER BY id LIMIT :limit"
+        )
+    )
+
+
+def _vector_bytes(value: Any) -> bytes:
+    """A stored embedding as little-endian float32 bytes (SQLite's own form)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    floats = [float(x) for x in str(value).strip("[]").split(",")]
+    return np.asarray(floats, dtype="<f4").tobytes()
+
+
+def _write_jsonl(path: Path, rows: Any, progress: Progress, what: str) -> FileEntry:
+    digest = hashlib.sha256()
+    count = 0
+    with open(path, "wb") as out:
+        for row in rows:
+            line = orjson.dumps(row) + b"\n"
+            out.write(line)
+            digest.update(line)
+            count += 1
+            if count % _BATCH == 0:
+                progress.step(what, count)
+    return {"rows": count, "sha256": digest.hexdigest()}
+
+
+def _noting_ids(rows: Any, ids: list[str]) -> Any:
+    for row in rows:
+        ids.append(row["id"])
+        yield row
+
+
+def _dump(
+    conn: Conn, out: Path, project: str | None, progress: Progress
+) -> tuple[dict[str, FileEntry], FileEntry, list[str]]:
+    (out / "tables").mkdir(parents=True)
+    tables: dict[str, FileEntry] = {}
+    file_ids: list[str] = []
+    for table in archived_tables():
+        rows = _rows(conn, table, project)
+        if table.name == "files":
+            rows = _noting_ids(rows, file_ids)
+        path = out / "tables" / f"{table.name}.jsonl"
+        tables[str(table.name)] = _write_jsonl(path, rows, progress, str(table.name))
+
+    query = _chunk_query(conn.dialect, project is not None)
+
+    def chunks() -> Any:
+        after = 0
+        while True:
+            values: dict[str, Any] = {"after": after, "limit": _BATCH}
+            if project is not None:
+                values["project"] = project
+            batch = conn.all(query, values)
+            for _chunk_id, store, file_id, seq, body, embedding in batch:
+                vector = base64.b64encode(_vector_bytes(embedding)).decode()
+                yield {
+                    "vector_store_id": store,
+                    "file_id": file_id,
+                    "seq": seq,
+                    "text": body,
+                    "embedding": vector,
+                }
+            if len(batch) < _BATCH:
+                return
+            after = batch[-1][0]
+
+    chunk_entry = _write_jsonl(out / "chunks.jsonl", chunks(), progress, "chunks")
+    return tables, chunk_entry, file_ids
+
+
+def _copy_blobs(
+    blobs: BlobStore, file_ids: list[str], out: Path, progress: Progress
+) -> tuple[dict[str, BlobEntry], list[str]]:
+    (out / "blobs").mkdir()
+    kept: dict[str, BlobEntry] = {}
+    gone: list[str] = []
+    for n, file_id in enumerate(file_ids, 1):
+        target = out / "blobs" / file_id
+        try:
+            shutil.copyfile(blobs.path(file_key(file_id)), target)
+        except FileNotFoundError:
+            gone.append(file_id)  # deleted after the snapshot was taken
+            continue
+        kept[file_id] = {"bytes": target.stat().st_size, "sha256": sha256_of(target)}
+        progress.step("files", n)
+    return kept, gone
+
+
+async def export_archive(
+    db: Database,
+    blobs: BlobStore,
+    target: Path,
+    *,
+    project: str | None = None,
+    embedding: str,
+    progress: Progress | None = None,
+) -> Manifest:
+    """Write the archive to `target`: a new directory, or a `.tar.gz`/`.tar.zst` file."""
+    shown = progress or Progress("exporting")
+    if target.exists():
+        raise FileExistsError(f"{target} already exists")
+    packed = target.name.endswith((".tar.gz", ".tgz", ".tar.zst"))
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as scratch:
+        out = Path(scratch) / "archive" if packed else target.with_name(target.name + ".partial")
+        out.mkdir()
+        try:
+            tables, chunks, file_ids = await db.snapshot(
+                lambda conn: _dump(conn, out, project, shown)
+            )
+            kept, gone = _copy_blobs(blobs, file_ids, out, shown)
+            manifest: Manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "source_version": __version__,
+                "created_at": clock.now(),
+                "backend": db.dialect,
+                "project": project,
+                "embedding": embedding,
+                "tables": tables,
+                "chunks": chunks,
+                "blobs": kept,
+                "gone": gone,
+            }
+            (out / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+            if packed:
+                pack(out, target)
+            else:
+                out.rename(target)
+        except BaseException:
+            if not packed:
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+        finally:
+            shown.close()
+    return manifest

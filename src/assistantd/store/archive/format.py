@@ -1,0 +1,145 @@
+"""The archive's layout, its manifest, and reading and writing it as a directory or a
+tarball. Everything else about archives (what is in them, how they are made and loaded)
+is in export.py and load.py."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TypedDict
+
+from sqlalchemy import Table
+
+from assistantd.store.tables import Base
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Manifest",
+    "Progress",
+    "archived_tables",
+    "pack",
+    "sha256_of",
+    "unpacked",
+]
+
+FORMAT = "assistantd-archive"
+FORMAT_VERSION = 1
+_CHUNK = 1024 * 1024
+
+
+class FileEntry(TypedDict):
+    rows: int
+    sha256: str
+
+
+class BlobEntry(TypedDict):
+    bytes: int
+    sha256: str
+
+
+class Manifest(TypedDict):
+    format: str
+    format_version: int
+    source_version: str
+    created_at: int
+    backend: str
+    project: str | None
+    # Which model made the chunks' embeddings: an import with another re-embeds them.
+    embedding: str
+    tables: dict[str, FileEntry]
+    chunks: FileEntry
+    blobs: dict[str, BlobEntry]  # by File id
+    gone: list[str]  # Files deleted while the export ran: rows kept, no bytes
+
+
+def archived_tables() -> list[Table]:
+    """Every mapped table, parents before children (the order rows are loaded in)."""
+    return list(Base.metadata.sorted_tables)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Progress:
+    """A one-line progress report on a terminal; nothing otherwise (cron, CI, pipes)."""
+
+    def __init__(self, verb: str, stream: IO[str] | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.shown = self.stream.isatty()
+        self.verb = verb
+
+    def step(self, what: str, done: int) -> None:
+        if self.shown:
+            self.stream.write(f"\r{self.verb} {what}: {done:,}\033[K")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+
+
+def _compression(path: Path) -> str | None:
+    name = path.name
+    if name.endswith((".tar.gz", ".tgz")):
+        return "gz"
+    if name.endswith(".tar.zst"):
+        return "zst"
+    return None
+
+
+def pack(source: Path, target: Path) -> None:
+    """The archive directory `source` as the tarball `target` (written, then renamed)."""
+    kind = _compression(target)
+    partial = target.with_name(target.name + ".partial")
+    if kind == "gz":
+        with tarfile.open(partial, "w:gz") as tar:
+            tar.add(source, arcname=".")
+    else:
+        import zstandard
+
+        with (
+            open(partial, "wb") as raw,
+            zstandard.ZstdCompressor().stream_writer(raw) as out,
+            tarfile.open(fileobj=out, mode="w|") as tar,
+        ):
+            tar.add(source, arcname=".")
+    os.replace(partial, target)
+
+
+@contextmanager
+def unpacked(path: Path, scratch: Path) -> Iterator[Path]:
+    """The archive at `path` as a directory: itself, or a tarball unpacked in `scratch`
+    (removed after). A damaged tarball raises tarfile.TarError or OSError."""
+    kind = _compression(path)
+    if path.is_dir() or kind is None:
+        yield path
+        return
+    target = scratch / "unpacked"
+    try:
+        if kind == "gz":
+            with tarfile.open(path, "r:gz") as tar:
+                tar.extractall(target, filter="data")
+        else:
+            import zstandard
+
+            with (
+                open(path, "rb") as raw,
+                zstandard.ZstdDecompressor().stream_reader(raw) as src,
+                tarfile.open(fileobj=src, mode="r|") as tar,
+            ):
+                tar.extractall(target, filter="data")
+        yield target
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
