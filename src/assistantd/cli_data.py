@@ -55,7 +55,9 @@ def _do_import(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> str:
         url = settings.resolved_database_url()
         await upgrade(url)
-        db = open_database(url, pool_size=2)
+        # NORMAL, not FULL, on SQLite: an import cut short by a power loss is simply
+        # run again (it is idempotent), so it need not pay a sync per transaction.
+        db = open_database(url, pool_size=2, sqlite_synchronous="NORMAL")
         try:
             name, dimensions = embedding_model(settings)
             index = open_chunk_index(db.dialect, dimensions, settings.vector_cache_bytes)

@@ -220,7 +220,7 @@ def test_an_import_killed_midway_finishes_when_run_again(
     source: Server, upstream: ScriptedUpstream, tmp_path: Path
 ) -> None:
     with make_client(source.base_url) as c:
-        for n in range(100):  # 3,200 messages more, so that the kill lands midway
+        for n in range(200):  # 6,400 messages more, so that the kill lands midway
             batch = [{"role": "user", "content": f"m{n}.{i}"} for i in range(32)]
             c.beta.threads.create(messages=batch)  # type: ignore[arg-type]
     archive = tmp_path / "big"

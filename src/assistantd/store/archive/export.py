@@ -31,8 +31,8 @@ from assistantd.store.archive.format import (
     Manifest,
     Progress,
     archived_tables,
+    copy_hashed,
     pack,
-    sha256_of,
 )
 from assistantd.store.blobs import BlobStore, file_key
 from assistantd.store.db import Database
@@ -169,11 +169,12 @@ def _copy_blobs(
     for n, file_id in enumerate(file_ids, 1):
         target = out / "blobs" / file_id
         try:
-            shutil.copyfile(blobs.path(file_key(file_id)), target)
+            size, digest = copy_hashed(blobs.path(file_key(file_id)), target)
         except FileNotFoundError:
+            target.unlink(missing_ok=True)
             gone.append(file_id)  # deleted after the snapshot was taken
             continue
-        kept[file_id] = {"bytes": target.stat().st_size, "sha256": sha256_of(target)}
+        kept[file_id] = {"bytes": size, "sha256": digest}
         progress.step("files", n)
     return kept, gone
 

@@ -24,6 +24,7 @@ __all__ = [
     "Manifest",
     "Progress",
     "archived_tables",
+    "copy_hashed",
     "pack",
     "sha256_of",
     "unpacked",
@@ -70,6 +71,18 @@ def sha256_of(path: Path) -> str:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def copy_hashed(source: Path, target: Path) -> tuple[int, str]:
+    """Copy a file and hash what was copied, in one read: (bytes, sha256)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(source, "rb") as src, open(target, "wb") as out:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
 
 
 class Progress:

@@ -49,7 +49,7 @@ from assistantd.store.sql import Conn, Query
 
 __all__ = ["ArchiveError", "ImportReport", "import_archive"]
 
-_BATCH = 500
+_BATCH = 2000
 JSON = dict[str, Any]
 
 

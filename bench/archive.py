@@ -1,0 +1,209 @@
+"""`assistantd export` and `import` throughput against the raw floor, in the same run.
+
+The database: THREADS threads of MESSAGES messages, CHUNKS vector-store chunks (384
+float32 each, with their full-text index), and FILES_MB of File bytes in FILES files,
+seeded straight through the store. On SQLite:
+- export: `assistantd export DIR` against the floor, SQLite's online `.backup` of the
+  database file plus a plain copy of the blob directory;
+- import: `assistantd import DIR` into a fresh database against the floor, a copy of
+  that backup file and of the blob directory back.
+The ratio is floor time / our time (1.0: as fast as copying; target at least 0.5).
+
+Reproduce: make dev && .venv/bin/python -m bench.archive [--threads 1000 --messages 100
+           --chunks 100000 --files-mb 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from assistantd import clock
+from assistantd.ids import IdKind, new_id
+from assistantd.protocol.messages import MessageCreate
+from assistantd.services.messages import message_doc
+from assistantd.store.blobs import LocalDirBlobStore, file_key
+from assistantd.store.chunks import NewChunk
+from assistantd.store.chunks.sqlite import SqliteChunkIndex
+from assistantd.store.db import open_database
+from assistantd.store.migrate import upgrade
+from assistantd.store.repos.messages import messages_repo
+from assistantd.store.repos.threads import threads_repo
+from assistantd.store.sql import Conn, Query
+from assistantd.store.tables import FileRow, VectorStoreRow, table_of
+from bench.harness import machine
+
+_FILES = Query(table_of(FileRow).insert())
+_STORES = Query(table_of(VectorStoreRow).insert())
+
+
+def _thread_rows(threads: int, messages: int) -> list[tuple[dict, list[dict]]]:
+    req = MessageCreate(role="user", content="What is a penguin? " * 4)
+    out = []
+    for _ in range(threads):
+        tid = new_id(IdKind.thread)
+        now = clock.now()
+        doc = {
+            "id": tid,
+            "object": "thread",
+            "created_at": now,
+            "metadata": {},
+            "tool_resources": {},
+        }
+        thread = {
+            "id": tid,
+            "project": "default",
+            "created_at": now,
+            "doc": orjson.dumps(doc).decode(),
+        }
+        rows = []
+        for _ in range(messages):
+            mid = new_id(IdKind.message)
+            m = message_doc(req, message_id=mid, thread_id=tid, created_at=now)
+            rows.append({"id": mid, "project": "default", "thread_id": tid, "run_id": None,
+                         "created_at": now, "doc": orjson.dumps(m).decode()})  # fmt: skip
+        out.append((thread, rows))
+    return out
+
+
+async def _seed(url: str, blob_dir: Path, args: argparse.Namespace) -> None:
+    await upgrade(url)
+    db = open_database(url)
+    blobs = LocalDirBlobStore(blob_dir)
+    try:
+        for start in range(0, args.threads, 50):
+            batch = _thread_rows(min(50, args.threads - start), args.messages)
+
+            def write(conn: Conn, batch: list = batch) -> None:
+                for thread, rows in batch:
+                    threads_repo.insert(conn, thread)
+                    messages_repo.insert_many(conn, rows)
+
+            await db.write(write)
+        size = args.files_mb * 1024 * 1024 // args.files
+        file_ids = []
+        for _ in range(args.files):
+            fid = new_id(IdKind.file)
+            temp = blobs.temp()
+            temp.write(os.urandom(size))
+            blobs.keep(temp, file_key(fid))
+            doc = {"id": fid, "object": "file", "bytes": size, "created_at": 1,
+                   "filename": f"{fid}.bin", "purpose": "assistants",
+                   "status": "processed"}  # fmt: skip
+            row = {"id": fid, "project": "default", "created_at": 1, "purpose": "assistants",
+                   "bytes": size, "expires_at": None,
+                   "doc": orjson.dumps(doc).decode()}  # fmt: skip
+            await db.write(lambda conn, row=row: conn.execute(_FILES, row))
+            file_ids.append(fid)
+        store = new_id(IdKind.vector_store)
+        doc = {"id": store, "object": "vector_store", "file_counts": {"completed": args.files}}
+        await db.write(
+            lambda conn: conn.execute(
+                _STORES,
+                {
+                    "id": store,
+                    "project": "default",
+                    "created_at": 1,
+                    "expires_at": None,
+                    "generation": 1,
+                    "doc": orjson.dumps(doc).decode(),
+                },  # fmt: skip
+            )
+        )
+        index = SqliteChunkIndex(384, 1 << 20)
+        rng = np.random.default_rng(1)
+        per_file = max(1, args.chunks // args.files)
+        for fid in file_ids:
+            vectors = rng.standard_normal((per_file, 384)).astype(np.float32)
+            chunks = [
+                NewChunk(seq=i, text=f"chunk {i} of {fid} about penguins and ice", embedding=v)
+                for i, v in enumerate(vectors)
+            ]
+            await db.write(lambda conn, f=fid, c=chunks: index.add(conn, store, f, c))
+    finally:
+        await db.dispose()
+
+
+def _cli(*args: str, data: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "assistantd", *args, "--database-url",
+         f"sqlite:///{data / 'assistantd.db'}", "--data-dir", str(data)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def _floor_export(data: Path, out: Path) -> float:
+    started = time.perf_counter()
+    out.mkdir()
+    source = sqlite3.connect(data / "assistantd.db")
+    target = sqlite3.connect(out / "assistantd.db")
+    source.backup(target)
+    target.close()
+    source.close()
+    shutil.copytree(data / "blobs", out / "blobs")
+    return time.perf_counter() - started
+
+
+def _floor_import(backup: Path, target: Path) -> float:
+    started = time.perf_counter()
+    target.mkdir()
+    shutil.copyfile(backup / "assistantd.db", target / "assistantd.db")
+    shutil.copytree(backup / "blobs", target / "blobs")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=100)
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--files-mb", type=int, default=1024)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="assistantd-archive-bench-"))
+    try:
+        data = root / "data"
+        data.mkdir()
+        started = time.perf_counter()
+        asyncio.run(_seed(f"sqlite:///{data / 'assistantd.db'}", data / "blobs", args))
+        seeded = time.perf_counter() - started
+        db_mb = (data / "assistantd.db").stat().st_size / 2**20
+        floor_out = _floor_export(data, root / "floor")
+        ours_out = _cli("export", str(root / "archive"), data=data)
+        floor_in = _floor_import(root / "floor", root / "floor-restored")
+        fresh = root / "imported"
+        fresh.mkdir()
+        ours_in = _cli("import", str(root / "archive"), data=fresh)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    print(
+        f"machine: {machine()}; {args.threads:,} threads x {args.messages} messages, "
+        f"{args.chunks:,} chunks, {args.files_mb:,} MB in {args.files} files "
+        f"(database {db_mb:,.0f} MB); seeded in {seeded:.0f} s"
+    )
+    print("| step | floor s | assistantd s | ratio (floor / ours) |")
+    print("|---|---|---|---|")
+    print(f"| export | {floor_out:.1f} | {ours_out:.1f} | {floor_out / ours_out:.2f} |")
+    print(f"| import | {floor_in:.1f} | {ours_in:.1f} | {floor_in / ours_in:.2f} |")
+    print(
+        "reproduce: .venv/bin/python -m bench.archive"
+        f" --threads {args.threads} --messages {args.messages} --chunks {args.chunks}"
+        f" --files {args.files} --files-mb {args.files_mb}"
+    )
+
+
+if __name__ == "__main__":
+    main()
