@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from assistantd.container import embedding_model
 from assistantd.settings import Settings
@@ -51,7 +55,46 @@ def _do_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _from_api(settings: Settings, args: argparse.Namespace, scratch: Path) -> Path:
+    """Walk the peer into an archive in `scratch`; the id mapping is written beside."""
+    from assistantd.services.peer_import import walk_peer
+
+    key = args.api_key or os.environ.get("ASSISTANTD_PEER_API_KEY") or ""
+    archive = scratch / "peer"
+    mapping = walk_peer(
+        args.from_api,
+        key,
+        archive,
+        project=args.project,
+        thread_ids=args.thread_id or [],
+        page_size=args.page_size,
+    )
+    target = args.mapping or settings.data_dir / f"import-mapping-{int(time.time())}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(orjson.dumps(mapping, option=orjson.OPT_INDENT_2))
+    if mapping:
+        print(f"{len(mapping):,} ids were not in assistantd's form: new ones in {target}")
+    return archive
+
+
 def _do_import(settings: Settings, args: argparse.Namespace) -> int:
+    if (args.path is None) == (args.from_api is None):
+        print("error: give an archive, or --from-api BASE_URL", file=sys.stderr)
+        return 2
+    if args.from_api is not None:
+        from assistantd.services.peer_import import PeerError
+
+        with tempfile.TemporaryDirectory(prefix="assistantd-peer-") as scratch:
+            try:
+                args.path = _from_api(settings, args, Path(scratch))
+            except PeerError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            return _load(settings, args)
+    return _load(settings, args)
+
+
+def _load(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> str:
         url = settings.resolved_database_url()
         await upgrade(url)
@@ -114,8 +157,20 @@ def add_data_commands(
     add_db_options(export)
     export.set_defaults(handler=handler(_do_export))
 
-    load = commands.add_parser("import", help="load an archive (again, if it was cut short)")
-    load.add_argument("path", type=Path, help="the archive: a directory, .tar.gz or .tar.zst")
+    load = commands.add_parser(
+        "import", help="load an archive (again, if cut short), or another server's data"
+    )
+    load.add_argument(
+        "path", type=Path, nargs="?", help="the archive: a directory, .tar.gz or .tar.zst"
+    )
+    load.add_argument("--from-api", metavar="BASE_URL", help="walk this server's API instead")
+    load.add_argument("--api-key", help="its API key (or ASSISTANTD_PEER_API_KEY)")
+    load.add_argument(
+        "--thread-id", action="append", help="a thread to take (a peer that cannot list them)"
+    )
+    load.add_argument("--project", default="default", help="the project it arrives in")
+    load.add_argument("--mapping", type=Path, help="where to write the old → new id mapping")
+    load.add_argument("--page-size", type=int, default=100, help="objects per list page (100)")
     add_db_options(load)
     load.set_defaults(handler=handler(_do_import))
 

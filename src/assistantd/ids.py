@@ -15,7 +15,15 @@ import threading
 import time
 from enum import StrEnum
 
-__all__ = ["IdKind", "InvalidIdError", "check_id", "id_key", "new_conversation_id", "new_id"]
+__all__ = [
+    "IdKind",
+    "InvalidIdError",
+    "check_id",
+    "id_at",
+    "id_key",
+    "new_conversation_id",
+    "new_id",
+]
 
 # In ASCII order, so that ids sort by bytes (SQLite BINARY, PostgreSQL "C").
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -112,6 +120,13 @@ _generator = _Generator()
 def new_id(kind: IdKind) -> str:
     """A new id for an object of `kind`, e.g. `new_id(IdKind.thread)` → `thread_0Uc3…`."""
     return kind.value + _generator.next()
+
+
+def id_at(kind: IdKind, ms: int) -> str:
+    """An id of `kind` that sorts at millisecond `ms` (an object imported from a server
+    whose ids are not time-ordered keeps its place in every list)."""
+    rand = int.from_bytes(os.urandom(12), "big") % _RAND_SPACE
+    return kind.value + _encode(max(ms, 0), _TIME_CHARS) + _encode(rand, _RAND_CHARS)
 
 
 def new_conversation_id() -> str:

@@ -387,3 +387,51 @@ def test_backups_keep_the_newest_and_restore(
         done = _cli(restored, "import", str(kept[-1]))
         assert done.returncode == 0, done.stderr
         _same(_everything(source), _everything(restored))
+
+
+def test_another_server_is_walked_through_its_api(
+    source: Server, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    """`import --from-api` against a second live server, pages of 7 so that every list
+    takes several: the objects arrive with their ids, Files with their bytes, and the
+    stores' files are ingested again here and found by search."""
+    before = _everything(source)
+    with running_server("postgres", tmp_path / "walked", route_env(upstream)) as target:
+        mapping = tmp_path / "mapping.json"
+        done = _cli(
+            target, "import", "--from-api", f"{source.base_url}/v1", "--api-key", "sk-peer",
+            "--page-size", "7", "--mapping", str(mapping),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(mapping.read_text()) == {}  # assistantd's ids are kept as they are
+        with make_client(target.base_url) as c:
+            for store in _listing(c, "/vector_stores"):
+                for _ in range(200):
+                    if c.vector_stores.retrieve(store["id"]).status == "completed":
+                        break
+                    time.sleep(0.1)
+        after = _everything(target)
+        again = _cli(target, "import", "--from-api", f"{source.base_url}/v1", "--page-size", "50")
+        assert again.returncode == 0, again.stderr  # a second walk adds nothing
+        assert _everything(target)["threads"] == after["threads"]
+    for key in ("assistants", "threads", "files"):
+        assert after[key] == before[key], key
+    for thread in before["threads"]:
+        tid = thread["id"]
+        assert after[tid]["messages"] == before[tid]["messages"]
+        assert [r["id"] for r in after[tid]["runs"]] == [r["id"] for r in before[tid]["runs"]]
+    for f in before["files"]:
+        assert after[f["id"]] == before[f["id"]]
+    for store in before["stores"]:
+        for q in QUERIES:
+            found = {(h[0], h[1]) for h in after[f"{store['id']}:{q}"]}
+            assert found == {(h[0], h[1]) for h in before[f"{store['id']}:{q}"]}
+
+
+def test_a_peer_that_cannot_be_walked_is_refused(source: Server, tmp_path: Path) -> None:
+    with running_server("sqlite", tmp_path / "nowhere") as target:
+        done = _cli(target, "import", "--from-api", "http://127.0.0.1:9/v1", "--api-key", "k")
+        assert done.returncode == 2
+        assert "error:" in done.stderr
+        both = _cli(target, "import", str(tmp_path), "--from-api", f"{source.base_url}/v1")
+        assert both.returncode == 2
