@@ -435,3 +435,154 @@ def test_a_peer_that_cannot_be_walked_is_refused(source: Server, tmp_path: Path)
         assert "error:" in done.stderr
         both = _cli(target, "import", str(tmp_path), "--from-api", f"{source.base_url}/v1")
         assert both.returncode == 2
+
+
+class _OpenAIShapedPeer:
+    """A peer as OpenAI was: random ids, no thread listing, a Bearer key required.
+    It serves a thread of two messages, a run with a step, a File and a store of it."""
+
+    KEY = "sk-peer-secret"
+
+    def __init__(self) -> None:
+        from tests.upstream import free_port
+
+        self.port = free_port()
+        t = 1_700_000_000
+        self.objects = {
+            "assistant": {"id": "asst_Qx7", "object": "assistant", "created_at": t,
+                          "name": "Old", "model": "gpt-4o", "instructions": "Be kind.",
+                          "tools": [{"type": "file_search"}], "metadata": {},
+                          "description": None, "temperature": 1.0, "top_p": 1.0,
+                          "response_format": "auto",
+                          "tool_resources": {"file_search": {"vector_store_ids": ["vs_Z9"]}}},
+            "thread": {"id": "thread_aB3", "object": "thread", "created_at": t + 1,
+                       "metadata": {}, "tool_resources": {}},
+            "file": {"id": "file-k2", "object": "file", "created_at": t, "bytes": 14,
+                     "filename": "notes.txt", "purpose": "assistants", "status": "processed",
+                     "expires_at": None, "status_details": None},
+            "store": {"id": "vs_Z9", "object": "vector_store", "created_at": t, "name": "n",
+                      "usage_bytes": 0, "status": "completed",
+                      "expires_at": None, "last_active_at": t, "metadata": {},
+                      "file_counts": {"in_progress": 0, "completed": 1, "failed": 0,
+                                      "cancelled": 0, "total": 1}},
+        }  # fmt: skip
+        thread = "thread_aB3"
+        self.messages = [
+            {"id": f"msg_{n}", "object": "thread.message", "created_at": t + 1 + n,
+             "assistant_id": "asst_Qx7" if role == "assistant" else None, "thread_id": thread,
+             "run_id": "run_r1" if role == "assistant" else None, "status": "completed",
+             "incomplete_details": None, "completed_at": t + 1 + n, "incomplete_at": None,
+             "role": role, "content": [{"type": "text", "text": {"value": text,
+                                                                  "annotations": []}}],
+             "attachments": [], "metadata": {}}
+            for n, (role, text) in enumerate((("user", "Hi"), ("assistant", "Hello")))
+        ]  # fmt: skip
+        self.run = {"id": "run_r1", "object": "thread.run", "created_at": t + 2,
+                    "assistant_id": "asst_Qx7", "thread_id": thread, "status": "completed",
+                    "started_at": t + 2, "expires_at": None, "cancelled_at": None,
+                    "failed_at": None, "completed_at": t + 3, "required_action": None,
+                    "last_error": None, "model": "gpt-4o", "instructions": "Be kind.",
+                    "tools": [], "metadata": {}, "incomplete_details": None, "usage": None,
+                    "temperature": 1.0, "top_p": 1.0, "max_prompt_tokens": None,
+                    "max_completion_tokens": None,
+                    "truncation_strategy": {"type": "auto", "last_messages": None},
+                    "response_format": "auto", "tool_choice": "auto",
+                    "parallel_tool_calls": True}  # fmt: skip
+        self.step = {"id": "step_s1", "object": "thread.run.step", "created_at": t + 2,
+                     "run_id": "run_r1", "assistant_id": "asst_Qx7", "thread_id": thread,
+                     "type": "message_creation", "status": "completed", "cancelled_at": None,
+                     "completed_at": t + 3, "expired_at": None, "failed_at": None,
+                     "last_error": None, "usage": None, "metadata": None,
+                     "step_details": {"type": "message_creation",
+                                      "message_creation": {"message_id": "msg_1"}}}  # fmt: skip
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response
+        from starlette.routing import Route
+
+        def page(data: list[Any]) -> JSONResponse:
+            return JSONResponse({"object": "list", "data": data, "has_more": False})
+
+        def guarded(make: Any) -> Any:
+            async def endpoint(request: Request) -> Response:
+                if request.headers.get("authorization") != f"Bearer {self.KEY}":
+                    return JSONResponse({"error": {"message": "bad key"}}, status_code=401)
+                answer: Response = make(request)
+                return answer
+
+            return endpoint
+
+        o = self.objects
+        routes = [
+            Route("/v1/assistants", guarded(lambda r: page([o["assistant"]]))),
+            Route("/v1/threads", guarded(lambda r: JSONResponse({}, status_code=404))),
+            Route("/v1/threads/thread_aB3", guarded(lambda r: JSONResponse(o["thread"]))),
+            Route("/v1/threads/thread_aB3/messages", guarded(lambda r: page(self.messages))),
+            Route("/v1/threads/thread_aB3/runs", guarded(lambda r: page([self.run]))),
+            Route("/v1/threads/thread_aB3/runs/run_r1/steps", guarded(lambda r: page([self.step]))),
+            Route("/v1/files", guarded(lambda r: page([o["file"]]))),
+            Route("/v1/files/file-k2/content", guarded(lambda r: Response(b"peer notes tea"))),
+            Route("/v1/vector_stores", guarded(lambda r: page([o["store"]]))),
+            Route("/v1/vector_stores/vs_Z9/files", guarded(lambda r: page([
+                {"id": "file-k2", "object": "vector_store.file", "created_at": 1,
+                 "vector_store_id": "vs_Z9", "status": "completed", "usage_bytes": 14,
+                 "last_error": None, "chunking_strategy": {"type": "static", "static": {
+                     "max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}},
+                 "attributes": {}}]))),
+        ]  # fmt: skip
+        return Starlette(routes=routes)
+
+
+def test_a_peer_with_openai_ids_arrives_with_new_ones_and_a_mapping(
+    upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    peer = _OpenAIShapedPeer()
+    config = uvicorn.Config(peer.app(), port=peer.port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    runner = threading.Thread(target=server.run, daemon=True)
+    runner.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        with running_server("sqlite", tmp_path / "from-openai", route_env(upstream)) as target:
+            base = f"http://127.0.0.1:{peer.port}/v1"
+            refused = _cli(target, "import", "--from-api", base, "--api-key", peer.KEY)
+            assert refused.returncode == 2
+            assert "--thread-id" in refused.stderr  # it cannot list threads
+            wrong = _cli(target, "import", "--from-api", base, "--api-key", "nope",
+                         "--thread-id", "thread_aB3")  # fmt: skip
+            assert "refused the API key" in wrong.stderr
+            mapping_file = tmp_path / "mapping.json"
+            done = _cli(target, "import", "--from-api", base, "--api-key", peer.KEY,
+                        "--thread-id", "thread_aB3", "--mapping", str(mapping_file))  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            mapping = json.loads(mapping_file.read_text())
+            assert set(mapping) == {"asst_Qx7", "thread_aB3", "msg_0", "msg_1", "run_r1",
+                                    "step_s1", "file-k2", "vs_Z9"}  # fmt: skip
+            with make_client(target.base_url) as c:
+                thread = mapping["thread_aB3"]
+                listed = c.beta.threads.messages.list(thread, order="asc").data
+                assert [m.id for m in listed] == [mapping["msg_0"], mapping["msg_1"]]
+                assert listed[1].run_id == mapping["run_r1"]
+                assert listed[1].assistant_id == mapping["asst_Qx7"]
+                assistant = c.beta.assistants.retrieve(mapping["asst_Qx7"])
+                stores = assistant.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
+                assert stores == [mapping["vs_Z9"]]
+                (step,) = c.beta.threads.runs.steps.list(mapping["run_r1"], thread_id=thread).data
+                assert step.step_details.message_creation.message_id == mapping["msg_1"]  # type: ignore[union-attr]
+                assert c.files.content(mapping["file-k2"]).read() == b"peer notes tea"
+                for _ in range(200):
+                    store = c.vector_stores.retrieve(mapping["vs_Z9"])
+                    if store.status == "completed":
+                        break
+                    time.sleep(0.1)
+                assert store.file_counts.completed == 1
+                hits = c.vector_stores.search(store.id, query="tea").data
+                assert hits[0].file_id == mapping["file-k2"]
+    finally:
+        server.should_exit = True
+        runner.join(timeout=10)
