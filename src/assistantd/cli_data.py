@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from assistantd.container import embedding_model
+from assistantd.retrieval.embeddings import embedding_model
 from assistantd.settings import Settings
 from assistantd.store.archive import ArchiveError, export_archive, import_archive
 from assistantd.store.blobs import LocalDirBlobStore
@@ -28,13 +28,19 @@ _BACKUP_PREFIX = "assistantd-"
 _BACKUP_SUFFIX = ".tar.gz"
 
 
+def _model(settings: Settings) -> tuple[str, int]:
+    return embedding_model(
+        settings.embeddings_base_url, settings.embeddings_model, settings.embeddings_dimensions
+    )
+
+
 def _export(settings: Settings, target: Path, project: str | None) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
         url = settings.resolved_database_url()
         await upgrade(url)
         db = open_database(url, pool_size=1)
         try:
-            name, _ = embedding_model(settings)
+            name, _ = _model(settings)
             blobs = LocalDirBlobStore(settings.resolved_blob_dir())
             manifest = await export_archive(db, blobs, target, project=project, embedding=name)
             return dict(manifest)
@@ -102,7 +108,7 @@ def _load(settings: Settings, args: argparse.Namespace) -> int:
         # run again (it is idempotent), so it need not pay a sync per transaction.
         db = open_database(url, pool_size=2, sqlite_synchronous="NORMAL")
         try:
-            name, dimensions = embedding_model(settings)
+            name, dimensions = _model(settings)
             index = open_chunk_index(db.dialect, dimensions, settings.vector_cache_bytes)
             blobs = LocalDirBlobStore(settings.resolved_blob_dir())
             report = await import_archive(db, blobs, args.path, index=index, embedding=name)

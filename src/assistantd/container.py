@@ -54,7 +54,7 @@ from assistantd.tools.code_interpreter.sessions import SessionPool
 from assistantd.tools.code_interpreter.tool import CodeInterpreter
 from assistantd.tools.file_search.tool import FileSearch
 
-__all__ = ["Container", "embedding_model"]
+__all__ = ["Container"]
 
 
 @dataclass(frozen=True)
@@ -299,16 +299,6 @@ def _prepare_limits(settings: Settings) -> PrepareLimits:
             pdf_content_bytes=settings.ingest_pdf_content_mb * mb,
         ),
     )
-
-
-def embedding_model(settings: Settings) -> tuple[str, int]:
-    """Which model embeds file_search chunks here, and its vectors' length: an archive
-    made by another is re-embedded on import (store/archive/load.py)."""
-    if settings.embeddings_base_url:
-        return f"{settings.embeddings_model}@{settings.embeddings_base_url}", int(
-            settings.embeddings_dimensions
-        )
-    return MiniLMEmbedder.name, MiniLMEmbedder.dimensions
 
 
 def _embedder(settings: Settings) -> Embedder:

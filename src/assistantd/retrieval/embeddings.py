@@ -35,6 +35,7 @@ import numpy.typing as npt
 from assistantd.retrieval.lanes import FairTurns, Lane
 
 __all__ = [
+    "embedding_model",
     "Embedder",
     "EmbeddingError",
     "MiniLMEmbedder",
@@ -264,3 +265,11 @@ class UpstreamEmbedder:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def embedding_model(base_url: str | None, model: str, dimensions: int) -> tuple[str, int]:
+    """Which model embeds chunks with this configuration, and its vectors' length (an
+    archive made by another model is embedded again on import: store/archive/load.py)."""
+    if base_url:
+        return f"{model}@{base_url}", dimensions
+    return MiniLMEmbedder.name, MiniLMEmbedder.dimensions
