@@ -4,19 +4,13 @@ auto-pagination, a response on it, an item deleted (tests/node/conversations.mjs
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.contract.helpers import run_node
 from tests.servers import Server, running_server
 from tests.upstream import Reply, ScriptedUpstream, route_env
-
-NODE_DIR = Path(__file__).parents[1] / "node"
 
 
 @pytest.fixture(scope="module")
@@ -31,21 +25,9 @@ def node_server(
 def test_the_node_sdk_reads_a_thread_as_a_conversation(
     node_server: Server, upstream: ScriptedUpstream
 ) -> None:
-    node = shutil.which("node")
-    if node is None or not (NODE_DIR / "node_modules" / "openai").exists():
-        pytest.fail("Node.js and `npm install --prefix tests/node` are needed (make test does it)")
     upstream.reset()
     upstream.script(Reply(text="You are Ada."))
-    done = subprocess.run(
-        [node, str(NODE_DIR / "conversations.mjs")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "ASSISTANTD_BASE_URL": f"{node_server.base_url}/v1"},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    out = run_node("conversations.mjs", f"{node_server.base_url}/v1")
     assert out["seen"]["object"] == "conversation"
     assert out["seen"]["id"].startswith("thread_")
     assert out["added"] == 12

@@ -5,18 +5,13 @@ by `item_reference`, which the server resolves (tests/node/responses.mjs)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.contract.helpers import run_node
 from tests.servers import Server, running_server
 from tests.upstream import Reply, ScriptedUpstream, route_env
-
-NODE_DIR = Path(__file__).parents[1] / "node"
 
 
 @pytest.fixture(scope="module")
@@ -30,25 +25,13 @@ def node_server(
 def test_the_vercel_ai_sdk_sends_item_references(
     node_server: Server, upstream: ScriptedUpstream
 ) -> None:
-    node = shutil.which("node")
-    if node is None or not (NODE_DIR / "node_modules" / "ai").exists():
-        pytest.fail("Node.js and `npm install --prefix tests/node` are needed (make test does it)")
     upstream.reset()
     upstream.script(
         Reply(text="The sky is blue."),
         Reply(text="Because of Rayleigh scattering."),
         Reply(text="One two three."),
     )
-    done = subprocess.run(
-        [node, str(NODE_DIR / "responses.mjs")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "ASSISTANTD_BASE_URL": f"{node_server.base_url}/v1"},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    out = run_node("responses.mjs", f"{node_server.base_url}/v1", package="ai")
     assert out["first"] == "The sky is blue."
     assert out["firstId"].startswith("resp_")
     assert out["second"] == "Because of Rayleigh scattering."
