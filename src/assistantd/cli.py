@@ -32,13 +32,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+def with_db(
+    settings: Settings,
+    work: Callable[[Database], Awaitable[T]],
+    *,
+    pool_size: int = 1,
+    sqlite_synchronous: str = "FULL",
+) -> T:
+    """Run `work` on the configured database, migrated first, closed after."""
     from assistantd.store.migrate import upgrade
 
     async def run() -> T:
         url = settings.resolved_database_url()
         await upgrade(url)
-        db = open_database(url, pool_size=1)
+        db = open_database(url, pool_size=pool_size, sqlite_synchronous=sqlite_synchronous)
         try:
             return await work(db)
         finally:
@@ -98,7 +105,7 @@ def _serve_many(args: argparse.Namespace, settings: Settings) -> int:
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.migrate_on_start:
-        _with_db(settings, _nothing)
+        with_db(settings, _nothing)
     child_args: list[str] = []
     for option in ("data_dir", "database_url"):
         value = getattr(args, option, None)
@@ -160,7 +167,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    _with_db(settings, _nothing)
+    with_db(settings, _nothing)
     print(f"database at head: {settings.resolved_database_url()}")
     return 0
 
@@ -170,7 +177,7 @@ def _keys(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.keys_command == "create":
-        record, secret = _with_db(
+        record, secret = with_db(
             settings, lambda db: ApiKeyService(db).create(args.project, args.name)
         )
         print(secret)
@@ -181,11 +188,11 @@ def _keys(args: argparse.Namespace) -> int:
         )
         return 0
     if args.keys_command == "list":
-        for key in _with_db(settings, lambda db: ApiKeyService(db).list()):
+        for key in with_db(settings, lambda db: ApiKeyService(db).list()):
             state = "revoked" if key.revoked_at else "active"
             print(f"{key.id}\t{key.project}\t{key.redacted}\t{state}\t{key.name or ''}")
         return 0
-    revoked = _with_db(settings, lambda db: ApiKeyService(db).revoke(args.key_id))
+    revoked = with_db(settings, lambda db: ApiKeyService(db).revoke(args.key_id))
     if not revoked:
         print(f"no active key with id {args.key_id}", file=sys.stderr)
         return 1
@@ -204,7 +211,7 @@ def _projects(args: argparse.Namespace) -> int:
 
     if args.projects_command == "limits":
         rpm, tpm = args.requests_per_minute, args.tokens_per_minute
-        _with_db(settings, lambda db: limiter(db).set_limits(args.project, rpm, tpm))
+        with_db(settings, lambda db: limiter(db).set_limits(args.project, rpm, tpm))
         shown = ", ".join(
             f"{value} {name} per minute"
             for name, value in (("requests", rpm), ("tokens", tpm))
@@ -217,7 +224,7 @@ def _projects(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    for item in _with_db(settings, lambda db: limiter(db).all_limits()):
+    for item in with_db(settings, lambda db: limiter(db).all_limits()):
         rpm_text = item.requests_per_minute or "-"
         tpm_text = item.tokens_per_minute or "-"
         print(f"{item.project}\trequests/min {rpm_text}\ttokens/min {tpm_text}")

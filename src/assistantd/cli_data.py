@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
@@ -14,13 +13,13 @@ from typing import Any
 
 import orjson
 
+from assistantd.cli import with_db
 from assistantd.retrieval.embeddings import embedding_model
 from assistantd.settings import Settings
 from assistantd.store.archive import ArchiveError, export_archive, import_archive
 from assistantd.store.blobs import LocalDirBlobStore
 from assistantd.store.chunks import open_chunk_index
-from assistantd.store.db import open_database
-from assistantd.store.migrate import upgrade
+from assistantd.store.db import Database
 
 __all__ = ["add_data_commands"]
 
@@ -35,19 +34,13 @@ def _model(settings: Settings) -> tuple[str, int]:
 
 
 def _export(settings: Settings, target: Path, project: str | None) -> dict[str, Any]:
-    async def run() -> dict[str, Any]:
-        url = settings.resolved_database_url()
-        await upgrade(url)
-        db = open_database(url, pool_size=1)
-        try:
-            name, _ = _model(settings)
-            blobs = LocalDirBlobStore(settings.resolved_blob_dir())
-            manifest = await export_archive(db, blobs, target, project=project, embedding=name)
-            return dict(manifest)
-        finally:
-            await db.dispose()
+    async def run(db: Database) -> dict[str, Any]:
+        name, _ = _model(settings)
+        blobs = LocalDirBlobStore(settings.resolved_blob_dir())
+        manifest = await export_archive(db, blobs, target, project=project, embedding=name)
+        return dict(manifest)
 
-    return asyncio.run(run())
+    return with_db(settings, run)
 
 
 def _summary(manifest: dict[str, Any]) -> str:
@@ -56,6 +49,9 @@ def _summary(manifest: dict[str, Any]) -> str:
 
 
 def _do_export(settings: Settings, args: argparse.Namespace) -> int:
+    if args.path.exists():
+        print(f"error: {args.path} already exists", file=sys.stderr)
+        return 2
     manifest = _export(settings, args.path, args.project)
     print(f"exported {_summary(manifest)} to {args.path}")
     return 0
@@ -101,25 +97,19 @@ def _do_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _load(settings: Settings, args: argparse.Namespace) -> int:
-    async def run() -> str:
-        url = settings.resolved_database_url()
-        await upgrade(url)
-        # NORMAL, not FULL, on SQLite: an import cut short by a power loss is simply
-        # run again (it is idempotent), so it need not pay a sync per transaction.
-        db = open_database(url, pool_size=2, sqlite_synchronous="NORMAL")
-        try:
-            name, dimensions = _model(settings)
-            index = open_chunk_index(db.dialect, dimensions, settings.vector_cache_bytes)
-            blobs = LocalDirBlobStore(settings.resolved_blob_dir())
-            report = await import_archive(db, blobs, args.path, index=index, embedding=name)
-        finally:
-            await db.dispose()
+    async def run(db: Database) -> str:
+        name, dimensions = _model(settings)
+        index = open_chunk_index(db.dialect, dimensions, settings.vector_cache_bytes)
+        blobs = LocalDirBlobStore(settings.resolved_blob_dir())
+        report = await import_archive(db, blobs, args.path, index=index, embedding=name)
         rows = sum(report.rows.values())
         again = "; its files will be embedded again here" if report.reembedded else ""
         return f"imported {rows:,} rows, {report.chunks:,} chunks, {report.blobs:,} files{again}"
 
     try:
-        print(asyncio.run(run()))
+        # NORMAL, not FULL, on SQLite: an import cut short by a power loss is simply
+        # run again (it is idempotent), so it need not pay a sync per transaction.
+        print(with_db(settings, run, pool_size=2, sqlite_synchronous="NORMAL"))
     except ArchiveError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -275,6 +275,11 @@ def test_a_bad_archive_is_refused_whole(
     subprocess.run(["cp", "-r", str(good), str(future)], check=True)
     manifest = json.loads((future / "manifest.json").read_text())
     (future / "manifest.json").write_text(json.dumps({**manifest, "format_version": 99}))
+    unknown = tmp_path / "unknown-table"
+    subprocess.run(["cp", "-r", str(good), str(unknown)], check=True)
+    manifest = json.loads((unknown / "manifest.json").read_text())
+    tables = {**manifest["tables"], "wormholes": manifest["tables"]["threads"]}
+    (unknown / "manifest.json").write_text(json.dumps({**manifest, "tables": tables}))
     foreign = tmp_path / "foreign.tar.gz"
     with tarfile.open(foreign, "w:gz") as tar:
         tar.add(Path(__file__), arcname="manifest.json")
@@ -291,6 +296,7 @@ def test_a_bad_archive_is_refused_whole(
             (truncated, "cannot be read"),
             (tampered, "does not match its checksum"),
             (future, "newer than this assistantd reads"),
+            (unknown, "tables this assistantd does not"),
             (foreign, "no readable manifest"),
             (clashing, "belong to another project"),
             (tmp_path / "missing", "does not exist"),
@@ -300,6 +306,10 @@ def test_a_bad_archive_is_refused_whole(
             assert said in done.stderr, (bad, done.stderr)
             assert {t: _count(db, t) for t in counts} == counts, bad  # nothing written
         assert httpx.get(f"{target.base_url}/health").status_code == 200
+    # An export never writes over what is there.
+    over = _cli(source, "export", str(good))
+    assert over.returncode == 2
+    assert "already exists" in over.stderr
 
 
 def test_chunks_of_another_embedding_model_are_embedded_again(
@@ -556,6 +566,10 @@ def test_a_peer_with_openai_ids_arrives_with_new_ones_and_a_mapping(
             wrong = _cli(target, "import", "--from-api", base, "--api-key", "nope",
                          "--thread-id", "thread_aB3")  # fmt: skip
             assert "refused the API key" in wrong.stderr
+            missing = _cli(target, "import", "--from-api", base, "--api-key", peer.KEY,
+                           "--thread-id", "thread_gone")  # fmt: skip
+            assert missing.returncode == 2
+            assert "thread thread_gone: 404" in missing.stderr
             mapping_file = tmp_path / "mapping.json"
             done = _cli(target, "import", "--from-api", base, "--api-key", peer.KEY,
                         "--thread-id", "thread_aB3", "--mapping", str(mapping_file))  # fmt: skip

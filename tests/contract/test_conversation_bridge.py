@@ -207,10 +207,11 @@ def test_a_response_on_a_busy_thread_is_refused_like_a_second_run(
     with pytest.raises(openai.BadRequestError) as second_run:
         bc.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant_id)
     assert second_run.value.code == refused.value.code
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError) as locked:
         bc.conversations.items.create(
             thread.id, items=[{"type": "message", "role": "user", "content": "x"}]
         )
+    assert locked.value.code == "conversation_locked"
     assert len(bc.beta.threads.messages.list(thread.id).data) == 1  # nothing written
     bc.beta.threads.runs.cancel(run_id=waiting.id, thread_id=thread.id)
 
@@ -330,6 +331,11 @@ def test_an_assistant_is_a_prompt(bc: openai.OpenAI, upstream: ScriptedUpstream)
     assert refused.value.param == "prompt.id"
     with pytest.raises(openai.NotFoundError):
         bc.responses.create(prompt={"id": "asst_missing"}, input="x")
+    with pytest.raises(openai.BadRequestError) as refused:
+        bc.responses.create(
+            prompt={"id": assistant_id, "variables": {"n": {"type": "input_text"}}}, input="x"
+        )
+    assert refused.value.param == "prompt.variables.n"
     with pytest.raises(openai.BadRequestError) as refused:
         bc.responses.create(input="x")  # no model and no prompt to take it from
     assert refused.value.param == "model"

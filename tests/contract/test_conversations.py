@@ -193,6 +193,8 @@ def test_the_limits_and_errors(cc: openai.OpenAI, conversations_server: Server) 
     bad = httpx.get(url, params={"include[]": "nonsense"})
     assert bad.status_code == 400
     assert bad.json()["error"]["param"] == "include"
+    before = httpx.get(url, params={"before": "msg_x"})
+    assert (before.status_code, before.json()["error"]["code"]) == (400, "unknown_parameter")
     with pytest.raises(openai.BadRequestError) as refused:
         cc.conversations.update(conv.id, metadata={"k": "v" * 513})
     assert refused.value.param == "metadata"
@@ -300,6 +302,12 @@ def test_conversation_and_previous_response_id_together_are_refused(
     assert refused.value.code == "invalid_id"
     with pytest.raises(openai.NotFoundError):
         cc.responses.create(model="scripted-gpt", conversation="conv_" + "0" * 48, input="x")
+    with pytest.raises(openai.BadRequestError) as refused:
+        cc.responses.create(model="scripted-gpt", conversation={}, input="x")  # type: ignore[typeddict-item]
+    assert (refused.value.param, refused.value.code) == (
+        "conversation.id",
+        "missing_required_parameter",
+    )
     assert upstream.requests[1:] == []
 
 

@@ -25,7 +25,7 @@ from assistantd.services.conversation_pages import ItemReader, delete_item, find
 from assistantd.services.documents import encode, metadata_or_empty
 from assistantd.services.files import FileService
 from assistantd.services.item_writes import append_items, resolve_references
-from assistantd.services.response_input import input_items, shown
+from assistantd.services.response_input import FileRefs, ItemRef, input_items, shown
 from assistantd.services.threads import ThreadService, thread_doc
 from assistantd.store.db import Database
 from assistantd.store.repos.pages import Page, render_list
@@ -36,6 +36,7 @@ from assistantd.store.sql import Conn
 __all__ = ["ConversationService", "conversation_of"]
 
 JSON = dict[str, Any]
+Parsed = tuple[list[JSON], FileRefs, list[ItemRef]]  # response_input.input_items
 
 
 def conversation_of(thread: bytes | str) -> JSON:
@@ -66,8 +67,9 @@ class ConversationService:
             raise NotFound.object("conversation", conversation_id)
         return doc
 
-    def _prepared(self, conn: Conn, project: str, raw: list[Any]) -> list[JSON]:
-        items, refs, references = input_items(raw, "items")
+    def _prepared(self, conn: Conn, project: str, parsed: Parsed) -> list[JSON]:
+        """The checked items with their references resolved and new ids."""
+        items, refs, references = parsed
         self.files.check_refs(conn, project, refs)
         resolved = resolve_references(conn, project, items, references, "items")
         return [mint(item) for item in resolved]
@@ -79,10 +81,10 @@ class ConversationService:
             thread_id=conversation_id, created_at=now, metadata=req.metadata, tool_resources=None
         )
         text = encode(doc)
-        input_items(req.items or [], "items")  # a malformed item is a 400 before the write
+        parsed = input_items(req.items or [], "items")  # a malformed item: a 400 here
 
         def unit(conn: Conn) -> None:
-            items = self._prepared(conn, project, req.items or [])
+            items = self._prepared(conn, project, parsed)
             row = {"id": conversation_id, "project": project, "created_at": now, "doc": text}
             threads_repo.insert(conn, row)
             append_items(conn, project, conversation_id, items, now)
@@ -124,7 +126,7 @@ class ConversationService:
     async def add_items(
         self, project: str, conversation_id: str, raw: builtins.list[Any], include: Sequence[str]
     ) -> bytes:
-        input_items(raw, "items")  # a malformed item is a 400 before the write
+        parsed = input_items(raw, "items")  # a malformed item: a 400 before the write
         now = clock.now()
 
         def unit(conn: Conn) -> builtins.list[JSON]:
@@ -137,7 +139,7 @@ class ConversationService:
                     f"{active} is active on it.",
                     code="conversation_locked",
                 )
-            items = self._prepared(conn, project, raw)
+            items = self._prepared(conn, project, parsed)
             append_items(conn, project, conversation_id, items, now)
             return items
 

@@ -12,6 +12,7 @@ from assistantd.errors import InvalidRequest
 from assistantd.services.conversation_items import item_key, message_doc_of, to_messages
 from assistantd.services.documents import encode
 from assistantd.services.response_docs import message_item
+from assistantd.services.response_input import shown
 from assistantd.store.repos.conversations import conversations_repo
 from assistantd.store.repos.messages import messages_repo
 from assistantd.store.repos.responses import responses_repo
@@ -28,7 +29,6 @@ def append_items(
     thread_id: str,
     items: Sequence[JSON],
     now: int,
-    run_id: str | None = None,
 ) -> None:
     """Write minted items to a conversation: user and assistant messages as thread
     messages, every other item as it is."""
@@ -47,7 +47,6 @@ def append_items(
                 }
             )
         else:
-            shown = {k: v for k, v in item.items() if k != "_text"}
             stored.append(
                 {
                     "thread_id": thread_id,
@@ -55,9 +54,10 @@ def append_items(
                     "project": project,
                     "key": item_key(item["id"]),
                     "type": item["type"],
-                    "run_id": run_id,
+                    "run_id": None,
                     "created_at": now,
-                    "doc": orjson.dumps(shown).decode(),
+                    # Without the text read out of a system message's files.
+                    "doc": orjson.dumps(shown(item)).decode(),
                 }
             )
     if messages:
