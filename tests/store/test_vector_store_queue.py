@@ -175,3 +175,37 @@ def test_postgres_approximate_path_finds_neighbours_within_a_file_filter(tmp_pat
 
     with database("postgres", tmp_path) as url:
         asyncio.run(check(url))
+
+
+def test_sqlite_chunks_written_without_the_bulk_path_are_still_indexed(tmp_path: Path) -> None:
+    """Migration 0008 holds the insert trigger off only inside a bulk add's own
+    transaction: a plain INSERT (a server of the previous version, mid-upgrade) is still
+    indexed for full text, and nothing of the switch outlives the add."""
+    vector = np.ones(8, dtype=np.float32)
+
+    async def check(url: str) -> None:
+        await upgrade(url)
+        db = open_database(url)
+        index = open_chunk_index(db.dialect, 8, 1 << 20)
+        try:
+            await db.write(_seed)
+            await db.write(
+                lambda c: index.add(c, "vs_1", "file-a", [NewChunk(0, "bulk otters", vector)])
+            )
+            plain = Query(
+                text(
+                    "INSERT INTO vs_chunks (vector_store_id, file_id, seq, text, embedding)"
+                    " VALUES ('vs_1', 'file-b', 0, 'plain otters', :embedding)"
+                )
+            )
+            await db.write(lambda c: c.execute(plain, {"embedding": vector.tobytes()}))
+            hits = await db.read(lambda c: index.keyword(c, "vs_1", ["otters"], None, 10))
+            found = await db.read(lambda c: index.fetch(c, [h.chunk_id for h in hits], vector))
+            assert sorted(ch.text for ch in found) == ["bulk otters", "plain otters"]
+            left = Query(text("SELECT COUNT(*) FROM vs_chunks_bulk"))
+            assert await db.read(lambda c: c.first(left, {})) == (0,)
+        finally:
+            await db.dispose()
+
+    with database("sqlite", tmp_path) as url:
+        asyncio.run(check(url))

@@ -65,6 +65,12 @@ class TempBlob:
             self._file.close()
             self._file = None
 
+    def close(self) -> None:
+        """Done writing, not yet synced: for a caller that syncs many kept blobs at once."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
     def discard(self) -> None:
         if self._file is not None:
             self._file.close()

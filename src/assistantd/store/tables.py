@@ -35,9 +35,10 @@ __all__ = [
 
 # Chunks and their search indexes have a different shape per backend (an FTS5 table and
 # float32 blobs on SQLite; tsvector and pgvector columns on PostgreSQL), so migration
-# 0004 creates them and the vector index modules query them; the ORM does not map them.
+# 0004 creates them (0008 SQLite's vs_chunks_bulk) and the vector index modules query
+# them; the ORM does not map them.
 UNMAPPED_TABLES = frozenset(
-    {"vs_chunks", "vs_chunks_fts", "vs_chunks_fts_data", "vs_chunks_fts_idx",
+    {"vs_chunks", "vs_chunks_bulk", "vs_chunks_fts", "vs_chunks_fts_data", "vs_chunks_fts_idx",
      "vs_chunks_fts_docsize", "vs_chunks_fts_config", "vs_chunks_fts_content"}
 )  # fmt: skip
 

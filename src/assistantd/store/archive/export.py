@@ -4,16 +4,20 @@ written as an archive (format.py) while the server goes on serving.
 The rows are read in one snapshot (Database.snapshot: SQLite's WAL read transaction,
 PostgreSQL's REPEATABLE READ), a keyset batch at a time, so memory stays flat. Blobs
 never change once written (a File's bytes are kept under its own id), so copying the
-bytes of the Files the snapshot holds, after it, is consistent too; a File deleted
-meanwhile has no bytes left to copy and is listed in the manifest's `gone`.
+bytes of the Files the snapshot holds, in a second thread while the rest is written,
+is consistent too; a File deleted meanwhile has no bytes left to copy and is listed in
+the manifest's `gone`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ from assistantd.store.archive.format import (
     archived_tables,
     copy_hashed,
     pack,
+    synced,
 )
 from assistantd.store.blobs import BlobStore, file_key
 from assistantd.store.db import Database
@@ -104,14 +109,24 @@ def _vector_bytes(value: Any) -> bytes:
 def _write_jsonl(path: Path, rows: Any, progress: Progress, what: str) -> FileEntry:
     digest = hashlib.sha256()
     count = 0
+    lines: list[bytes] = []
     with open(path, "wb") as out:
+
+        def flush() -> None:
+            # A batch at a time: a write and a hash update per line cost more than
+            # serialising the line.
+            block = b"".join(lines)
+            out.write(block)
+            digest.update(block)
+            lines.clear()
+            progress.step(what, count)
+
         for row in rows:
-            line = orjson.dumps(row) + b"\n"
-            out.write(line)
-            digest.update(line)
+            lines.append(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
             count += 1
-            if count % _BATCH == 0:
-                progress.step(what, count)
+            if len(lines) == _BATCH:
+                flush()
+        flush()
     return {"rows": count, "sha256": digest.hexdigest()}
 
 
@@ -122,17 +137,25 @@ def _noting_ids(rows: Any, ids: list[str]) -> Any:
 
 
 def _dump(
-    conn: Conn, out: Path, project: str | None, progress: Progress
-) -> tuple[dict[str, FileEntry], FileEntry, list[str]]:
+    conn: Conn,
+    out: Path,
+    project: str | None,
+    progress: Progress,
+    files_known: Callable[[list[str]], None],
+) -> tuple[dict[str, FileEntry], FileEntry]:
+    """Every table and the chunks; `files_known` is told the Files' ids as soon as they
+    are read (first), so their bytes are copied while the rest is written."""
     (out / "tables").mkdir(parents=True)
     tables: dict[str, FileEntry] = {}
-    file_ids: list[str] = []
-    for table in archived_tables():
+    for table in sorted(archived_tables(), key=lambda t: t.name != "files"):
         rows = _rows(conn, table, project)
+        file_ids: list[str] = []
         if table.name == "files":
             rows = _noting_ids(rows, file_ids)
         path = out / "tables" / f"{table.name}.jsonl"
         tables[str(table.name)] = _write_jsonl(path, rows, progress, str(table.name))
+        if table.name == "files":
+            files_known(file_ids)
 
     query = _chunk_query(conn.dialect, project is not None)
 
@@ -157,7 +180,7 @@ def _dump(
             after = batch[-1][0]
 
     chunk_entry = _write_jsonl(out / "chunks.jsonl", chunks(), progress, "chunks")
-    return tables, chunk_entry, file_ids
+    return tables, chunk_entry
 
 
 def _copy_blobs(
@@ -197,10 +220,16 @@ async def export_archive(
         out = Path(scratch) / "archive" if packed else target.with_name(target.name + ".partial")
         out.mkdir()
         try:
-            tables, chunks, file_ids = await db.snapshot(
-                lambda conn: _dump(conn, out, project, shown)
-            )
-            kept, gone = _copy_blobs(blobs, file_ids, out, shown)
+            with ThreadPoolExecutor(1, thread_name_prefix="export-files") as pool:
+                copying: list[Future[tuple[dict[str, BlobEntry], list[str]]]] = []
+
+                def files_known(file_ids: list[str]) -> None:
+                    copying.append(pool.submit(_copy_blobs, blobs, file_ids, out, shown))
+
+                tables, chunks = await db.snapshot(
+                    lambda conn: _dump(conn, out, project, shown, files_known)
+                )
+                kept, gone = await asyncio.wrap_future(copying[0])
             manifest: Manifest = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -218,7 +247,10 @@ async def export_archive(
             if packed:
                 pack(out, target)
             else:
+                written = [path for path in out.rglob("*")]
+                synced([*written, out])
                 out.rename(target)
+                synced([target.parent])
         except BaseException:
             if not packed:
                 shutil.rmtree(out, ignore_errors=True)

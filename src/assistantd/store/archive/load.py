@@ -2,10 +2,11 @@
 
 Nothing is written until the whole archive has been checked: its manifest (format and
 version), the sha256 of every file in it, and that no id in it belongs to another
-project here. Then Files' bytes, then rows table by table (parents first), then
-chunks, each in small transactions whose rows are written only if they are not there
-yet: an import stopped anywhere (even by kill -9) finishes the job when run again, and
-never duplicates anything. At the end every row, chunk and File of the archive is
+project here. Files' bytes are checked as they are copied into temps here, and kept
+only once all match. Then rows table by table (parents first), then chunks, each in
+small transactions whose rows are written only if they are not there yet: an import
+stopped anywhere (even by kill -9) finishes the job when run again, and never
+duplicates anything. At the end every row, chunk and File of the archive is
 looked for here, and the counts must match the manifest's.
 
 What arrives in which state (docs/data.md):
@@ -22,11 +23,12 @@ import asyncio
 import base64
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import orjson
@@ -36,13 +38,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from assistantd.store.archive.format import (
     FORMAT,
     FORMAT_VERSION,
+    BlobEntry,
     Manifest,
     Progress,
     archived_tables,
+    copy_hashed,
     sha256_of,
+    synced,
     unpacked,
 )
-from assistantd.store.blobs import BlobStore, file_key
+from assistantd.store.blobs import BlobStore, TempBlob, file_key
 from assistantd.store.chunks import ChunkIndex, NewChunk
 from assistantd.store.db import Database
 from assistantd.store.sql import Conn, Query
@@ -50,6 +55,8 @@ from assistantd.store.sql import Conn, Query
 __all__ = ["ArchiveError", "ImportReport", "import_archive"]
 
 _BATCH = 2000
+_IN = 250  # keys looked up by one query
+_CHUNKS_PER_WRITE = 5000
 JSON = dict[str, Any]
 
 
@@ -84,20 +91,24 @@ def _manifest(root: Path) -> Manifest:
 
 
 def _verify_files(root: Path, manifest: Manifest) -> None:
-    """Every file the manifest names is there with its checksum; no table is unknown."""
+    """Every file the manifest names is there, its rows with their checksum; no table is
+    unknown."""
     known = {t.name for t in archived_tables()}
     expected = {f"tables/{name}.jsonl": e["sha256"] for name, e in manifest["tables"].items()}
     expected["chunks.jsonl"] = manifest["chunks"]["sha256"]
-    expected |= {f"blobs/{fid}": e["sha256"] for fid, e in manifest["blobs"].items()}
     unknown = set(manifest["tables"]) - known
     if unknown:
         raise ArchiveError(f"the archive has tables this assistantd does not: {sorted(unknown)}")
-    for name, digest in expected.items():
-        path = root / name
-        if not path.is_file():
+    for name in [*expected, *(f"blobs/{fid}" for fid in manifest["blobs"])]:
+        if not (root / name).is_file():
             raise ArchiveError(f"the archive is incomplete: {name} is missing")
-        if sha256_of(path) != digest:
-            raise ArchiveError(f"the archive is damaged: {name} does not match its checksum")
+    for name, digest in expected.items():  # Files' bytes: as they are copied (_stage)
+        if sha256_of(root / name) != digest:
+            _damaged(name)
+
+
+def _damaged(name: str) -> NoReturn:
+    raise ArchiveError(f"the archive is damaged: {name} does not match its checksum")
 
 
 def _lines(path: Path) -> Iterator[JSON]:
@@ -118,10 +129,33 @@ def _batches(path: Path) -> Iterator[list[JSON]]:
 
 
 @cache
-def _owner(table: Table) -> Query:
-    key = list(table.primary_key.columns)
-    column = table.c.project if "project" in table.c else key[0]
-    return Query(select(column).where(and_(*(c == bindparam(c.name) for c in key))))
+def _keyed(table: Table) -> Query:
+    """The key and owner of up to _IN rows of `table` whose keys differ only in the last
+    column (an IN list on that column, equality on the others: an index search on
+    either backend, where a list of row values makes SQLite scan the table)."""
+    *lead, last = table.primary_key.columns
+    owner = table.c.project if "project" in table.c else last
+    where = [c == bindparam(c.name) for c in lead]
+    where.append(last.in_([bindparam(f"k{i}") for i in range(_IN)]))
+    return Query(select(*lead, last, owner).where(and_(*where)))
+
+
+def _owners(conn: Conn, *, table: Table, rows: list[JSON]) -> dict[tuple[Any, ...], Any]:
+    """Of `rows`, those whose key is taken here: key -> the project that has it."""
+    *lead, last = (str(c.name) for c in table.primary_key.columns)
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[n] for n in lead), []).append(row[last])
+    query = _keyed(table)
+    found: dict[tuple[Any, ...], Any] = {}
+    for values, keys in groups.items():
+        for start in range(0, len(keys), _IN):
+            part = keys[start : start + _IN]
+            params = dict(zip(lead, values, strict=True))
+            params |= {f"k{i}": part[i] if i < len(part) else None for i in range(_IN)}
+            for *key, owner in conn.all(query, params):
+                found[tuple(key)] = owner
+    return found
 
 
 @cache
@@ -131,18 +165,29 @@ def _insert(table: Table, dialect: str) -> Query:
     return Query(made.on_conflict_do_nothing())
 
 
+@cache
+def _any_row(table: Table) -> Query:
+    return Query(select(*table.primary_key.columns).limit(1))
+
+
+def _has_rows(conn: Conn, *, table: Table) -> bool:
+    return conn.first(_any_row(table), {}) is not None
+
+
+def _key(table: Table, row: JSON) -> tuple[Any, ...]:
+    return tuple(row[c.name] for c in table.primary_key.columns)
+
+
 def _clashes(conn: Conn, *, table: Table, rows: list[JSON]) -> list[str]:
     """Rows whose key is taken here by another project's row."""
     if "project" not in table.c:
         return []
-    query = _owner(table)
-    names = [c.name for c in table.primary_key.columns]
-    out = []
-    for row in rows:
-        found = conn.first(query, {n: row[n] for n in names})
-        if found is not None and found[0] != row["project"]:
-            out.append("/".join(str(row[n]) for n in names))
-    return out
+    owners = _owners(conn, table=table, rows=rows)
+    return [
+        "/".join(str(k) for k in key)
+        for row in rows
+        if (key := _key(table, row)) in owners and owners[key] != row["project"]
+    ]
 
 
 def _write_rows(conn: Conn, *, query: Query, rows: list[JSON]) -> None:
@@ -150,9 +195,8 @@ def _write_rows(conn: Conn, *, query: Query, rows: list[JSON]) -> None:
 
 
 def _present(conn: Conn, *, table: Table, rows: list[JSON]) -> int:
-    query = _owner(table)
-    names = [c.name for c in table.primary_key.columns]
-    return sum(conn.first(query, {n: row[n] for n in names}) is not None for row in rows)
+    owners = _owners(conn, table=table, rows=rows)
+    return sum(_key(table, row) in owners for row in rows)
 
 
 def _arriving(table: str, row: JSON, reembed: bool) -> JSON:
@@ -197,35 +241,86 @@ def _file_chunks(path: Path) -> Iterator[tuple[str, str, list[JSON]]]:
         yield group[0]["vector_store_id"], group[0]["file_id"], group
 
 
-def _add_chunks(
-    conn: Conn, *, index: ChunkIndex, store: str, file_id: str, group: list[JSON]
-) -> int:
-    """One file's chunks, all or none, unless it has some here already."""
-    found = conn.first(_CHUNKS_OF, {"store": store, "file": file_id})
-    if found is not None and int(found[0]) > 0:
-        return 0
-    chunks = [
-        NewChunk(
-            seq=int(c["seq"]),
-            text=c["text"],
-            embedding=np.frombuffer(base64.b64decode(c["embedding"]), dtype="<f4"),
-        )
-        for c in group
-    ]
-    index.add(conn, store, file_id, chunks)
-    return len(chunks)
+def _chunk_writes(path: Path) -> Iterator[list[tuple[str, str, list[JSON]]]]:
+    """Files' chunks gathered into writes of about _CHUNKS_PER_WRITE (a commit per file
+    cost more than the rows), each file whole."""
+    write: list[tuple[str, str, list[JSON]]] = []
+    size = 0
+    for group in _file_chunks(path):
+        write.append(group)
+        size += len(group[2])
+        if size >= _CHUNKS_PER_WRITE:
+            yield write
+            write, size = [], 0
+    if write:
+        yield write
 
 
-def _keep_blob(blobs: BlobStore, source: Path, file_id: str) -> bool:
-    key = file_key(file_id)
-    if blobs.path(key).exists():
-        return False
+def _add_chunks(conn: Conn, *, index: ChunkIndex, files: list[tuple[str, str, list[JSON]]]) -> int:
+    """Files' chunks in one transaction: a file's all or none, none if it has some here."""
+    added = 0
+    for store, file_id, group in files:
+        found = conn.first(_CHUNKS_OF, {"store": store, "file": file_id})
+        if found is not None and int(found[0]) > 0:
+            continue
+        chunks = [
+            NewChunk(
+                seq=int(c["seq"]),
+                text=c["text"],
+                embedding=np.frombuffer(base64.b64decode(c["embedding"]), dtype="<f4"),
+            )
+            for c in group
+        ]
+        index.add(conn, store, file_id, chunks)
+        added += len(chunks)
+    return added
+
+
+def _stage_one(blobs: BlobStore, root: Path, file_id: str, entry: BlobEntry) -> TempBlob | None:
+    """A File's bytes copied from the archive into a temp here and checked against the
+    manifest; None where the bytes here already match (an import run again)."""
+    here = blobs.path(file_key(file_id))
+    if (
+        here.is_file()
+        and here.stat().st_size == entry["bytes"]
+        and sha256_of(here) == entry["sha256"]
+    ):
+        return None
     temp = blobs.temp()
-    with open(source, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            temp.write(chunk)
-    blobs.keep(temp, key)
-    return True
+    try:
+        # Not synced one by one: all are synced once the rows are in, while
+        # the kernel writes them back meanwhile.
+        temp.close()
+        size, digest = copy_hashed(root / "blobs" / file_id, temp.path)
+        if digest != entry["sha256"] or size != entry["bytes"]:
+            _damaged(f"blobs/{file_id}")
+    except BaseException:
+        temp.discard()
+        raise
+    return temp
+
+
+def _stage(blobs: BlobStore, root: Path, manifest: Manifest) -> dict[str, TempBlob]:
+    """Every File's bytes staged (_stage_one), two at a time (hashing releases the GIL);
+    all discarded if any does not match."""
+    staged: dict[str, TempBlob] = {}
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(2, thread_name_prefix="import-files") as pool:
+        futures = {
+            pool.submit(_stage_one, blobs, root, fid, entry): fid
+            for fid, entry in manifest["blobs"].items()
+        }
+        for future in as_completed(futures):
+            try:
+                if (temp := future.result()) is not None:
+                    staged[futures[future]] = temp
+            except BaseException as exc:
+                failure = failure or exc
+    if failure is not None:
+        for temp in staged.values():
+            temp.discard()
+        raise failure
+    return staged
 
 
 async def _load(
@@ -239,6 +334,8 @@ async def _load(
 ) -> ImportReport:
     tables = [t for t in archived_tables() if t.name in manifest["tables"]]
     for table in tables:  # checked before anything is written
+        if not await db.read(partial(_has_rows, table=table)):
+            continue  # nothing here to clash with (a fresh database)
         for batch in _batches(root / "tables" / f"{table.name}.jsonl"):
             clashes = await db.read(partial(_clashes, table=table, rows=batch))
             if clashes:
@@ -247,10 +344,11 @@ async def _load(
                     f"{', '.join(clashes[:3])}); nothing was imported"
                 )
     report = ImportReport(reembedded=manifest["embedding"] != embedding)
-    for n, file_id in enumerate(manifest["blobs"], 1):
-        source = root / "blobs" / file_id
-        report.blobs += await asyncio.to_thread(_keep_blob, blobs, source, file_id)
-        shown.step("files", n)
+    shown.step("files", 0)
+    staged = await asyncio.to_thread(_stage, blobs, root, manifest)
+    for file_id, temp in staged.items():
+        blobs.keep(temp, file_key(file_id))
+    report.blobs = len(staged)
     for table in tables:
         insert = _insert(table, db.dialect)
         done = 0
@@ -260,11 +358,11 @@ async def _load(
             done += len(rows)
             shown.step(table.name, done)
     if not report.reembedded:
-        for store, file_id, group in _file_chunks(root / "chunks.jsonl"):
-            report.chunks += await db.write(
-                partial(_add_chunks, index=index, store=store, file_id=file_id, group=group)
-            )
+        for files in _chunk_writes(root / "chunks.jsonl"):
+            report.chunks += await db.write(partial(_add_chunks, index=index, files=files))
             shown.step("chunks", report.chunks)
+    kept = [blobs.path(file_key(fid)) for fid in staged]
+    await asyncio.to_thread(synced, [*kept, *{path.parent for path in kept}])
     await _check_arrived(db, blobs, root, manifest, tables, report)
     return report
 
@@ -288,10 +386,10 @@ async def _check_arrived(
                 f"after the import {found} of the archive's "
                 f"{manifest['tables'][table.name]['rows']} {table.name} rows are here"
             )
-    for file_id, entry in manifest["blobs"].items():
+    for file_id, entry in manifest["blobs"].items():  # their bytes were checked as kept
         path = blobs.path(file_key(file_id))
-        if not path.exists() or await asyncio.to_thread(sha256_of, path) != entry["sha256"]:
-            raise ArchiveError(f"after the import the bytes of {file_id} do not match")
+        if not path.is_file() or path.stat().st_size != entry["bytes"]:
+            raise ArchiveError(f"after the import the bytes of {file_id} are not here")
 
 
 async def import_archive(
