@@ -216,7 +216,6 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--files-mb", type=int, default=1024)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
-    args = parser.parse_args()
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="assistantd-archive-bench-"))

@@ -188,11 +188,13 @@ def test_a_function_call_round_trip_through_the_form(
     upstream.script(
         Reply(tool_calls=[("get_weather", '{"city": "Oslo"}')]),
         Reply(text="It is sunny in Oslo."),
+        Reply(text="Take sunglasses."),
     )
     page.goto(f"{console_server.base_url}/#/playground")
     page.get_by_label("Assistant", exact=True).select_option(assistant.id)
     page.get_by_label("Message", exact=True).fill("Weather in Oslo?")
-    page.get_by_role("button", name="Send", exact=True).click()
+    send = page.get_by_role("button", name="Send", exact=True)
+    send.click()
     form = page.get_by_role("form", name="Submit tool outputs", exact=True)
     expect(form).to_contain_text('get_weather({"city": "Oslo"})')
     form.get_by_label("Output of get_weather", exact=True).fill('{"sky": "sunny"}')
@@ -202,6 +204,61 @@ def test_a_function_call_round_trip_through_the_form(
     )
     tool_messages = [m for m in upstream.requests[1]["messages"] if m["role"] == "tool"]
     assert tool_messages[0]["content"] == '{"sky": "sunny"}'
+    # Issue 24, bug 1: Send works again after outputs were submitted, without a reload.
+    page.get_by_label("Message", exact=True).fill("What should I bring?")
+    send.click()
+    expect(page.locator('.msg.assistant[data-status="completed"]').last).to_have_text(
+        "Take sunglasses."
+    )
+    expect(send).to_be_enabled()
+
+
+def test_a_run_waiting_for_outputs_holds_send_and_can_be_cancelled(
+    page: Page, console_server: Server, api: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    """Issue 24, bug 2: during requires_action Cancel is enabled and Send is not; trying
+    to send anyway says what to do (not the API's raw refusal), and the note goes once
+    the run has ended."""
+    assistant = api.beta.assistants.create(
+        model="scripted-gpt", name="Waits", tools=[{"type": "function", "function": WEATHER}]
+    )
+    upstream.script(Reply(tool_calls=[("get_weather", '{"city": "Bergen"}')]))
+    page.goto(f"{console_server.base_url}/#/playground")
+    page.get_by_label("Assistant", exact=True).select_option(assistant.id)
+    message = page.get_by_label("Message", exact=True)
+    message.fill("Weather in Bergen?")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("form", name="Submit tool outputs", exact=True)).to_be_visible()
+    send = page.get_by_role("button", name="Send", exact=True)
+    cancel = page.get_by_role("button", name="Cancel run", exact=True)
+    expect(cancel).to_be_enabled()
+    expect(send).to_be_disabled()
+    message.fill("Hello?")
+    message.press("Control+Enter")
+    note = page.locator('.error[data-error-for="form"]')
+    expect(note).to_contain_text("waiting for your function outputs")
+    expect(note).not_to_contain_text("Can't add messages")
+    cancel.click()
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "cancelled")
+    expect(note).to_have_count(0)
+    expect(send).to_be_enabled()
+    thread_id = page.get_by_label("Thread", exact=True).input_value()
+    assert api.beta.threads.runs.list(thread_id).data[0].status == "cancelled"
+    assert len(api.beta.threads.messages.list(thread_id).data) == 1  # "Hello?" never sent
+
+
+def test_sending_with_no_assistant_says_so_and_leaves_no_thread(
+    page: Page, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    """Issue 24, bug 4: with no assistant to choose, Send explains instead of creating a
+    thread, posting the message and showing the API's 400."""
+    with running_server("sqlite", tmp_path, route_env(upstream)) as empty:
+        page.goto(f"{empty.base_url}/#/playground")
+        page.get_by_label("Message", exact=True).fill("Anyone there?")
+        page.get_by_role("button", name="Send", exact=True).click()
+        expect(page.locator(".error[data-error-for]")).to_contain_text("Choose an assistant first")
+        listed = httpx.get(f"{empty.base_url}/v1/threads", timeout=10).json()
+        assert listed["data"] == []
 
 
 def test_upload_a_file_and_see_it_listed(

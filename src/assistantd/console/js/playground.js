@@ -1,6 +1,6 @@
 // The playground: talk to an assistant, watch the answer and its run steps stream in.
 import { fileUrl, get, post, stream, uploadFile } from "./api.js";
-import { h, labeled, showError } from "./ui.js";
+import { clearErrors, h, labeled, showError } from "./ui.js";
 
 function image(fileId) {
   const img = h("img", { alt: `image ${fileId}` });
@@ -88,18 +88,37 @@ export async function playgroundPage(main) {
   input.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.ctrlKey) form.requestSubmit(); });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!input.value.trim() || running) return;
+    if (!input.value.trim()) return;
+    if (running?.waiting) {
+      // The API refuses a message while a run is active; say what to do instead.
+      showError(form, { message: "This run is waiting for your function outputs: submit them above, or cancel the run, before sending another message." });
+      return;
+    }
+    if (running) return;
+    if (!assistantSelect.value) {
+      showError(form, { message: "Choose an assistant first (or create one on the Assistants page).", param: "assistant_id" });
+      return;
+    }
+    clearErrors(form);
     send.disabled = true;
     try {
       await sendMessage();
     } catch (error) {
       showError(form, error);
-    } finally {
-      send.disabled = false;
-      cancel.disabled = true;
-      running = null;
+      settle(null);
     }
   });
+
+  // After a stream ends: a run waiting for tool outputs keeps Cancel and holds Send;
+  // any other end frees both (every path that follows a run comes through here).
+  function settle(run) {
+    const waiting = run?.status === "requires_action";
+    running = waiting ? { runId: run.id, waiting: true } : null;
+    cancel.disabled = !waiting;
+    send.disabled = waiting;
+    send.title = waiting ? "Submit the function outputs or cancel the run first" : "";
+    if (!waiting) clearErrors(form);
+  }
 
   async function sendMessage() {
     const assistantId = assistantSelect.value;
@@ -137,9 +156,17 @@ export async function playgroundPage(main) {
     running = { runId: null, controller };
     const bubbles = new Map();
     const steps = new Map();
-    await stream(path, body, (event, data) => {
+    let last = null; // the run as its latest event showed it
+    try {
+      await watch();
+    } finally {
+      settle(last);
+    }
+
+    function watch() { return stream(path, body, (event, data) => {
       if (event.startsWith("thread.run.") && !event.startsWith("thread.run.step")) {
         running.runId = data.id;
+        last = data;
         cancel.disabled = !["queued", "in_progress", "requires_action"].includes(data.status);
         status.textContent = `Run ${data.id}: ${data.status}`;
         status.dataset.status = data.status;
@@ -174,7 +201,7 @@ export async function playgroundPage(main) {
         if (step) data.step_details.tool_calls.forEach((call, i) => finishCall(step, i, call));
       }
       chat.scrollTop = chat.scrollHeight;
-    }, controller.signal);
+    }, controller.signal); }
   }
 
   function callBox(step, index, type) {
@@ -242,6 +269,13 @@ export async function playgroundPage(main) {
   async function cancelRun() {
     if (!running?.runId || !thread) return;
     cancel.disabled = true;
-    await post(`/threads/${thread}/runs/${running.runId}/cancel`);
+    const run = await post(`/threads/${thread}/runs/${running.runId}/cancel`);
+    if (running?.waiting) {
+      // No stream is open for a run waiting on outputs: show its end here.
+      status.textContent = `Run ${run.id}: ${run.status}`;
+      status.dataset.status = run.status;
+      chat.querySelector('form[aria-label="Submit tool outputs"]')?.replaceWith(h("div", { class: "step muted" }, "Run cancelled."));
+      settle(run);
+    }
   }
 }
