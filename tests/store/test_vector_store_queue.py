@@ -209,3 +209,42 @@ def test_sqlite_chunks_written_without_the_bulk_path_are_still_indexed(tmp_path:
 
     with database("sqlite", tmp_path) as url:
         asyncio.run(check(url))
+
+
+@pytest.mark.parametrize("engine_backend", ["sqlite", "postgres"])
+def test_upkeep_paused_for_a_bulk_load_only_on_an_empty_index(
+    engine_backend: str, tmp_path: Path
+) -> None:
+    """Every ChunkIndex: pause_upkeep/resume_upkeep around many adds leaves an index that
+    searches as one grown chunk by chunk; nothing is paused once chunks are there (their
+    searches need it), and resume_upkeep is safe without a pause (an import run again)."""
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(40, 8)).astype(np.float32)
+    hnsw = Query(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_vs_chunks_hnsw_8'"))
+
+    async def check(url: str) -> None:
+        await upgrade(url)
+        db = open_database(url)
+        index = open_chunk_index(db.dialect, 8, 1 << 20)
+        try:
+            await db.write(_seed)
+            paused = await db.write(index.pause_upkeep)
+            assert paused == (engine_backend == "postgres")  # SQLite has nothing to pause
+            for n in range(4):
+                chunks = [NewChunk(i, f"chunk {n}.{i}", vectors[n * 10 + i]) for i in range(10)]
+                await db.write(partial(index.add, store_id="vs_1", file_id="file-a", chunks=chunks))
+            if engine_backend == "postgres":
+                assert await db.read(lambda c: c.first(hnsw, {})) == (0,)
+            await db.write(index.resume_upkeep)
+            if engine_backend == "postgres":
+                assert await db.read(lambda c: c.first(hnsw, {})) == (1,)
+            near = await db.read(lambda c: index.nearest(c, "vs_1", 1, vectors[23], None, 1))
+            (top,) = await db.read(lambda c: index.fetch(c, [near[0].chunk_id], vectors[23]))
+            assert top.text == "chunk 2.3"
+            assert await db.write(index.pause_upkeep) is False  # chunks are there now
+            await db.write(index.resume_upkeep)  # and again: nothing to build, no error
+        finally:
+            await db.dispose()
+
+    with database(engine_backend, tmp_path) as url:
+        asyncio.run(check(url))

@@ -235,15 +235,16 @@ class RunExecutor:
                 checked = time.monotonic()
                 status = await self.db.read(lambda conn: self.runs.status(conn, run["id"]))
                 if status == "cancelling":
+                    # What streamed before the cancel was generated (and is shown): it
+                    # counts, though the upstream's usage report never came.
+                    await self._count_usage(turn)
                     await self.turns.end(turn, "cancelled")
                     return False
         return await self._after_stream(turn, provider, server)
 
-    async def _after_stream(
-        self, turn: Turn, provider: Provider, server: dict[str, ServerTool]
-    ) -> bool:
+    async def _count_usage(self, turn: Turn) -> None:
         if not turn.completion_tokens:
-            # An upstream that reports no usage: estimate, as for prompts.
+            # An upstream that reports no usage (or not yet): estimate, as for prompts.
             pieces = [turn.text, *(c.arguments for c in turn.calls.values())]
             turn.completion_tokens = sum(len(p) for p in pieces) // 4
         if self.on_usage is not None:
@@ -251,6 +252,11 @@ class RunExecutor:
             await self.on_usage(
                 turn.project, run["model"], turn.prompt_tokens, turn.completion_tokens
             )
+
+    async def _after_stream(
+        self, turn: Turn, provider: Provider, server: dict[str, ServerTool]
+    ) -> bool:
+        await self._count_usage(turn)
         server_calls = [turn.calls[i] for i in sorted(turn.calls) if turn.calls[i].server]
         if server_calls:
             return await self.steps.run(turn, server_calls, server)

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -190,8 +191,27 @@ def _clashes(conn: Conn, *, table: Table, rows: list[JSON]) -> list[str]:
     ]
 
 
-def _write_rows(conn: Conn, *, query: Query, rows: list[JSON]) -> None:
+def _write_rows(conn: Conn, *, query: Query, rows: list[JSON]) -> int:
     conn.executemany(query, rows)
+    return len(rows)
+
+
+class _OneAhead:
+    """Writes one at a time, the next batch read while the last one is written: reading
+    (JSON, base64) holds the GIL, the database's own work mostly does not."""
+
+    def __init__(self) -> None:
+        self._pending: asyncio.Future[int] | None = None
+
+    async def submit(self, write: Awaitable[int]) -> int:
+        """Wait for the write before, then start this one; what the one before wrote."""
+        done = await self.drain()
+        self._pending = asyncio.ensure_future(write)
+        return done
+
+    async def drain(self) -> int:
+        pending, self._pending = self._pending, None
+        return await pending if pending is not None else 0
 
 
 def _present(conn: Conn, *, table: Table, rows: list[JSON]) -> int:
@@ -256,21 +276,30 @@ def _chunk_writes(path: Path) -> Iterator[list[tuple[str, str, list[JSON]]]]:
         yield write
 
 
-def _add_chunks(conn: Conn, *, index: ChunkIndex, files: list[tuple[str, str, list[JSON]]]) -> int:
-    """Files' chunks in one transaction: a file's all or none, none if it has some here."""
-    added = 0
-    for store, file_id, group in files:
-        found = conn.first(_CHUNKS_OF, {"store": store, "file": file_id})
-        if found is not None and int(found[0]) > 0:
-            continue
-        chunks = [
+_FileChunks = tuple[str, str, list[NewChunk]]
+
+
+def _decoded(files: list[tuple[str, str, list[JSON]]]) -> list[_FileChunks]:
+    return [
+        (store, file_id, [
             NewChunk(
                 seq=int(c["seq"]),
                 text=c["text"],
                 embedding=np.frombuffer(base64.b64decode(c["embedding"]), dtype="<f4"),
             )
             for c in group
-        ]
+        ])
+        for store, file_id, group in files
+    ]  # fmt: skip
+
+
+def _add_chunks(conn: Conn, *, index: ChunkIndex, files: list[_FileChunks]) -> int:
+    """Files' chunks in one transaction: a file's all or none, none if it has some here."""
+    added = 0
+    for store, file_id, chunks in files:
+        found = conn.first(_CHUNKS_OF, {"store": store, "file": file_id})
+        if found is not None and int(found[0]) > 0:
+            continue
         index.add(conn, store, file_id, chunks)
         added += len(chunks)
     return added
@@ -349,18 +378,28 @@ async def _load(
     for file_id, temp in staged.items():
         blobs.keep(temp, file_key(file_id))
     report.blobs = len(staged)
-    for table in tables:
-        insert = _insert(table, db.dialect)
-        done = 0
-        for batch in _batches(root / "tables" / f"{table.name}.jsonl"):
-            rows = [_arriving(table.name, row, report.reembedded) for row in batch]
-            await db.write(partial(_write_rows, query=insert, rows=rows))
-            done += len(rows)
-            shown.step(table.name, done)
-    if not report.reembedded:
-        for files in _chunk_writes(root / "chunks.jsonl"):
-            report.chunks += await db.write(partial(_add_chunks, index=index, files=files))
-            shown.step("chunks", report.chunks)
+    writes = _OneAhead()
+    try:
+        for table in tables:
+            insert = _insert(table, db.dialect)
+            done = 0
+            for batch in _batches(root / "tables" / f"{table.name}.jsonl"):
+                rows = [_arriving(table.name, row, report.reembedded) for row in batch]
+                done += await writes.submit(db.write(partial(_write_rows, query=insert, rows=rows)))
+                shown.step(table.name, done)
+            await writes.drain()
+        if not report.reembedded:
+            await db.write(index.pause_upkeep)
+            for files in _chunk_writes(root / "chunks.jsonl"):
+                adding = db.write(partial(_add_chunks, index=index, files=_decoded(files)))
+                report.chunks += await writes.submit(adding)
+                shown.step("chunks", report.chunks)
+            report.chunks += await writes.drain()
+        await db.write(index.resume_upkeep)  # also after an import cut short, run again
+    except BaseException:
+        with contextlib.suppress(BaseException):  # never a write left running behind it
+            await writes.drain()
+        raise
     kept = [blobs.path(file_key(fid)) for fid in staged]
     await asyncio.to_thread(synced, [*kept, *{path.parent for path in kept}])
     await _check_arrived(db, blobs, root, manifest, tables, report)

@@ -73,6 +73,17 @@ class ChunkIndex(Protocol):
         """The chunks, each with its cosine similarity to `query`."""
         ...
 
+    def pause_upkeep(self, conn: Conn) -> bool:
+        """Before many adds (an import) into an index that holds no chunk yet: stop
+        keeping up the structures a build from scratch makes faster than one chunk at a
+        time (PostgreSQL's HNSW graph). True if anything was paused."""
+        ...
+
+    def resume_upkeep(self, conn: Conn) -> None:
+        """Build what `pause_upkeep` paused, if it is missing; safe to call any time (an
+        import cut short and run again calls it whether or not it paused)."""
+        ...
+
 
 _DELETE_FILE = Query(
     text("DELETE FROM vs_chunks WHERE vector_store_id = :store AND file_id = :file")

@@ -88,6 +88,10 @@ _FETCH = Query(
 )
 
 
+_ANY_CHUNK = Query(text("SELECT 1 FROM vs_chunks LIMIT 1"))
+_BUILD_MEMORY = Query(text("SELECT set_config('maintenance_work_mem', '512MB', true)"))
+
+
 def _word(term: str) -> str:
     """A term as a tsquery operand: letters and digits only, so no operator can leak in."""
     return "".join(ch for ch in term if ch.isalnum())
@@ -131,6 +135,25 @@ class PgChunkIndex(ChunkRemoval):
             {},
         )
         self._indexed.add(dims)
+
+    def pause_upkeep(self, conn: Conn) -> bool:
+        """Drop the HNSW index of an empty table: a graph built once from all the
+        chunks took a fraction of the time of one grown a chunk at a time (bench/
+        RESULTS.md, export and import). Never on a table with chunks, whose searches
+        need the index meanwhile."""
+        if conn.first(_ANY_CHUNK, {}) is not None:
+            return False
+        d = int(self.dimensions)
+        conn.execute(Query(text(f"DROP INDEX IF EXISTS ix_vs_chunks_hnsw_{d}")), {})
+        self._indexed.add(d)  # so that add() does not make it again meanwhile
+        return True
+
+    def resume_upkeep(self, conn: Conn) -> None:
+        # The build's graph in memory rather than spilled to disk (pgvector's advice);
+        # for this transaction only.
+        conn.execute(_BUILD_MEMORY, {})
+        self._indexed.discard(int(self.dimensions))
+        self._ensure_index(conn, self.dimensions)
 
     def add(self, conn: Conn, store_id: str, file_id: str, chunks: Sequence[NewChunk]) -> None:
         if not chunks:

@@ -96,6 +96,12 @@ class SqliteChunkIndex(ChunkRemoval):
         conn.execute(_INDEX_SINCE, {"last": last})
         conn.execute(_BULK_OFF, {})
 
+    def pause_upkeep(self, conn: Conn) -> bool:
+        return False  # add() already indexes a whole batch in one statement
+
+    def resume_upkeep(self, conn: Conn) -> None:
+        return None
+
     def keyword(
         self, conn: Conn, store_id: str, terms: list[str], files: list[str] | None, limit: int
     ) -> list[Hit]:
