@@ -141,6 +141,28 @@ def test_a_validation_error_is_shown_next_to_its_field(page: Page, console_serve
     expect(form.locator('[data-error-for="metadata"]')).to_contain_text("Invalid JSON")
 
 
+def test_a_bad_function_is_named_by_its_place_among_the_functions(
+    page: Page, console_server: Server
+) -> None:
+    """Issue 24, bug 5: the API counts built-in tools first (`tools[2]` here); the form
+    names the first function, at the functions box, and leaves the rest of Tools alone."""
+    page.goto(f"{console_server.base_url}/#/assistants")
+    page.get_by_role("button", name="New assistant", exact=True).click()
+    form = page.get_by_role("form", name="New assistant", exact=True)
+    form.get_by_label("code_interpreter", exact=True).check()
+    form.get_by_label("file_search", exact=True).check()
+    functions = form.locator('textarea[data-param="tools.functions"]')
+    functions.fill('[{"name": "no spaces allowed"}]')
+    form.get_by_role("button", name="Create", exact=True).click()
+    error = form.locator('[data-error-for="tools.functions"]')
+    expect(error).to_contain_text("Function 1, name:")
+    expect(error).not_to_contain_text("tools[2]")
+    expect(functions).to_have_attribute("aria-invalid", "true")
+    expect(form.locator('fieldset[data-param="tools"]')).not_to_have_class(
+        re.compile("field-error")
+    )
+
+
 def test_chat_on_the_embedded_model_streams_in_steps(
     page: Page, console_server: Server, api: openai.OpenAI
 ) -> None:
@@ -289,6 +311,10 @@ def test_a_wrong_api_key_shows_the_401_message(
         page.get_by_role("button", name="Use this key", exact=True).click()
         expect(page.locator("#banner")).to_contain_text("Unauthorized (401)")
         expect(page.locator("#key-error")).to_contain_text("refused this key")
+        # Issue 24, bug 9: the server's words once (in the dialog), and how to get a key.
+        server_words = page.locator("#key-error").inner_text().split(": ", 1)[1]
+        expect(page.locator("#banner")).not_to_contain_text(server_words)
+        expect(page.locator("#key-help")).to_contain_text("assistantd keys create --project")
         page.get_by_label("Key", exact=True).fill(key)
         page.get_by_role("button", name="Use this key", exact=True).click()
         expect(page.get_by_role("button", name="New assistant", exact=True)).to_be_visible()
@@ -368,6 +394,49 @@ def test_file_search_citations_become_numbered_footnotes(
     with page.expect_download() as download:
         footnote.get_by_role("link", name="foods.txt").click()
     assert Path(download.value.path()).read_bytes() == b"Filip's favorite food is cake."
+    thread_id = page.get_by_label("Thread", exact=True).input_value()
+    # Issue 24, bug 3: the Threads page shows the same answer, and the run with its steps.
+    page.goto(f"{console_server.base_url}/#/threads/{thread_id}")
+    answer = page.locator(".msg.assistant")
+    expect(answer.locator(".text").first).to_contain_text("Filip likes cake[1].")
+    expect(answer.locator(".footnote")).to_have_text("[1] foods.txt")
+    run = page.locator("[data-run-id]")
+    expect(run).to_contain_text("completed")
+    expect(run.locator("li")).to_have_count(2)  # the file_search call, the answer
+    body = page.locator("main").inner_text()
+    assert "[object" not in body
+    assert "【" not in body
+    # Bug 7: reopened in the playground, the thread keeps its tool call, in its place.
+    page.get_by_role("link", name="Open in the playground", exact=True).click()
+    expect(page.get_by_label("Thread", exact=True)).to_have_value(thread_id)
+    shown = page.locator(".chat > *")
+    expect(shown).to_have_count(3)
+    expect(shown.nth(0)).to_have_text("What does Filip like?")
+    expect(shown.nth(1).locator('.call[data-type="file_search"]')).to_contain_text("foods.txt")
+    expect(shown.nth(2).locator(".text")).to_contain_text("Filip likes cake[1].")
+
+
+def test_threads_filter_survives_opening_a_thread_and_asks_for_a_value(
+    page: Page, console_server: Server, api: openai.OpenAI
+) -> None:
+    """Issue 24, bug 3: opening a thread keeps the metadata filter; a key without a value
+    asks for one rather than showing nothing."""
+    tagged = api.beta.threads.create(metadata={"team": "penguins"})
+    api.beta.threads.create(metadata={"team": "seals"})
+    page.goto(f"{console_server.base_url}/#/threads")
+    filter_form = page.get_by_role("form", name="Filter threads", exact=True)
+    filter_form.get_by_label("Metadata key", exact=True).fill("team")
+    filter_form.get_by_role("button", name="Filter", exact=True).click()
+    expect(filter_form.locator(".error")).to_contain_text("Enter the value to match")
+    filter_form.get_by_label("Metadata value", exact=True).fill("penguins")
+    filter_form.get_by_role("button", name="Filter", exact=True).click()
+    rows = page.locator("table tbody tr")
+    expect(rows).to_have_count(1)
+    page.get_by_role("link", name=tagged.id, exact=True).click()
+    expect(page.get_by_role("heading", name=tagged.id, exact=True)).to_be_visible()
+    expect(filter_form.get_by_label("Metadata key", exact=True)).to_have_value("team")
+    expect(filter_form.get_by_label("Metadata value", exact=True)).to_have_value("penguins")
+    expect(rows).to_have_count(1)
 
 
 def test_cancel_a_run_from_the_playground(
@@ -385,6 +454,10 @@ def test_cancel_a_run_from_the_playground(
     expect(page.locator(".msg.assistant")).to_have_attribute("data-status", "incomplete")
     thread_id = page.get_by_label("Thread", exact=True).input_value()
     assert api.beta.threads.runs.list(thread_id).data[0].status == "cancelled"
+    # Issue 24, bug 7: the cancelled answer says it stopped, and what streamed is counted.
+    expect(page.locator(".msg.assistant .stopped")).to_contain_text("Stopped before the end")
+    expect(page.get_by_test_id("usage")).not_to_contain_text(" 0 out")
+    expect(page.get_by_test_id("usage")).to_contain_text(re.compile(r"[1-9]\d* out"))
 
 
 def test_usable_by_keyboard_alone(page: Page, console_server: Server) -> None:

@@ -27,7 +27,9 @@ function askForKey(error) {
 }
 
 auth.onUnauthorized = (error) => {
-  banner("Unauthorized (401): " + error.message + " Enter a valid API key.");
+  // The server's words once, in the dialog that asks for the key; the banner only
+  // says why the page is empty.
+  banner("Unauthorized (401): enter a valid API key.");
   askForKey(error);
 };
 

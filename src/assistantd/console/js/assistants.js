@@ -17,6 +17,21 @@ function ids(text) {
   return text.split(/[\s,]+/).filter(Boolean);
 }
 
+// The API counts tools across the whole list, built-in ones first; the form has the
+// functions in a box of their own. `tools[2].function.name` with two built-ins ticked is
+// the first function's name: say so, at that box.
+function inFunctions(error, builtins) {
+  const at = /^tools\[(\d+)\](.*)$/.exec(error.param || "");
+  if (!at || Number(at[1]) < builtins) return error;
+  const n = Number(at[1]) - builtins;
+  const where = at[2].replace(/^\.function\.?/, "") || "definition";
+  // The API's message names the param too ("Invalid 'tools[2]...': why"): keep the why.
+  const why = error.message.replace(`Invalid '${error.param}': `, "");
+  const named = new Error(`Function ${n + 1}, ${where}: ${why}`);
+  named.param = "tools.functions";
+  return named;
+}
+
 // The form for one assistant (`a` null: a new one); resolves with the saved assistant.
 export async function assistantForm(a, onSaved) {
   const models = (await get("/models")).data.map((m) => m.id);
@@ -85,7 +100,7 @@ export async function assistantForm(a, onSaved) {
       const saved = await post(a ? `/assistants/${a.id}` : "/assistants", body);
       onSaved(saved);
     } catch (error) {
-      showError(form, error);
+      showError(form, inFunctions(error, f.code_interpreter.checked + f.file_search.checked));
     }
   });
   return form;

@@ -1,46 +1,9 @@
 // The playground: talk to an assistant, watch the answer and its run steps stream in.
-import { fileUrl, get, post, stream, uploadFile } from "./api.js";
+import { get, post, stream, uploadFile } from "./api.js";
+import { image, markEnded, renderContent } from "./render.js";
 import { clearErrors, h, labeled, showError } from "./ui.js";
 
-function image(fileId) {
-  const img = h("img", { alt: `image ${fileId}` });
-  fileUrl(fileId).then((url) => { img.src = url; }, () => { img.alt = `image ${fileId} (unavailable)`; });
-  return img;
-}
-
-function download(fileId, label) {
-  return h("a", { href: "#", onclick: async (e) => {
-    e.preventDefault();
-    const a = h("a", { href: await fileUrl(fileId), download: label });
-    a.click();
-  } }, label);
-}
-
-// A finished text part: citations become numbered footnotes linking the cited file.
-function renderText(text) {
-  const out = h("div", { class: "text" });
-  let value = text.value;
-  const notes = [];
-  text.annotations.forEach((ann, n) => {
-    const fileId = ann.file_citation?.file_id || ann.file_path?.file_id;
-    value = value.replace(ann.text, ann.type === "file_path" ? `[file ${n + 1}]` : `[${n + 1}]`);
-    // A citation's text is its marker, 【k:i†filename】; a link's is sandbox:/mnt/data/NAME.
-    const name = ann.type === "file_path" ? ann.text.split("/").pop() : (ann.text.match(/†([^】]*)/) || [])[1];
-    notes.push(h("div", { class: "footnote" }, `[${n + 1}] `, download(fileId, name || fileId)));
-  });
-  out.append(value);
-  if (notes.length) out.append(h("div", { class: "footnotes" }, notes));
-  return out;
-}
-
-function renderContent(el, content) {
-  el.replaceChildren(...content.map((part) =>
-    part.type === "text" ? renderText(part.text)
-      : part.type === "image_file" ? image(part.image_file.file_id)
-        : h("span", { class: "muted" }, `[${part.type}]`)));
-}
-
-export async function playgroundPage(main) {
+export async function playgroundPage(main, [opened]) {
   const [assistants, threads] = await Promise.all([get("/assistants", { limit: 100 }), get("/threads", { limit: 20 })]);
   let thread = null;
   let running = null; // { runId, controller }
@@ -74,17 +37,51 @@ export async function playgroundPage(main) {
       status, usage),
     h("div", {}, chat, form)));
 
-  threadSelect.addEventListener("change", async () => {
-    thread = threadSelect.value || null;
+  threadSelect.addEventListener("change", () => reopen(threadSelect.value || null));
+  if (opened) {
+    if (!threadSelect.querySelector(`option[value="${CSS.escape(opened)}"]`)) threadSelect.append(h("option", { value: opened }, opened));
+    threadSelect.value = opened;
+    await reopen(opened);
+  }
+
+  // A thread as it was: its messages, and each run's tool calls where the run made them
+  // (a run's steps, oldest first, name the messages it wrote).
+  async function reopen(threadId) {
+    thread = threadId;
     chat.replaceChildren();
     if (!thread) return;
-    const messages = await get(`/threads/${thread}/messages`, { limit: 100, order: "asc" });
-    for (const m of messages.data) {
+    const [messages, runs] = await Promise.all([
+      get(`/threads/${thread}/messages`, { limit: 100, order: "asc" }),
+      get(`/threads/${thread}/runs`, { limit: 20, order: "asc" }),
+    ]);
+    const byId = new Map(messages.data.map((m) => [m.id, m]));
+    const runSteps = await Promise.all(runs.data.map((r) => get(`/threads/${thread}/runs/${r.id}/steps`, { limit: 100, order: "asc" })));
+    const shown = new Set(runs.data.map((r) => r.id));
+    const own = messages.data.filter((m) => !m.run_id || !shown.has(m.run_id));
+    const messageView = (m) => {
       const el = h("div", { class: `msg ${m.role}`, "data-message-id": m.id });
       renderContent(el, m.content);
-      chat.append(el);
-    }
-  });
+      markEnded(el, m);
+      return el;
+    };
+    // Runs go after the messages written before them (a message and the run it started
+    // share a second: the message first).
+    let next = 0;
+    runs.data.forEach((run, i) => {
+      while (next < own.length && own[next].created_at <= run.created_at) chat.append(messageView(own[next++]));
+      for (const s of runSteps[i].data) {
+        if (s.step_details.type === "message_creation") {
+          const m = byId.get(s.step_details.message_creation.message_id);
+          if (m) chat.append(messageView(m));
+        } else {
+          const step = { el: h("div", { class: "step", "data-step-id": s.id }, h("strong", {}, "Tool calls")), calls: [] };
+          s.step_details.tool_calls.forEach((call, n) => finishCall(step, n, call));
+          chat.append(step.el);
+        }
+      }
+    });
+    while (next < own.length) chat.append(messageView(own[next++]));
+  }
   input.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.ctrlKey) form.requestSubmit(); });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -188,7 +185,7 @@ export async function playgroundPage(main) {
         const bubble = bubbles.get(data.id);
         if (!bubble) return;
         renderContent(bubble.el, data.content);
-        bubble.el.dataset.status = data.status;
+        markEnded(bubble.el, data);
       } else if (event === "thread.run.step.created" && data.step_details.type === "tool_calls") {
         const el = h("div", { class: "step", "data-step-id": data.id }, h("strong", {}, "Tool calls"));
         steps.set(data.id, { el, calls: [] });
