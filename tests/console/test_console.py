@@ -84,13 +84,7 @@ def api(console_server: Server) -> Iterator[openai.OpenAI]:
 def test_every_page_renders_offline_and_same_origin(page: Page, console_server: Server) -> None:
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
-    for name, heading in [
-        ("playground", "Playground"),
-        ("assistants", "Assistants"),
-        ("threads", "Threads"),
-        ("files", "Files"),
-        ("vector_stores", "Vector stores"),
-    ]:
+    for name, heading in PAGES:
         page.goto(f"{console_server.base_url}/#/{name}")
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"))
@@ -99,6 +93,88 @@ def test_every_page_renders_offline_and_same_origin(page: Page, console_server: 
     home = httpx.get(f"{console_server.base_url}/")
     assert home.headers["content-security-policy"].startswith("default-src 'self'")
     assert home.headers["x-content-type-options"] == "nosniff"
+
+
+PAGES = [
+    ("playground", "Playground"),
+    ("assistants", "Assistants"),
+    ("threads", "Threads"),
+    ("files", "Files"),
+    ("vector_stores", "Vector stores"),
+]
+
+
+def test_no_page_is_wider_than_a_phone(
+    browser: Browser, console_server: Server, api: openai.OpenAI
+) -> None:
+    """Issue 24, bug 8: at 390 px nothing overflows sideways (the Files table and its
+    Delete buttons included), and the playground puts the conversation first."""
+    api.files.create(
+        file=("a-rather-long-file-name-for-a-phone-screen-" + "x" * 40 + ".txt", b"long"),
+        purpose="assistants",
+    )
+    api.beta.threads.create(metadata={"note": "y" * 200})
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        for name, heading in PAGES:
+            page.goto(f"{console_server.base_url}/#/{name}")
+            expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=True)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= page.evaluate("window.innerWidth"), f"{name} is {wide} px wide"
+            if name == "files":
+                delete = page.get_by_role("button", name=re.compile("^Delete a-rather-long"))
+                box = delete.bounding_box()
+                assert box is not None
+                assert box["x"] + box["width"] <= 390
+            if name == "playground":
+                chat = page.get_by_label("Conversation", exact=True).bounding_box()
+                settings = page.get_by_label("Assistant", exact=True).bounding_box()
+                assert chat is not None
+                assert settings is not None
+                assert chat["y"] < settings["y"]
+    finally:
+        context.close()
+
+
+def test_vector_store_detail_keeps_what_is_typed_and_manages_its_files(
+    page: Page, console_server: Server, api: openai.OpenAI
+) -> None:
+    """Issue 24, bug 6: ingesting does not redraw the panel (a query being typed stays);
+    files are listed by name; two files of one name can be told apart in the picker; a
+    file can be detached and the store deleted."""
+    first = api.files.create(file=("twins.txt", b"Penguins eat krill."), purpose="assistants")
+    api.files.create(file=("twins.txt", b"Seals eat fish."), purpose="assistants")
+    store = api.vector_stores.create(name="twin store")
+    page.goto(f"{console_server.base_url}/#/vector_stores")
+    page.get_by_role("button", name="twin store", exact=True).click()
+    pick = page.get_by_label("File to add", exact=True)
+    twins = pick.locator("option", has_text="twins.txt")
+    expect(twins).to_have_count(2)
+    labels = twins.all_inner_texts()
+    assert labels[0] != labels[1]
+    assert first.id[-8:] in " ".join(labels)
+    query = page.get_by_label("Search query", exact=True)
+    query.fill("what do penguins eat")
+    pick.select_option(first.id)
+    page.get_by_role("button", name="Add file", exact=True).click()
+    status = page.get_by_test_id("store-status")
+    expect(status).to_contain_text("1 completed", timeout=60_000)
+    expect(query).to_have_value("what do penguins eat")
+    files = page.get_by_role("table", name="Files in this store")
+    expect(files.locator("tr")).to_have_count(1)
+    expect(files.locator("td").first).to_contain_text("twins.txt")
+    files.get_by_role("button", name="Detach twins.txt", exact=True).click()
+    expect(files.locator("tr")).to_have_count(0)
+    assert api.vector_stores.files.list(store.id).data == []
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete store", exact=True).click()
+    expect(page.get_by_role("button", name="twin store", exact=True)).to_have_count(0)
+    with pytest.raises(openai.NotFoundError):
+        api.vector_stores.retrieve(store.id)
 
 
 def test_create_an_assistant(page: Page, console_server: Server, api: openai.OpenAI) -> None:

@@ -26,8 +26,8 @@ export async function playgroundPage(main, [opened]) {
   const cancel = h("button", { type: "button", disabled: true, onclick: () => cancelRun() }, "Cancel run");
   const form = h("form", {}, input, h("div", { class: "row" }, files, send, cancel));
 
-  main.append(h("h1", {}, "Playground"), h("div", { class: "grid" },
-    h("div", { class: "card" },
+  main.append(h("h1", {}, "Playground"), h("div", { class: "grid playground" },
+    h("div", { class: "card settings" },
       labeled("Assistant", assistantSelect),
       assistants.data.length ? null : h("p", { class: "muted" }, "No assistant yet: ", h("a", { href: "#/assistants" }, "create one"), "."),
       labeled("Thread", threadSelect),
