@@ -140,6 +140,37 @@ def test_no_page_is_wider_than_a_phone(
         context.close()
 
 
+AXE = Path(__file__).parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_axe_finds_no_serious_violation_on_any_page(
+    browser: Browser, console_server: Server, api: openai.OpenAI
+) -> None:
+    """axe-core (tests/node, from npm), injected into every page at desktop and phone
+    sizes: no violation of serious or critical impact. The page's CSP would refuse an
+    injected script, so this context bypasses it (nothing else here does)."""
+    source = AXE.read_text()
+    api.beta.assistants.create(model="scripted-gpt", name="Axe")
+    for width, height in ((1280, 800), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
+        page = context.new_page()
+        try:
+            for name, heading in PAGES:
+                page.goto(f"{console_server.base_url}/#/{name}")
+                expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+                page.wait_for_load_state("networkidle")
+                page.evaluate(source)
+                found = page.evaluate("async () => (await axe.run(document)).violations")
+                serious = [
+                    f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
+                    for v in found
+                    if v["impact"] in ("serious", "critical")
+                ]
+                assert serious == [], f"{name} at {width} px: {serious}"
+        finally:
+            context.close()
+
+
 def test_vector_store_detail_keeps_what_is_typed_and_manages_its_files(
     page: Page, console_server: Server, api: openai.OpenAI
 ) -> None:

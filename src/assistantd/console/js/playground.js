@@ -7,7 +7,7 @@ export async function playgroundPage(main, [opened]) {
   const [assistants, threads] = await Promise.all([get("/assistants", { limit: 100 }), get("/threads", { limit: 20 })]);
   let thread = null;
   let running = null; // { runId, controller }
-  const chat = h("div", { class: "chat", "aria-live": "polite", "aria-label": "Conversation" });
+  const chat = h("div", { class: "chat", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
   const usage = h("p", { class: "muted", "data-testid": "usage" });
   const status = h("p", { class: "muted", "data-testid": "run-status" });
   const assistantSelect = h("select", { id: "pg-assistant", "data-param": "assistant_id" },
