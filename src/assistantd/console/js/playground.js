@@ -1,142 +1,224 @@
-// The playground: talk to an assistant, watch the answer and its run steps stream in.
-import { get, post, stream, uploadFile } from "./api.js";
-import { image, markEnded, renderContent } from "./render.js";
+// The playground: talk to an assistant with the run's settings in reach, and see what
+// each run did in the inspector beside the chat.
+import { del, get, post, uploadFile } from "./api.js";
+import { conversation } from "./chat.js";
+import { runInspector } from "./inspector.js";
 import { clearErrors, h, labeled, showError } from "./ui.js";
 
+const number = (id, param, extra = {}) => h("input", { id, type: "number", "data-param": param, ...extra });
+
 export async function playgroundPage(main, [opened]) {
-  const [assistants, threads] = await Promise.all([get("/assistants", { limit: 100 }), get("/threads", { limit: 20 })]);
+  const [assistants, threads, models] = await Promise.all([
+    get("/assistants", { limit: 100 }), get("/threads", { limit: 20 }), get("/models"),
+  ]);
   let thread = null;
-  let running = null; // { runId, controller }
-  const chat = h("div", { class: "chat", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
+  let running = null; // { runId } while a run streams; { runId, waiting } while it waits
+  let sentAt = 0; // when the request that started the run being followed was sent
+  let runSeen = false; // whether the run request being sent was answered with a run
   const usage = h("p", { class: "muted", "data-testid": "usage" });
   const status = h("p", { class: "muted", "data-testid": "run-status" });
+  const inspector = runInspector();
+  const talk = conversation({
+    run(event, run) {
+      runSeen = true;
+      if (!thread) thread = adopt(run.thread_id); // a new thread, made with its run
+      running = { runId: run.id };
+      inspector.sent(run.id, sentAt);
+      cancel.disabled = !["queued", "in_progress", "requires_action"].includes(run.status);
+      status.textContent = `Run ${run.id}: ${run.status}`;
+      status.dataset.status = run.status;
+      if (run.usage) usage.textContent = `Tokens: ${run.usage.prompt_tokens} in, ${run.usage.completion_tokens} out, ${run.usage.total_tokens} total`;
+      if (run.last_error) status.textContent += ` (${run.last_error.code}: ${run.last_error.message})`;
+    },
+    first(runId) { inspector.first(runId, performance.now()); },
+    ended(run) {
+      if (run && run.status !== "requires_action") inspector.ended(run.id, performance.now());
+      settle(run);
+      inspector.show(thread);
+    },
+  });
+
+  // Which assistant, which thread.
   const assistantSelect = h("select", { id: "pg-assistant", "data-param": "assistant_id" },
     assistants.data.map((a) => h("option", { value: a.id }, a.name || a.id)));
   const threadSelect = h("select", { id: "pg-thread" }, h("option", { value: "" }, "New thread"),
     threads.data.map((t) => h("option", { value: t.id }, t.id)));
-  const model = h("input", { id: "pg-model", placeholder: "the assistant's", "data-param": "model" });
+  const metadata = h("textarea", { id: "pg-metadata", "data-param": "metadata", placeholder: '{"key": "value"}' });
+  const saveMetadata = h("button", { type: "button" }, "Save metadata");
+  const threadBox = h("div", { class: "thread-tools" },
+    h("div", { class: "row" },
+      h("button", { type: "button", onclick: () => openThread(null) }, "New thread"),
+      h("button", { type: "button", class: "danger", onclick: () => deleteThread() }, "Delete thread")),
+    labeled("Thread metadata (JSON)", metadata), saveMetadata);
+
+  // The run's settings: each left empty is the assistant's.
+  const model = h("select", { id: "pg-model", "data-param": "model" }, h("option", { value: "" }, "the assistant's"),
+    models.data.map((m) => h("option", { value: m.id }, m.id)));
   const instructions = h("textarea", { id: "pg-instructions", placeholder: "the assistant's", "data-param": "instructions" });
   const toolBoxes = ["code_interpreter", "file_search"].map((type) =>
     h("label", { class: "check" }, h("input", { type: "checkbox", value: type, "data-tool": type }), ` ${type}`));
   const toolsOverride = h("fieldset", { "data-param": "tools" }, h("legend", {}, "Tools (override)"),
     h("label", { class: "check" }, h("input", { type: "checkbox", "data-tool": "override" }), " use these instead of the assistant's:"), toolBoxes);
+  const toolChoice = h("select", { id: "pg-tool-choice", "data-param": "tool_choice" });
+  const maxPrompt = number("pg-max-prompt", "max_prompt_tokens", { min: "256", placeholder: "no limit" });
+  const maxCompletion = number("pg-max-completion", "max_completion_tokens", { min: "256", placeholder: "no limit" });
+  const truncation = h("select", { id: "pg-truncation", "data-param": "truncation_strategy" },
+    h("option", { value: "auto" }, "auto"), h("option", { value: "last_messages" }, "last messages"));
+  const lastMessages = number("pg-last-messages", "truncation_strategy.last_messages", { min: "1", value: "10" });
+  const temperature = number("pg-temperature", "temperature", { min: "0", max: "2", step: "0.1", placeholder: "the assistant's" });
+  const runSettings = h("fieldset", { class: "run-settings" }, h("legend", {}, "Run settings"),
+    labeled("Model", model), labeled("Tool choice", toolChoice),
+    labeled("Instructions (override)", instructions), toolsOverride,
+    h("div", { class: "row" }, labeled("Max prompt tokens", maxPrompt), labeled("Max completion tokens", maxCompletion)),
+    h("div", { class: "row" }, labeled("Truncation", truncation), labeled("Last messages", lastMessages)),
+    labeled("Temperature", temperature));
+
+  // The message: sent (and run), or added without a run, with its role.
   const input = h("textarea", { id: "pg-input", placeholder: "Message (Ctrl+Enter sends)", "aria-label": "Message", "data-param": "content" });
+  const role = h("select", { "aria-label": "Role of an added message", "data-param": "role" },
+    h("option", { value: "user" }, "user"), h("option", { value: "assistant" }, "assistant"));
   const files = h("input", { type: "file", multiple: true, "aria-label": "Attach files" });
   const send = h("button", { type: "submit", class: "primary" }, "Send");
+  const addOnly = h("button", { type: "button", onclick: () => submit(false) }, "Add without running");
   const cancel = h("button", { type: "button", disabled: true, onclick: () => cancelRun() }, "Cancel run");
-  const form = h("form", {}, input, h("div", { class: "row" }, files, send, cancel));
+  const form = h("form", {}, input, h("div", { class: "row" }, files, send, addOnly, role, cancel));
 
-  main.append(h("h1", {}, "Playground"), h("div", { class: "grid playground" },
+  const layout = h("div", { class: "grid playground" },
     h("div", { class: "card settings" },
       labeled("Assistant", assistantSelect),
       assistants.data.length ? null : h("p", { class: "muted" }, "No assistant yet: ", h("a", { href: "#/assistants" }, "create one"), "."),
-      labeled("Thread", threadSelect),
-      labeled("Model (override)", model),
-      labeled("Instructions (override)", instructions),
-      toolsOverride,
-      status, usage),
-    h("div", {}, chat, form)));
+      labeled("Thread", threadSelect), threadBox, runSettings, status, usage),
+    h("div", { class: "talk" }, h("div", {}, talk.el, form), inspector.el));
+  main.append(h("h1", {}, "Playground"), layout);
 
-  threadSelect.addEventListener("change", () => reopen(threadSelect.value || null));
+  // tool_choice: what the chosen assistant (or the override) offers, by name.
+  function fillToolChoice() {
+    const chosen = assistants.data.find((a) => a.id === assistantSelect.value);
+    const builtins = ["file_search", "code_interpreter"].filter((t) => (chosen?.tools || []).some((x) => x.type === t) || toolsOverride.querySelector(`[data-tool="${t}"]`).checked);
+    const functions = (chosen?.tools || []).filter((t) => t.type === "function").map((t) => t.function.name);
+    const keep = toolChoice.value;
+    toolChoice.replaceChildren(h("option", { value: "" }, "the assistant's (auto)"),
+      ...["auto", "required", "none"].map((c) => h("option", { value: c }, c)),
+      ...builtins.map((t) => h("option", { value: `tool:${t}` }, t)),
+      ...functions.map((f) => h("option", { value: `function:${f}` }, `function ${f}`)));
+    if ([...toolChoice.options].some((o) => o.value === keep)) toolChoice.value = keep;
+  }
+  assistantSelect.addEventListener("change", fillToolChoice);
+  toolsOverride.addEventListener("change", fillToolChoice);
+  fillToolChoice();
+
+  threadSelect.addEventListener("change", () => openThread(threadSelect.value || null));
+  saveMetadata.addEventListener("click", async () => {
+    clearErrors(threadBox);
+    try {
+      const meta = metadata.value.trim() ? JSON.parse(metadata.value) : {};
+      if (!thread) thread = await newThread(meta);
+      else await post(`/threads/${thread}`, { metadata: meta });
+    } catch (error) {
+      showError(threadBox, error instanceof SyntaxError ? { message: `Invalid JSON: ${error.message}`, param: "metadata" } : error);
+    }
+  });
+  input.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.ctrlKey) form.requestSubmit(); });
+  form.addEventListener("submit", (event) => { event.preventDefault(); submit(true); });
   if (opened) {
     if (!threadSelect.querySelector(`option[value="${CSS.escape(opened)}"]`)) threadSelect.append(h("option", { value: opened }, opened));
-    threadSelect.value = opened;
-    await reopen(opened);
+    await openThread(opened);
+  } else {
+    await inspector.show(null);
   }
 
-  // A thread as it was: its messages, and each run's tool calls where the run made them
-  // (a run's steps, oldest first, name the messages it wrote).
-  async function reopen(threadId) {
-    thread = threadId;
-    chat.replaceChildren();
-    if (!thread) return;
-    const [messages, runs] = await Promise.all([
-      get(`/threads/${thread}/messages`, { limit: 100, order: "asc" }),
-      get(`/threads/${thread}/runs`, { limit: 20, order: "asc" }),
-    ]);
-    const byId = new Map(messages.data.map((m) => [m.id, m]));
-    const runSteps = await Promise.all(runs.data.map((r) => get(`/threads/${thread}/runs/${r.id}/steps`, { limit: 100, order: "asc" })));
-    const shown = new Set(runs.data.map((r) => r.id));
-    const own = messages.data.filter((m) => !m.run_id || !shown.has(m.run_id));
-    const messageView = (m) => {
-      const el = h("div", { class: `msg ${m.role}`, "data-message-id": m.id });
-      renderContent(el, m.content);
-      markEnded(el, m);
-      return el;
-    };
-    // Runs go after the messages written before them (a message and the run it started
-    // share a second: the message first).
-    let next = 0;
-    runs.data.forEach((run, i) => {
-      while (next < own.length && own[next].created_at <= run.created_at) chat.append(messageView(own[next++]));
-      for (const s of runSteps[i].data) {
-        if (s.step_details.type === "message_creation") {
-          const m = byId.get(s.step_details.message_creation.message_id);
-          if (m) chat.append(messageView(m));
-        } else {
-          const step = { el: h("div", { class: "step", "data-step-id": s.id }, h("strong", {}, "Tool calls")), calls: [] };
-          s.step_details.tool_calls.forEach((call, n) => finishCall(step, n, call));
-          chat.append(step.el);
-        }
-      }
-    });
-    while (next < own.length) chat.append(messageView(own[next++]));
+  async function openThread(id) {
+    thread = id;
+    threadSelect.value = id || "";
+    metadata.value = "";
+    status.textContent = usage.textContent = "";
+    if (id) {
+      const t = await get(`/threads/${id}`);
+      metadata.value = Object.keys(t.metadata).length ? JSON.stringify(t.metadata, null, 1) : "";
+    }
+    await Promise.all([talk.reopen(id), inspector.show(id)]);
   }
-  input.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.ctrlKey) form.requestSubmit(); });
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
+
+  async function newThread(meta) {
+    return adopt((await post("/threads", meta ? { metadata: meta } : {})).id);
+  }
+
+  function adopt(id) {
+    threadSelect.append(h("option", { value: id }, id));
+    threadSelect.value = id;
+    return id;
+  }
+
+  async function deleteThread() {
+    if (!thread || running || !confirm(`Delete ${thread}, with its messages and runs?`)) return;
+    await del(`/threads/${thread}`);
+    threadSelect.querySelector(`option[value="${CSS.escape(thread)}"]`)?.remove();
+    await openThread(null);
+  }
+
+  // Send (andRun) or add without running: one path, so both check the same things.
+  async function submit(andRun) {
     if (!input.value.trim()) return;
     if (running?.waiting) {
       // The API refuses a message while a run is active; say what to do instead.
-      showError(form, { message: "This run is waiting for your function outputs: submit them above, or cancel the run, before sending another message." });
+      showError(layout, { message: "This run is waiting for your function outputs: submit them above, or cancel the run, before sending another message." });
       return;
     }
     if (running) return;
-    if (!assistantSelect.value) {
-      showError(form, { message: "Choose an assistant first (or create one on the Assistants page).", param: "assistant_id" });
+    if (andRun && !assistantSelect.value) {
+      showError(layout, { message: "Choose an assistant first (or create one on the Assistants page).", param: "assistant_id" });
       return;
     }
-    clearErrors(form);
-    send.disabled = true;
+    clearErrors(layout);
+    send.disabled = addOnly.disabled = true;
+    const content = input.value;
+    let bubble = null;
+    runSeen = false;
     try {
-      await sendMessage();
+      const body = andRun ? runBody() : null;
+      const { attachments, names } = await uploads();
+      const message = { role: andRun ? "user" : role.value, content, attachments };
+      input.value = "";
+      files.value = "";
+      if (!andRun) {
+        if (!thread) thread = await newThread(null);
+        talk.message(await post(`/threads/${thread}/messages`, message), names);
+        settle(null);
+        return;
+      }
+      // The message goes with the run (additional_messages, or the new thread's own):
+      // a run the API refuses leaves no message behind it.
+      bubble = talk.userMessage(content, names);
+      sentAt = performance.now();
+      if (thread) await talk.follow(`/threads/${thread}/runs`, { ...body, additional_messages: [message] });
+      else await talk.follow("/threads/runs", { ...body, thread: { messages: [message] } });
     } catch (error) {
-      showError(form, error);
-      settle(null);
+      if (!runSeen) {
+        bubble?.remove();
+        input.value = content; // nothing was sent: the text is still there to fix and send
+      }
+      settle(null); // first: it clears the old errors
+      showError(layout, error);
     }
-  });
-
-  // After a stream ends: a run waiting for tool outputs keeps Cancel and holds Send;
-  // any other end frees both (every path that follows a run comes through here).
-  function settle(run) {
-    const waiting = run?.status === "requires_action";
-    running = waiting ? { runId: run.id, waiting: true } : null;
-    cancel.disabled = !waiting;
-    send.disabled = waiting;
-    send.title = waiting ? "Submit the function outputs or cancel the run first" : "";
-    if (!waiting) clearErrors(form);
   }
 
-  async function sendMessage() {
-    const assistantId = assistantSelect.value;
-    const chosen = assistants.data.find((a) => a.id === assistantId);
+  async function uploads() {
+    const chosen = assistants.data.find((a) => a.id === assistantSelect.value);
     const tools = (chosen?.tools || []).filter((t) => t.type !== "function").map((t) => ({ type: t.type }));
     const attachments = [];
+    const names = [];
     for (const file of files.files) {
       const uploaded = await uploadFile(file, "assistants");
       attachments.push({ file_id: uploaded.id, tools: tools.length ? tools : [{ type: "file_search" }] });
+      names.push(uploaded.filename);
     }
-    const content = input.value;
-    if (!thread) {
-      thread = (await post("/threads", {})).id;
-      threadSelect.append(h("option", { value: thread, selected: true }, thread));
-    }
-    await post(`/threads/${thread}/messages`, { role: "user", content, attachments });
-    chat.append(h("div", { class: "msg user" }, content, attachments.length ? h("div", { class: "muted" }, `${attachments.length} file(s) attached`) : null));
-    input.value = "";
-    files.value = "";
-    const body = { assistant_id: assistantId };
-    if (model.value.trim()) body.model = model.value.trim();
+    return { attachments, names };
+  }
+
+  function runBody() {
+    const chosen = assistants.data.find((a) => a.id === assistantSelect.value);
+    const body = { assistant_id: assistantSelect.value };
+    if (model.value) body.model = model.value;
     if (instructions.value.trim()) body.instructions = instructions.value;
     if (toolsOverride.querySelector('[data-tool="override"]').checked) {
       // The assistant's functions stay; the built-in tools are the ones ticked here.
@@ -145,122 +227,26 @@ export async function playgroundPage(main, [opened]) {
         ...(chosen?.tools || []).filter((t) => t.type === "function"),
       ];
     }
-    await follow(`/threads/${thread}/runs`, body);
+    const choice = toolChoice.value;
+    if (choice.startsWith("function:")) body.tool_choice = { type: "function", function: { name: choice.slice(9) } };
+    else if (choice.startsWith("tool:")) body.tool_choice = { type: choice.slice(5) };
+    else if (choice) body.tool_choice = choice;
+    if (maxPrompt.value) body.max_prompt_tokens = Number(maxPrompt.value);
+    if (maxCompletion.value) body.max_completion_tokens = Number(maxCompletion.value);
+    if (truncation.value === "last_messages") body.truncation_strategy = { type: "last_messages", last_messages: Number(lastMessages.value) };
+    if (temperature.value) body.temperature = Number(temperature.value);
+    return body;
   }
 
-  async function follow(path, body) {
-    const controller = new AbortController();
-    running = { runId: null, controller };
-    const bubbles = new Map();
-    const steps = new Map();
-    let last = null; // the run as its latest event showed it
-    try {
-      await watch();
-    } finally {
-      settle(last);
-    }
-
-    function watch() { return stream(path, body, (event, data) => {
-      if (event.startsWith("thread.run.") && !event.startsWith("thread.run.step")) {
-        running.runId = data.id;
-        last = data;
-        cancel.disabled = !["queued", "in_progress", "requires_action"].includes(data.status);
-        status.textContent = `Run ${data.id}: ${data.status}`;
-        status.dataset.status = data.status;
-        if (data.usage) usage.textContent = `Tokens: ${data.usage.prompt_tokens} in, ${data.usage.completion_tokens} out, ${data.usage.total_tokens} total`;
-        if (data.last_error) status.textContent += ` (${data.last_error.code}: ${data.last_error.message})`;
-        if (event === "thread.run.requires_action") chat.append(actionForm(data));
-      } else if (event === "thread.message.created" && data.role === "assistant") {
-        const el = h("div", { class: "msg assistant", "data-message-id": data.id, "data-status": "streaming" }, h("div", { class: "text" }));
-        bubbles.set(data.id, { el, parts: [] });
-        chat.append(el);
-      } else if (event === "thread.message.delta") {
-        const bubble = bubbles.get(data.id);
-        if (!bubble) return;
-        for (const part of data.delta.content || []) {
-          if (part.type === "image_file") bubble.el.prepend(image(part.image_file.file_id));
-          else if (part.type === "text" && part.text?.value) bubble.el.querySelector(".text").append(part.text.value);
-        }
-      } else if (event === "thread.message.completed" || event === "thread.message.incomplete") {
-        const bubble = bubbles.get(data.id);
-        if (!bubble) return;
-        renderContent(bubble.el, data.content);
-        markEnded(bubble.el, data);
-      } else if (event === "thread.run.step.created" && data.step_details.type === "tool_calls") {
-        const el = h("div", { class: "step", "data-step-id": data.id }, h("strong", {}, "Tool calls"));
-        steps.set(data.id, { el, calls: [] });
-        chat.append(el);
-      } else if (event === "thread.run.step.delta") {
-        const step = steps.get(data.id);
-        for (const call of data.delta.step_details?.tool_calls || []) if (step) stepDelta(step, call);
-      } else if (event === "thread.run.step.completed") {
-        const step = steps.get(data.id);
-        if (step) data.step_details.tool_calls.forEach((call, i) => finishCall(step, i, call));
-      }
-      chat.scrollTop = chat.scrollHeight;
-    }, controller.signal); }
-  }
-
-  function callBox(step, index, type) {
-    if (!step.calls[index]) {
-      const box = { el: h("div", { class: "call", "data-type": type }, h("div", { class: "muted" }, type)), input: h("pre", { class: "input" }), out: h("div", { class: "outputs" }) };
-      box.el.append(box.input, box.out);
-      step.el.append(box.el);
-      step.calls[index] = box;
-    }
-    return step.calls[index];
-  }
-
-  function stepDelta(step, call) {
-    const box = callBox(step, call.index ?? 0, call.type);
-    if (call.type === "function" && call.function) {
-      if (call.function.name) box.el.firstChild.textContent = `function ${call.function.name}`;
-      box.input.append(call.function.arguments || "");
-    } else if (call.type === "code_interpreter" && call.code_interpreter) {
-      box.input.append(call.code_interpreter.input || "");
-      for (const o of call.code_interpreter.outputs || []) {
-        if (o.type === "logs") box.out.append(h("pre", { class: "logs" }, o.logs));
-        if (o.type === "image") box.out.append(image(o.image.file_id));
-      }
-    }
-  }
-
-  function finishCall(step, index, call) {
-    const box = callBox(step, index, call.type);
-    if (call.type === "file_search") {
-      const results = call.file_search?.results || [];
-      box.out.replaceChildren(h("div", { class: "muted" }, `${results.length} result(s)`),
-        ...results.map((r) => h("div", {}, `${r.file_name} (score ${r.score.toFixed(3)})`)));
-    } else if (call.type === "code_interpreter") {
-      box.input.textContent = call.code_interpreter.input;
-      box.out.replaceChildren(...call.code_interpreter.outputs.map((o) =>
-        o.type === "logs" ? h("pre", { class: "logs" }, o.logs) : image(o.image.file_id)));
-    } else if (call.type === "function") {
-      box.input.textContent = `${call.function.arguments}`;
-    }
-  }
-
-  // requires_action: one output field per function call, submitted together.
-  function actionForm(run) {
-    const calls = run.required_action.submit_tool_outputs.tool_calls;
-    const form = h("form", { class: "step", "aria-label": "Submit tool outputs" },
-      h("strong", {}, "The assistant called your functions"),
-      calls.map((c) => h("label", {}, `${c.function.name}(${c.function.arguments})`,
-        h("textarea", { name: c.id, "data-param": "tool_outputs", "aria-label": `Output of ${c.function.name}` }))),
-      h("button", { type: "submit", class: "primary" }, "Submit outputs"));
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const tool_outputs = calls.map((c) => ({ tool_call_id: c.id, output: form.elements[c.id].value }));
-      form.querySelector("button").disabled = true;
-      try {
-        await follow(`/threads/${run.thread_id}/runs/${run.id}/submit_tool_outputs`, { tool_outputs });
-        form.replaceWith(h("div", { class: "step muted" }, "Outputs submitted."));
-      } catch (error) {
-        form.querySelector("button").disabled = false;
-        showError(form, error);
-      }
-    });
-    return form;
+  // After a stream ends: a run waiting for tool outputs keeps Cancel and holds Send;
+  // any other end frees both (every path that follows a run comes through here).
+  function settle(run) {
+    const waiting = run?.status === "requires_action";
+    running = waiting ? { runId: run.id, waiting: true } : null;
+    cancel.disabled = !waiting;
+    send.disabled = addOnly.disabled = waiting;
+    send.title = waiting ? "Submit the function outputs or cancel the run first" : "";
+    if (!waiting) clearErrors(layout);
   }
 
   async function cancelRun() {
@@ -271,8 +257,9 @@ export async function playgroundPage(main, [opened]) {
       // No stream is open for a run waiting on outputs: show its end here.
       status.textContent = `Run ${run.id}: ${run.status}`;
       status.dataset.status = run.status;
-      chat.querySelector('form[aria-label="Submit tool outputs"]')?.replaceWith(h("div", { class: "step muted" }, "Run cancelled."));
+      talk.ended("Run cancelled.");
       settle(run);
+      inspector.show(thread);
     }
   }
 }

@@ -81,7 +81,7 @@ export async function vectorStoresPage(main) {
     list.replaceChildren(h("ul", {}, page.data.map((s) => h("li", {},
       h("button", { type: "button", class: "link", onclick: () => show(s.id) }, s.name || s.id),
       h("span", { class: "muted" }, ` ${s.status} · ${s.file_counts.completed}/${s.file_counts.total} files`)))),
-    page.data.length ? null : h("p", { class: "muted" }, "No vector stores."));
+    page.data.length ? "" : h("p", { class: "muted" }, "No vector stores."));
   }
 
   // The detail panel is built once per store; polling updates its status line and file

@@ -64,7 +64,7 @@ export async function threadsPage(main, [selected]) {
         h("td", {}, h("a", { href: `#/threads/${t.id}`, class: "mono" }, t.id),
           Object.keys(t.metadata).length ? h("div", { class: "muted mono" }, JSON.stringify(t.metadata)) : null),
         h("td", { class: "muted" }, when(t.created_at)))))),
-      page.data.length ? null : h("p", { class: "muted" }, "No threads."),
+      page.data.length ? "" : h("p", { class: "muted" }, "No threads."),
       pager(page, history, load));
   }
 
