@@ -692,6 +692,45 @@ def test_add_messages_without_running_and_manage_the_thread(
         api.beta.threads.retrieve(thread_id)
 
 
+def test_the_playground_runs_the_thread_through_responses(
+    page: Page, console_server: Server, api: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    """The same assistant (as the prompt) and thread (as the conversation) through
+    /v1/responses: a function call answered from the form, the answer as markdown, and
+    the inspector's view of the response: its streaming events and the conversation's
+    items. The Assistants API sees the same thread."""
+    assistant = api.beta.assistants.create(
+        model="scripted-gpt", name="Responder", tools=[{"type": "function", "function": WEATHER}]
+    )
+    upstream.script(
+        Reply(tool_calls=[("get_weather", '{"city": "Rome"}')]),
+        Reply(text="Sunny in **Rome**."),
+    )
+    page.goto(f"{console_server.base_url}/#/playground")
+    page.get_by_label("Assistant", exact=True).select_option(assistant.id)
+    page.get_by_label("API", exact=True).select_option("responses")
+    page.get_by_label("Message", exact=True).fill("Weather in Rome?")
+    page.get_by_role("button", name="Send", exact=True).click()
+    form = page.get_by_role("form", name="Submit tool outputs", exact=True)
+    expect(form).to_contain_text('get_weather({"city": "Rome"})')
+    form.get_by_label("Output of get_weather", exact=True).fill('{"sky": "clear"}')
+    form.get_by_role("button", name="Submit outputs", exact=True).click()
+    answer = page.locator('.msg.assistant[data-status="completed"]')
+    expect(answer.locator("strong")).to_have_text("Rome")
+    conversation = page.get_by_label("Thread", exact=True).input_value()
+    assert conversation.startswith("conv_")
+    inspected = page.get_by_role("region", name="Run inspector").locator("[data-response-id]")
+    expect(inspected).to_have_attribute("data-status", "completed")
+    expect(inspected.locator(".events")).to_contain_text("response.output_text.delta")
+    expect(inspected.locator(".events")).to_contain_text("response.completed")
+    kinds = inspected.locator(".items li").evaluate_all("els => els.map(e => e.dataset.itemType)")
+    assert kinds == ["message", "function_call_output", "function_call", "message"]
+    tool_messages = [m for m in upstream.requests[-1]["messages"] if m["role"] == "tool"]
+    assert tool_messages[0]["content"] == '{"sky": "clear"}'
+    roles = [m.role for m in api.beta.threads.messages.list(conversation, order="asc").data]
+    assert roles == ["user", "assistant"]
+
+
 def test_thinking_shows_until_the_first_token(
     page: Page, console_server: Server, api: openai.OpenAI, upstream: ScriptedUpstream
 ) -> None:

@@ -72,9 +72,37 @@ function stepView(step) {
     raw(step));
 }
 
+function itemSummary(item) {
+  if (item.type === "message") {
+    const text = (item.content || []).map((c) => c.text || (c.type === "input_file" ? `[${c.file_id}]` : "")).join(" ");
+    return `${item.role}: ${text.slice(0, 120)}`;
+  }
+  if (item.type === "function_call") return `${item.name}(${item.arguments})`;
+  if (item.type === "function_call_output") return `→ ${String(item.output).slice(0, 120)}`;
+  return item.status || "";
+}
+
+// A response streamed here: its outcome, the events that carried it, its output items,
+// and the conversation's items as the API now lists them.
+function responseView(response, events, items) {
+  return h("details", { class: "run response", "data-response-id": response.id, "data-status": response.status, open: true },
+    h("summary", {}, h("strong", {}, response.status), ` · ${response.model} · `, h("span", { class: "mono" }, response.id)),
+    pairs([
+      ["usage", response.usage ? `${response.usage.input_tokens} in · ${response.usage.output_tokens} out · ${response.usage.total_tokens} total` : "–"],
+      ["output", response.output.map((i) => i.type).join(", ") || "–"],
+    ]),
+    response.error ? h("div", { class: "error", role: "note" }, `${response.error.code}: ${response.error.message}`) : null,
+    h("div", { class: "muted" }, "streaming events"),
+    h("ol", { class: "events" }, [...events].map(([name, n]) => h("li", { class: "mono" }, `${name}${n > 1 ? ` ×${n}` : ""}`))),
+    h("div", { class: "muted" }, "conversation items (newest first)"),
+    h("ol", { class: "items" }, items.map((i) => h("li", { "data-item-type": i.type }, h("span", { class: "mono" }, i.type), ` ${itemSummary(i)}`))),
+    raw(response));
+}
+
 export function runInspector() {
   const list = h("div", { class: "runs" });
-  const el = h("section", { class: "inspector card", "aria-label": "Run inspector" }, h("h2", {}, "Runs"), list);
+  const responses = h("div", { class: "responses" });
+  const el = h("section", { class: "inspector card", "aria-label": "Run inspector" }, h("h2", {}, "Runs"), responses, list);
   const seen = new Map(); // run id → { sent, first, ended } in ms, for runs watched here
   let thread = null;
 
@@ -105,7 +133,13 @@ export function runInspector() {
     sent(runId, at) { if (!seen.has(runId)) seen.set(runId, { sent: at }); }, // its first request
     first(runId, at) { const s = seen.get(runId); if (s && s.first === undefined) s.first = at; },
     ended(runId, at) { const s = seen.get(runId); if (s && s.ended === undefined) s.ended = at; },
+    // A response just streamed (events: name → count, in order of first arrival).
+    async response(response, events, conversation) {
+      const items = await get(`/conversations/${conversation}/items`, { limit: 20, order: "desc" });
+      responses.replaceChildren(responseView(response, events, items.data));
+    },
     async show(threadId) {
+      if (threadId !== thread) responses.replaceChildren();
       thread = threadId;
       if (!thread) { list.replaceChildren(h("p", { class: "muted" }, "No run yet.")); return; }
       const runs = await get(`/threads/${thread}/runs`, { limit: 20 });

@@ -3,6 +3,7 @@
 import { del, get, post, uploadFile } from "./api.js";
 import { conversation } from "./chat.js";
 import { runInspector } from "./inspector.js";
+import { respond } from "./respond.js";
 import { clearErrors, h, labeled, showError } from "./ui.js";
 
 const number = (id, param, extra = {}) => h("input", { id, type: "number", "data-param": param, ...extra });
@@ -66,8 +67,11 @@ export async function playgroundPage(main, [opened]) {
     h("option", { value: "auto" }, "auto"), h("option", { value: "last_messages" }, "last messages"));
   const lastMessages = number("pg-last-messages", "truncation_strategy.last_messages", { min: "1", value: "10" });
   const temperature = number("pg-temperature", "temperature", { min: "0", max: "2", step: "0.1", placeholder: "the assistant's" });
+  const surface = h("select", { id: "pg-api", "data-param": "api" },
+    h("option", { value: "runs" }, "Assistants: a run on the thread"),
+    h("option", { value: "responses" }, "Responses: the thread as a conversation"));
   const runSettings = h("fieldset", { class: "run-settings" }, h("legend", {}, "Run settings"),
-    labeled("Model", model), labeled("Tool choice", toolChoice),
+    labeled("API", surface), labeled("Model", model), labeled("Tool choice", toolChoice),
     labeled("Instructions (override)", instructions), toolsOverride,
     h("div", { class: "row" }, labeled("Max prompt tokens", maxPrompt), labeled("Max completion tokens", maxCompletion)),
     h("div", { class: "row" }, labeled("Truncation", truncation), labeled("Last messages", lastMessages)),
@@ -190,6 +194,10 @@ export async function playgroundPage(main, [opened]) {
       // a run the API refuses leaves no message behind it.
       bubble = talk.userMessage(content, names);
       sentAt = performance.now();
+      if (surface.value === "responses") {
+        await viaResponses(body, content, attachments);
+        return;
+      }
       if (thread) await talk.follow(`/threads/${thread}/runs`, { ...body, additional_messages: [message] });
       else await talk.follow("/threads/runs", { ...body, thread: { messages: [message] } });
     } catch (error) {
@@ -200,6 +208,39 @@ export async function playgroundPage(main, [opened]) {
       settle(null); // first: it clears the old errors
       showError(layout, error);
     }
+  }
+
+  // The same assistant and thread through /v1/responses: the assistant as the prompt,
+  // the thread as the conversation (either id names it).
+  async function viaResponses(runBody, content, attachments) {
+    if (!thread) thread = adopt((await post("/conversations", {})).id);
+    const parts = [{ type: "input_text", text: content }, ...attachments.map((a) => ({ type: "input_file", file_id: a.file_id }))];
+    const body = { prompt: { id: runBody.assistant_id }, conversation: thread, input: [{ type: "message", role: "user", content: parts }] };
+    if (runBody.model) body.model = runBody.model;
+    if (runBody.instructions) body.instructions = runBody.instructions;
+    if (runBody.temperature !== undefined) body.temperature = runBody.temperature;
+    if (runBody.max_completion_tokens) body.max_output_tokens = runBody.max_completion_tokens;
+    const choice = runBody.tool_choice;
+    if (choice) body.tool_choice = choice.type === "function" ? { type: "function", name: choice.function.name } : choice;
+    const events = new Map();
+    running = { runId: null };
+    cancel.disabled = true; // a streamed response ends with its stream
+    await respond(talk.el, body, {
+      event(name, data) {
+        runSeen = true; // the response (and the message, its input) exists from here on
+        events.set(name, (events.get(name) || 0) + 1);
+        if (data.response) {
+          status.textContent = `Response ${data.response.id}: ${data.response.status}`;
+          status.dataset.status = data.response.status;
+          const u = data.response.usage;
+          if (u) usage.textContent = `Tokens: ${u.input_tokens} in, ${u.output_tokens} out, ${u.total_tokens} total`;
+        }
+      },
+      ended(response) {
+        settle(null);
+        if (response) inspector.response(response, events, thread);
+      },
+    });
   }
 
   async function uploads() {
