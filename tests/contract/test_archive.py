@@ -22,6 +22,7 @@ import httpx
 import openai
 import pytest
 
+from assistantd.store.archive.format import unpacked
 from tests.conftest import make_client
 from tests.contract.helpers import WEATHER
 from tests.servers import Server, running_server
@@ -133,6 +134,16 @@ def _everything(server: Server) -> dict[str, Any]:
     return seen
 
 
+def _chunks(archive: Path, scratch: Path) -> set[tuple[str, str, int, str, str]]:
+    """The archive's chunks, embeddings as written (base64 of float32): order aside, a
+    round trip must give back the same bits."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    with unpacked(archive, scratch) as root:
+        lines = (root / "chunks.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    return {(r["vector_store_id"], r["file_id"], r["seq"], r["text"], r["embedding"]) for r in rows}
+
+
 def _same(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert a.keys() == b.keys()
     for key in a:
@@ -157,6 +168,10 @@ def test_a_round_trip_sqlite_postgres_sqlite_keeps_everything(
         second = tmp_path / "second.tar.zst"
         done = _cli(pg, "export", str(second))
         assert done.returncode == 0, done.stderr
+    # Through PostgreSQL's pgvector and back, every embedding keeps every bit.
+    chunks = _chunks(first, tmp_path / "unpacked-first")
+    assert chunks
+    assert _chunks(second, tmp_path / "unpacked-second") == chunks
     with running_server("sqlite", tmp_path / "back", route_env(upstream)) as back:
         done = _cli(back, "import", str(second))
         assert done.returncode == 0, done.stderr

@@ -86,7 +86,9 @@ def _rows(conn: Conn, table: Table, project: str | None) -> Any:
 
 
 def _chunk_query(dialect: str, scoped: bool) -> Query:
-    embedding = "embedding" if dialect == "sqlite" else "CAST(embedding AS text)"
+    # PostgreSQL: as float4[], which asyncpg decodes in binary (exact, and no parsing
+    # of text in Python).
+    embedding = "embedding" if dialect == "sqlite" else "CAST(embedding AS real[])"
     where = "WHERE id > :after"
     if scoped:
         where += " AND vector_store_id IN (SELECT id FROM vector_stores WHERE project = :project)"
@@ -102,8 +104,7 @@ def _vector_bytes(value: Any) -> bytes:
     """A stored embedding as little-endian float32 bytes (SQLite's own form)."""
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
-    floats = [float(x) for x in str(value).strip("[]").split(",")]
-    return np.asarray(floats, dtype="<f4").tobytes()
+    return np.asarray(value, dtype="<f4").tobytes()  # PostgreSQL's float4[]
 
 
 def _write_jsonl(path: Path, rows: Any, progress: Progress, what: str) -> FileEntry:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import text
 
 from assistantd.store.chunks import ChunkRemoval, Hit, NewChunk, StoredChunk, Vector
@@ -27,10 +28,13 @@ def _literal(vector: Vector) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
 
 
+# The vector travels as a float4[] (asyncpg encodes it in binary): every float32 bit
+# kept, where a text literal of 7 digits was not (an archive's round trip through
+# PostgreSQL changed embeddings), and no Python formatting of 384 floats per chunk.
 _INSERT = Query(
     text(
         "INSERT INTO vs_chunks (vector_store_id, file_id, seq, text, dims, embedding)"
-        " VALUES (:store, :file, :seq, :text, :dims, CAST(CAST(:embedding AS text) AS vector))"
+        " VALUES (:store, :file, :seq, :text, :dims, CAST(CAST(:embedding AS real[]) AS vector))"
     )
 )
 _KEYWORD = (
@@ -166,7 +170,7 @@ class PgChunkIndex(ChunkRemoval):
                 "seq": c.seq,
                 "text": c.text,
                 "dims": len(c.embedding),
-                "embedding": _literal(c.embedding),
+                "embedding": np.asarray(c.embedding, dtype=np.float32).tolist(),
             }
             for c in chunks
         ]
