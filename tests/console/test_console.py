@@ -486,9 +486,8 @@ def test_code_interpreter_code_logs_and_chart_show_inline(
     page.screenshot(path=str(ARTIFACTS / "playground.png"))
 
 
-def test_file_search_citations_become_numbered_footnotes(
-    page: Page, console_server: Server, api: openai.OpenAI, upstream: ScriptedUpstream
-) -> None:
+def _librarian(api: openai.OpenAI, page: Page) -> str:
+    """An assistant with file_search over one file, "foods.txt"; its id."""
     f = api.files.create(
         file=("foods.txt", b"Filip's favorite food is cake."), purpose="assistants"
     )
@@ -497,18 +496,24 @@ def test_file_search_citations_become_numbered_footnotes(
         if api.vector_stores.retrieve(store.id).status == "completed":
             break
         page.wait_for_timeout(100)
-    assistant = api.beta.assistants.create(
+    return api.beta.assistants.create(
         model="scripted-gpt",
         name="Librarian",
         tools=[{"type": "file_search"}],
         tool_resources={"file_search": {"vector_store_ids": [store.id]}},
-    )
+    ).id
+
+
+def test_file_search_citations_become_numbered_footnotes(
+    page: Page, console_server: Server, api: openai.OpenAI, upstream: ScriptedUpstream
+) -> None:
+    assistant_id = _librarian(api, page)
     upstream.script(
         Reply(tool_calls=[("file_search", json.dumps({"query": "Filip food"}))]),
         Reply(text="Filip likes cake【0:0†foods.txt】."),
     )
     page.goto(f"{console_server.base_url}/#/playground")
-    page.get_by_label("Assistant", exact=True).select_option(assistant.id)
+    page.get_by_label("Assistant", exact=True).select_option(assistant_id)
     page.get_by_label("Message", exact=True).fill("What does Filip like?")
     page.get_by_role("button", name="Send", exact=True).click()
     answer = page.locator('.msg.assistant[data-status="completed"]')
@@ -555,24 +560,6 @@ def test_file_search_citations_become_numbered_footnotes(
     raw = json.loads(inspected.locator("details.raw pre").last.inner_text())
     assert raw["id"] == run.id
     assert raw["status"] == "completed"
-
-
-def _librarian(api: openai.OpenAI, page: Page) -> str:
-    """An assistant with file_search over one file, "foods.txt"; its id."""
-    f = api.files.create(
-        file=("foods.txt", b"Filip's favorite food is cake."), purpose="assistants"
-    )
-    store = api.vector_stores.create(name="foods", file_ids=[f.id])
-    for _ in range(100):
-        if api.vector_stores.retrieve(store.id).status == "completed":
-            break
-        page.wait_for_timeout(100)
-    return api.beta.assistants.create(
-        model="scripted-gpt",
-        name="Librarian",
-        tools=[{"type": "file_search"}],
-        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
-    ).id
 
 
 def test_answers_render_as_markdown_with_citations_and_no_html(

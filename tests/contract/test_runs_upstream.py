@@ -512,7 +512,8 @@ def test_cancel_mid_generation(
     # What streamed before the cancel counts (the upstream's usage report never came).
     streamed = sum(len(c.text.value) for m in messages for c in m.content if c.type == "text")
     assert streamed > 0
-    assert final.usage is not None and final.usage.completion_tokens == streamed // 4
+    assert final.usage is not None
+    assert final.usage.completion_tokens == streamed // 4
     with pytest.raises(openai.BadRequestError):
         rc.beta.threads.runs.cancel(run.id, thread_id=thread_id)
 

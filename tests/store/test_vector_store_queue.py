@@ -4,6 +4,8 @@ backends: what the engine relies on to never strand a file."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from assistantd.store.chunks import Hit, NewChunk, open_chunk_index
-from assistantd.store.db import open_database
+from assistantd.store.db import Database, open_database
 from assistantd.store.migrate import upgrade
 from assistantd.store.repos.vector_stores import store_files_repo, stores_repo
 from assistantd.store.sql import Conn, Query
@@ -24,6 +26,18 @@ _SETTINGS_NOW = (
 )
 files = store_files_repo
 stores = stores_repo
+
+
+@asynccontextmanager
+async def _seeded(url: str) -> AsyncIterator[Database]:
+    """The database at `url`, migrated, with store vs_1 and its two files (_seed)."""
+    await upgrade(url)
+    db = open_database(url)
+    try:
+        await db.write(_seed)
+        yield db
+    finally:
+        await db.dispose()
 
 
 def _seed(conn: Conn) -> None:
@@ -60,10 +74,7 @@ def _seed(conn: Conn) -> None:
 @pytest.mark.parametrize("engine_backend", ["sqlite", "postgres"])
 def test_claim_heartbeat_and_stale(engine_backend: str, tmp_path: Path) -> None:
     async def check(url: str) -> None:
-        await upgrade(url)
-        db = open_database(url)
-        try:
-            await db.write(_seed)
+        async with _seeded(url) as db:
             first = await db.write(partial(files.claim, worker="w1", now=100))
             second = await db.write(partial(files.claim, worker="w2", now=100))
             assert {first, second} == {("vs_1", "file-a", "p"), ("vs_1", "file-b", "p")}
@@ -73,8 +84,6 @@ def test_claim_heartbeat_and_stale(engine_backend: str, tmp_path: Path) -> None:
             assert [s[1] for s in stale] == [second[1]]  # w2 went silent, w1 did not
             live = await db.read(partial(files.liveness, store_id="vs_1", file_id=first[1]))
             assert live == ("in_progress", "w1", 200)
-        finally:
-            await db.dispose()
 
     with database(engine_backend, tmp_path) as url:
         asyncio.run(check(url))
@@ -90,11 +99,8 @@ def test_chunk_index_keyword_nearest_and_file_restriction(
     texts = ["red apples", "green pears", "red cars", "blue sky", "apples and pears", "sky high"]
 
     async def check(url: str) -> None:
-        await upgrade(url)
-        db = open_database(url)
-        index = open_chunk_index(db.dialect, 8, 1 << 20)
-        try:
-            await db.write(_seed)
+        async with _seeded(url) as db:
+            index = open_chunk_index(db.dialect, 8, 1 << 20)
 
             def add(conn: Conn) -> None:
                 index.add(
@@ -124,8 +130,6 @@ def test_chunk_index_keyword_nearest_and_file_restriction(
             await db.write(lambda c: index.remove(c, "vs_1", "file-a"))
             gone = await db.read(lambda c: index.keyword(c, "vs_1", ["red"], None, 10))
             assert gone == []
-        finally:
-            await db.dispose()
 
     with database(engine_backend, tmp_path) as url:
         asyncio.run(check(url))
@@ -140,11 +144,8 @@ def test_postgres_approximate_path_finds_neighbours_within_a_file_filter(tmp_pat
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
 
     async def check(url: str) -> None:
-        await upgrade(url)
-        db = open_database(url)
-        index = PgChunkIndex(8, exact_max=10)
-        try:
-            await db.write(_seed)
+        async with _seeded(url) as db:
+            index = PgChunkIndex(8, exact_max=10)
 
             def add(conn: Conn) -> None:
                 for n, name in enumerate(("file-a", "file-b")):
@@ -170,8 +171,6 @@ def test_postgres_approximate_path_finds_neighbours_within_a_file_filter(tmp_pat
             assert {ch.file_id for ch in fetched} == {"file-a"}
             best_a = max(range(200), key=lambda i: float(vectors[i] @ query))
             assert f"t{best_a}" in {ch.text for ch in fetched}
-        finally:
-            await db.dispose()
 
     with database("postgres", tmp_path) as url:
         asyncio.run(check(url))
@@ -184,11 +183,8 @@ def test_sqlite_chunks_written_without_the_bulk_path_are_still_indexed(tmp_path:
     vector = np.ones(8, dtype=np.float32)
 
     async def check(url: str) -> None:
-        await upgrade(url)
-        db = open_database(url)
-        index = open_chunk_index(db.dialect, 8, 1 << 20)
-        try:
-            await db.write(_seed)
+        async with _seeded(url) as db:
+            index = open_chunk_index(db.dialect, 8, 1 << 20)
             await db.write(
                 lambda c: index.add(c, "vs_1", "file-a", [NewChunk(0, "bulk otters", vector)])
             )
@@ -204,8 +200,6 @@ def test_sqlite_chunks_written_without_the_bulk_path_are_still_indexed(tmp_path:
             assert sorted(ch.text for ch in found) == ["bulk otters", "plain otters"]
             left = Query(text("SELECT COUNT(*) FROM vs_chunks_bulk"))
             assert await db.read(lambda c: c.first(left, {})) == (0,)
-        finally:
-            await db.dispose()
 
     with database("sqlite", tmp_path) as url:
         asyncio.run(check(url))
@@ -223,11 +217,8 @@ def test_upkeep_paused_for_a_bulk_load_only_on_an_empty_index(
     hnsw = Query(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_vs_chunks_hnsw_8'"))
 
     async def check(url: str) -> None:
-        await upgrade(url)
-        db = open_database(url)
-        index = open_chunk_index(db.dialect, 8, 1 << 20)
-        try:
-            await db.write(_seed)
+        async with _seeded(url) as db:
+            index = open_chunk_index(db.dialect, 8, 1 << 20)
             paused = await db.write(index.pause_upkeep)
             assert paused == (engine_backend == "postgres")  # SQLite has nothing to pause
             for n in range(4):
@@ -243,8 +234,6 @@ def test_upkeep_paused_for_a_bulk_load_only_on_an_empty_index(
             assert top.text == "chunk 2.3"
             assert await db.write(index.pause_upkeep) is False  # chunks are there now
             await db.write(index.resume_upkeep)  # and again: nothing to build, no error
-        finally:
-            await db.dispose()
 
     with database(engine_backend, tmp_path) as url:
         asyncio.run(check(url))
