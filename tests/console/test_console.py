@@ -208,6 +208,41 @@ def test_vector_store_detail_keeps_what_is_typed_and_manages_its_files(
         api.vector_stores.retrieve(store.id)
 
 
+def test_vector_store_polling_lasts_as_long_as_ingestion(
+    page: Page, upstream: ScriptedUpstream, tmp_path: Path
+) -> None:
+    """Issue 24, bug 6: polling went silent after 120 looks (about 1.5 minutes) while a
+    file was still ingesting. With no ingestion worker the file stays in progress; on the
+    page's fake clock the panel keeps looking, less often, past 130 looks."""
+    env = {**route_env(upstream), "ASSISTANTD_INGEST_WORKERS": "0",
+           "ASSISTANTD_VECTOR_STORE_INLINE_WAIT_S": "0"}  # fmt: skip
+    with running_server("sqlite", tmp_path, env) as srv:
+        with make_client(srv.base_url) as client:
+            f = client.files.create(file=("slow.txt", b"Never ingested."), purpose="assistants")
+            store = client.vector_stores.create(name="stuck")
+        looks: list[str] = []
+        page.on(
+            "request",
+            lambda r: looks.append(r.url) if f"/vector_stores/{store.id}/files" in r.url else None,
+        )
+        page.clock.install()
+        page.goto(f"{srv.base_url}/#/vector_stores")
+        page.get_by_role("button", name="stuck", exact=True).click()
+        page.get_by_label("File to add", exact=True).select_option(f.id)
+        page.get_by_role("button", name="Add file", exact=True).click()
+        expect(page.get_by_test_id("store-status")).to_contain_text("1 in progress")
+        for _ in range(130):
+            seen = len(looks)
+            for _ in range(300):  # up to 5 fake minutes for the next look
+                page.clock.run_for(1000)
+                page.wait_for_timeout(10)  # the look itself is a real request
+                if len(looks) > seen:
+                    break
+            status = page.get_by_test_id("store-status").inner_text()
+            assert len(looks) > seen, f"polling stopped after {seen} looks ({status})"
+        expect(page.locator("[data-store-id]")).to_have_attribute("data-polling", "on")
+
+
 def test_create_an_assistant(page: Page, console_server: Server, api: openai.OpenAI) -> None:
     page.goto(f"{console_server.base_url}/#/assistants")
     page.get_by_role("button", name="New assistant", exact=True).click()
