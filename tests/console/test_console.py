@@ -81,20 +81,6 @@ def api(console_server: Server) -> Iterator[openai.OpenAI]:
         yield client
 
 
-def test_every_page_renders_offline_and_same_origin(page: Page, console_server: Server) -> None:
-    requested: list[str] = []
-    page.on("request", lambda r: requested.append(r.url))
-    for name, heading in PAGES:
-        page.goto(f"{console_server.base_url}/#/{name}")
-        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-        page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"))
-    assert requested
-    assert all(url.startswith(console_server.base_url) for url in requested), requested
-    home = httpx.get(f"{console_server.base_url}/")
-    assert home.headers["content-security-policy"].startswith("default-src 'self'")
-    assert home.headers["x-content-type-options"] == "nosniff"
-
-
 PAGES = [
     ("playground", "Playground"),
     ("assistants", "Assistants"),
@@ -102,6 +88,27 @@ PAGES = [
     ("files", "Files"),
     ("vector_stores", "Vector stores"),
 ]
+
+
+def _each_page(page: Page, base_url: str) -> Iterator[str]:
+    """Every page of the console in turn, once its heading shows and its requests end."""
+    for name, heading in PAGES:
+        page.goto(f"{base_url}/#/{name}")
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        yield name
+
+
+def test_every_page_renders_offline_and_same_origin(page: Page, console_server: Server) -> None:
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    for name in _each_page(page, console_server.base_url):
+        page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"))
+    assert requested
+    assert all(url.startswith(console_server.base_url) for url in requested), requested
+    home = httpx.get(f"{console_server.base_url}/")
+    assert home.headers["content-security-policy"].startswith("default-src 'self'")
+    assert home.headers["x-content-type-options"] == "nosniff"
 
 
 def test_no_page_is_wider_than_a_phone(
@@ -117,10 +124,7 @@ def test_no_page_is_wider_than_a_phone(
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
-        for name, heading in PAGES:
-            page.goto(f"{console_server.base_url}/#/{name}")
-            expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-            page.wait_for_load_state("networkidle")
+        for name in _each_page(page, console_server.base_url):
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=True)
             wide = page.evaluate("document.documentElement.scrollWidth")
@@ -155,10 +159,7 @@ def test_axe_finds_no_serious_violation_on_any_page(
         context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
         page = context.new_page()
         try:
-            for name, heading in PAGES:
-                page.goto(f"{console_server.base_url}/#/{name}")
-                expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-                page.wait_for_load_state("networkidle")
+            for name in _each_page(page, console_server.base_url):
                 page.evaluate(source)
                 found = page.evaluate("async () => (await axe.run(document)).violations")
                 serious = [

@@ -298,11 +298,24 @@ def test_a_bad_archive_is_refused_whole(
     foreign = tmp_path / "foreign.tar.gz"
     with tarfile.open(foreign, "w:gz") as tar:
         tar.add(Path(__file__), arcname="manifest.json")
+    damaged = tmp_path / "damaged-file"  # one File's bytes changed, its checksum not
+    subprocess.run(["cp", "-r", str(good), str(damaged)], check=True)
+    blob = next((damaged / "blobs").iterdir())
+    blob.write_bytes(b"not " + blob.read_bytes())
     clashing = tmp_path / "clashing"
     subprocess.run(["cp", "-r", str(good), str(clashing)], check=True)
     for table in ("threads", "messages"):
         _rewrite(clashing, table, lambda row: {**row, "project": "someone-else"})
 
+    # Into a fresh server, the damaged File is refused while it is copied: nothing is
+    # written, and no copy of any File is left, kept or temporary.
+    with running_server("sqlite", tmp_path / "fresh", route_env(upstream)) as fresh:
+        done = _cli(fresh, "import", str(damaged))
+        assert done.returncode == 2, done.stderr
+        assert f"blobs/{blob.name} does not match its checksum" in done.stderr
+        db = Path(fresh.database_url.removeprefix("sqlite:///"))
+        assert _count(db, "threads") == 0
+        assert [p for p in (fresh.data_dir / "blobs").rglob("*") if p.is_file()] == []
     with running_server("sqlite", tmp_path / "target", route_env(upstream)) as target:
         assert _cli(target, "import", str(good)).returncode == 0  # the clash needs these
         db = Path(target.database_url.removeprefix("sqlite:///"))
@@ -310,6 +323,7 @@ def test_a_bad_archive_is_refused_whole(
         for bad, said in (
             (truncated, "cannot be read"),
             (tampered, "does not match its checksum"),
+            (damaged, "does not match its checksum"),  # its bytes here are good: still refused
             (future, "newer than this assistantd reads"),
             (unknown, "tables this assistantd does not"),
             (foreign, "no readable manifest"),

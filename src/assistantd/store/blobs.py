@@ -62,8 +62,7 @@ class TempBlob:
         if self._file is not None:
             self._file.flush()
             os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
+        self.close()
 
     def close(self) -> None:
         """Done writing, not yet synced: for a caller that syncs many kept blobs at once."""
@@ -72,9 +71,7 @@ class TempBlob:
             self._file = None
 
     def discard(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self.close()
         self.path.unlink(missing_ok=True)
 
 

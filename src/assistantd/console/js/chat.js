@@ -4,6 +4,29 @@ import { get, stream } from "./api.js";
 import { image, markEnded, renderContent } from "./render.js";
 import { h, showError } from "./ui.js";
 
+// The form that answers function calls, one output field each, sent together by
+// `send(outputs)` (calls and outputs by `id`): runs and Responses both use it.
+export function outputsForm(calls, send) {
+  const form = h("form", { class: "step", "aria-label": "Submit tool outputs" },
+    h("strong", {}, "The assistant called your functions"),
+    calls.map((c) => h("label", {}, `${c.name}(${c.arguments})`,
+      h("textarea", { name: c.id, "data-param": "tool_outputs", "aria-label": `Output of ${c.name}` }))),
+    h("button", { type: "submit", class: "primary" }, "Submit outputs"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const outputs = calls.map((c) => ({ id: c.id, output: form.elements[c.id].value }));
+    form.querySelector("button").disabled = true;
+    try {
+      await send(outputs);
+      form.replaceWith(h("div", { class: "step muted" }, "Outputs submitted."));
+    } catch (error) {
+      form.querySelector("button").disabled = false;
+      showError(form, error);
+    }
+  });
+  return form;
+}
+
 // hooks: run(event, run) for every run event; first(runId) at the first token or step;
 // ended(run) once a followed stream is over (the last run seen, or null).
 export function conversation(hooks) {
@@ -156,27 +179,12 @@ export function conversation(hooks) {
     }
   }
 
-  // requires_action: one output field per function call, submitted together.
+  // requires_action: the run's function calls, answered through submit_tool_outputs.
   function actionForm(run) {
-    const calls = run.required_action.submit_tool_outputs.tool_calls;
-    const form = h("form", { class: "step", "aria-label": "Submit tool outputs" },
-      h("strong", {}, "The assistant called your functions"),
-      calls.map((c) => h("label", {}, `${c.function.name}(${c.function.arguments})`,
-        h("textarea", { name: c.id, "data-param": "tool_outputs", "aria-label": `Output of ${c.function.name}` }))),
-      h("button", { type: "submit", class: "primary" }, "Submit outputs"));
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const tool_outputs = calls.map((c) => ({ tool_call_id: c.id, output: form.elements[c.id].value }));
-      form.querySelector("button").disabled = true;
-      try {
-        await follow(`/threads/${run.thread_id}/runs/${run.id}/submit_tool_outputs`, { tool_outputs });
-        form.replaceWith(h("div", { class: "step muted" }, "Outputs submitted."));
-      } catch (error) {
-        form.querySelector("button").disabled = false;
-        showError(form, error);
-      }
-    });
-    return form;
+    const calls = run.required_action.submit_tool_outputs.tool_calls
+      .map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+    return outputsForm(calls, (outputs) => follow(`/threads/${run.thread_id}/runs/${run.id}/submit_tool_outputs`,
+      { tool_outputs: outputs.map((o) => ({ tool_call_id: o.id, output: o.output })) }));
   }
 
   return {

@@ -20,7 +20,7 @@ function download(fileId, label) {
 
 // A finished text part, as markdown: citations become numbered footnotes linking the
 // cited file; a sandbox: link (a code_interpreter output) downloads its file.
-export function renderText(text) {
+function renderText(text) {
   const out = h("div", { class: "text md" });
   let value = text.value;
   const notes = [];

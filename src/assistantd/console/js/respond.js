@@ -3,7 +3,8 @@
 // Responses grammar into the same conversation view.
 import { stream } from "./api.js";
 import { markEnded, renderContent } from "./render.js";
-import { h, showError } from "./ui.js";
+import { outputsForm } from "./chat.js";
+import { h } from "./ui.js";
 
 // Output text with Responses annotations (an index into the text) as a message part
 // with Assistants-style markers, so one renderer shows both.
@@ -73,28 +74,11 @@ export async function respond(el, body, hooks) {
     hooks.ended(last);
   }
   const calls = (last?.output || []).filter((i) => i.type === "function_call");
-  if (last?.status === "completed" && calls.length) el.append(outputsForm(el, body, calls, hooks));
+  if (last?.status === "completed" && calls.length) {
+    const asked = calls.map((c) => ({ id: c.call_id, name: c.name, arguments: c.arguments }));
+    el.append(outputsForm(asked, (outputs) => respond(el, {
+      ...body, input: outputs.map((o) => ({ type: "function_call_output", call_id: o.id, output: o.output })),
+    }, hooks)));
+  }
   return last;
-}
-
-function outputsForm(el, body, calls, hooks) {
-  const form = h("form", { class: "step", "aria-label": "Submit tool outputs" },
-    h("strong", {}, "The assistant called your functions"),
-    calls.map((c) => h("label", {}, `${c.name}(${c.arguments})`,
-      h("textarea", { name: c.call_id, "aria-label": `Output of ${c.name}` }))),
-    h("button", { type: "submit", class: "primary" }, "Submit outputs"));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const input = calls.map((c) => ({ type: "function_call_output", call_id: c.call_id, output: form.elements[c.call_id].value }));
-    form.querySelector("button").disabled = true;
-    try {
-      form.replaceWith(h("div", { class: "step muted" }, "Outputs submitted."));
-      await respond(el, { ...body, input }, hooks);
-    } catch (error) {
-      el.append(form);
-      form.querySelector("button").disabled = false;
-      showError(form, error);
-    }
-  });
-  return form;
 }

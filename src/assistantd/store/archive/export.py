@@ -195,21 +195,19 @@ def _copy_blob(blobs: BlobStore, file_id: str, out: Path) -> BlobEntry | None:
     return {"bytes": size, "sha256": digest}
 
 
-def _copy_blobs(
-    blobs: BlobStore, file_ids: list[str], out: Path, progress: Progress
+async def _copied(
+    copies: dict[str, Future[BlobEntry | None]], progress: Progress
 ) -> tuple[dict[str, BlobEntry], list[str]]:
-    """Every File's bytes, two at a time (hashing and the kernel's copy leave the GIL)."""
-    (out / "blobs").mkdir()
+    """The Files' copies as they finish: what was kept, and what was deleted meanwhile."""
     kept: dict[str, BlobEntry] = {}
     gone: list[str] = []
-    with ThreadPoolExecutor(2, thread_name_prefix="export-file") as pool:
-        copies = pool.map(lambda file_id: _copy_blob(blobs, file_id, out), file_ids)
-        for n, (file_id, entry) in enumerate(zip(file_ids, copies, strict=True), 1):
-            if entry is None:
-                gone.append(file_id)  # deleted after the snapshot was taken
-            else:
-                kept[file_id] = entry
-            progress.step("files", n)
+    for n, (file_id, copy) in enumerate(copies.items(), 1):
+        entry = await asyncio.wrap_future(copy)
+        if entry is None:
+            gone.append(file_id)  # deleted after the snapshot was taken
+        else:
+            kept[file_id] = entry
+        progress.step("files", n)
     return kept, gone
 
 
@@ -231,16 +229,19 @@ async def export_archive(
         out = Path(scratch) / "archive" if packed else target.with_name(target.name + ".partial")
         out.mkdir()
         try:
-            with ThreadPoolExecutor(1, thread_name_prefix="export-files") as pool:
-                copying: list[Future[tuple[dict[str, BlobEntry], list[str]]]] = []
+            # Two copies at a time (hashing and the kernel's copy leave the GIL), started
+            # as soon as the snapshot has read the Files, while it writes the rest.
+            with ThreadPoolExecutor(2, thread_name_prefix="export-file") as pool:
+                copies: dict[str, Future[BlobEntry | None]] = {}
 
                 def files_known(file_ids: list[str]) -> None:
-                    copying.append(pool.submit(_copy_blobs, blobs, file_ids, out, shown))
+                    (out / "blobs").mkdir()
+                    copies.update({f: pool.submit(_copy_blob, blobs, f, out) for f in file_ids})
 
                 tables, chunks = await db.snapshot(
                     lambda conn: _dump(conn, out, project, shown, files_known)
                 )
-                kept, gone = await asyncio.wrap_future(copying[0])
+                kept, gone = await _copied(copies, shown)
             manifest: Manifest = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -258,8 +259,7 @@ async def export_archive(
             if packed:
                 pack(out, target)
             else:
-                written = [path for path in out.rglob("*")]
-                synced([*written, out])
+                synced([*out.rglob("*"), out])
                 out.rename(target)
                 synced([target.parent])
         except BaseException:

@@ -307,20 +307,20 @@ def _add_chunks(conn: Conn, *, index: ChunkIndex, files: list[_FileChunks]) -> i
 
 def _stage_one(blobs: BlobStore, root: Path, file_id: str, entry: BlobEntry) -> TempBlob | None:
     """A File's bytes copied from the archive into a temp here and checked against the
-    manifest; None where the bytes here already match (an import run again)."""
+    manifest; None where they are here already (an import run again: kept only by an
+    atomic rename after their check), once the archive's copy is checked too."""
+    source = root / "blobs" / file_id
     here = blobs.path(file_key(file_id))
-    if (
-        here.is_file()
-        and here.stat().st_size == entry["bytes"]
-        and sha256_of(here) == entry["sha256"]
-    ):
+    if here.is_file() and here.stat().st_size == entry["bytes"]:
+        if sha256_of(source) != entry["sha256"]:
+            _damaged(f"blobs/{file_id}")
         return None
     temp = blobs.temp()
     try:
         # Not synced one by one: all are synced once the rows are in, while
         # the kernel writes them back meanwhile.
         temp.close()
-        size, digest = copy_hashed(root / "blobs" / file_id, temp.path)
+        size, digest = copy_hashed(source, temp.path)
         if digest != entry["sha256"] or size != entry["bytes"]:
             _damaged(f"blobs/{file_id}")
     except BaseException:
